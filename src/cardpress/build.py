@@ -1,0 +1,149 @@
+"""``build``: every deck to every output, all or nothing.
+
+Each output is first written to a hidden temporary file in its own folder; only when every
+output of every deck has been written are they renamed into place (``os.replace`` is atomic on
+one file system). A failure at any step removes the temporary files and leaves the output
+folder exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cardpress import ids
+from cardpress.errors import Diagnostic, ExportError
+from cardpress.export import apkg
+from cardpress.load import load
+from cardpress.model import Deck
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a build writes (or would write) and a line saying what it holds."""
+
+    path: Path
+    summary: str
+    changed: bool
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote, and the warnings of the load."""
+
+    outputs: list[Output] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[Output]:
+        """Outputs whose content differs from what is on disk."""
+        return [o for o in self.outputs if o.changed]
+
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+Writer = Callable[[Path], str]
+
+
+def lock_path(deck: Deck) -> Path:
+    """Where a deck's lock file lives: beside its card file."""
+    source = Path(deck.location.path)
+    return source.with_name(source.stem + ".lock.json")
+
+
+def read_lock(deck: Deck) -> ids.Lock | None:
+    """The deck's lock file, or None when there is none (a first build)."""
+    path = lock_path(deck)
+    try:
+        return ids.Lock.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{path}: error: cannot read lock file: {exc}") from exc
+
+
+def plan(deck: Deck, out_dir: Path) -> list[tuple[Path, Writer]]:
+    """The files one deck produces, each with the function that writes it."""
+    contents = apkg.note_contents(deck)
+    lock = ids.update_lock(
+        read_lock(deck), deck.key, {cid: ids.fingerprint(c) for cid, c in contents.items()}
+    )
+    mtimes = {cid: e.mtime for cid, e in lock.entries.items()}
+    stem = deck.file_stem
+
+    def write_lock(path: Path) -> str:
+        path.write_text(lock.to_json(), encoding="utf-8")
+        return f"{len(lock.entries)} cards"
+
+    def write_package(path: Path) -> str:
+        return str(apkg.write_apkg(deck, path, mtimes=mtimes))
+
+    return [
+        (out_dir / f"{stem}.apkg", write_package),
+        (lock_path(deck), write_lock),
+    ]
+
+
+def build(
+    paths: Sequence[Path | str],
+    out_dir: Path | str = "dist",
+    *,
+    strict: bool = False,
+    check_only: bool = False,
+) -> BuildResult:
+    """Load the card files under ``paths`` and write every output into ``out_dir``.
+
+    With ``check_only`` nothing is written: the result says which outputs are stale.
+    """
+    loaded = load(paths, strict=strict)
+    out = Path(out_dir)
+    jobs = [job for deck in loaded.decks for job in plan(deck, out)]
+    if not check_only:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(f"{out}: error: cannot create output folder: {exc.strerror}") from exc
+    result = BuildResult(warnings=loaded.warnings)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
+            for target, writer in jobs:
+                if check_only:
+                    temp = Path(scratch) / f"{len(staged)}{target.suffix}"
+                else:
+                    temp = _temp_beside(target)
+                staged.append((temp, target))
+                summary = writer(temp)
+                changed = _differs(temp, target)
+                result.outputs.append(Output(target, summary, changed))
+            if not check_only:
+                for temp, target in staged:
+                    os.replace(temp, target)
+                staged.clear()
+    except OSError as exc:
+        raise ExportError(f"{exc.filename or out}: error: cannot write: {exc.strerror}") from exc
+    finally:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+    return result
+
+
+def _temp_beside(target: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    # mkstemp makes the file private (0600); outputs get the usual permissions.
+    os.chmod(name, 0o666 & ~_UMASK)
+    return Path(name)
+
+
+def _differs(new: Path, old: Path) -> bool:
+    try:
+        if new.stat().st_size != old.stat().st_size:
+            return True
+        return new.read_bytes() != old.read_bytes()
+    except FileNotFoundError:
+        return True

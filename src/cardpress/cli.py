@@ -1,0 +1,146 @@
+"""The command line: parse options, call the library, print. Errors are translated once, here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from cardpress import __version__
+from cardpress.build import build as build_decks
+from cardpress.errors import CardpressError, Diagnostic, InputError
+from cardpress.load import load
+
+_PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+class _Exit(click.ClickException):
+    """A failure whose message was already printed."""
+
+    def show(self, file: object = None) -> None:
+        pass
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+
+
+def _fail(error: CardpressError) -> _Exit:
+    if isinstance(error, InputError):
+        _print_diagnostics(error.diagnostics)
+        errors = sum(1 for d in error.diagnostics if d.severity.value == "error")
+        warnings = len(error.diagnostics) - errors
+        click.echo(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
+    else:
+        click.echo(str(error), err=True)
+    return _Exit("")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cardpress")
+def cli() -> None:
+    """Turn YAML card files into an Anki package, Anki-ready CSV and printable pages.
+
+    Card files live in cards/ (one deck per file); outputs go to dist/.
+    Exit codes: 0 ok, 1 invalid input or failed build, 2 usage error.
+    """
+
+
+@cli.command()
+@_PATHS
+@click.option(
+    "-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"), show_default=True, help="Folder to write the outputs into.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--check", "check_only", is_flag=True,
+    help="Write nothing; exit 1 if any output (or lock file) is not current.",
+)
+def build(paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool) -> None:
+    """Build every deck under PATHS (default: cards/) into the output folder.
+
+    Each card file NAME.yaml becomes NAME.apkg in the output folder; its lock file
+    NAME.lock.json (beside the card file) records when each card last changed, so that
+    re-importing into Anki updates edited notes and leaves the rest alone. Commit it.
+    A build that fails leaves the output folder as it was.
+
+    \b
+    Example:
+      cardpress build                      # cards/ -> dist/
+      cardpress build cards/history.yaml -o out/
+      cardpress build --check              # is dist/ up to date?
+    """
+    try:
+        result = build_decks(paths or [Path("cards")], out_dir, strict=strict,
+                             check_only=check_only)
+    except CardpressError as error:
+        raise _fail(error) from None
+    _print_diagnostics(result.warnings)
+    if check_only:
+        for output in result.stale:
+            click.echo(f"{output.path}: not current (run: cardpress build)", err=True)
+        if result.stale:
+            raise _Exit("")
+        click.echo(f"all {len(result.outputs)} outputs are current")
+        return
+    for output in result.outputs:
+        note = "" if output.changed else " (unchanged)"
+        click.echo(f"{output.path}: {output.summary}{note}")
+
+
+@cli.command()
+@_PATHS
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+def check(paths: tuple[Path, ...], strict: bool) -> None:
+    """Check card files under PATHS (default: cards/) and report every problem.
+
+    Problems are printed as FILE:LINE:COL: error|warning: MESSAGE, all at once.
+
+    \b
+    Example:
+      cardpress check
+      cardpress check --strict cards/history.yaml
+    """
+    try:
+        result = load(paths or [Path("cards")], strict=strict)
+    except CardpressError as error:
+        raise _fail(error) from None
+    _print_diagnostics(result.warnings)
+    cards = sum(len(d.cards) for d in result.decks)
+    click.echo(
+        f"{_count(len(result.decks), 'deck')}, {_count(cards, 'card')}: OK"
+        + (f" ({_count(len(result.warnings), 'warning')})" if result.warnings else "")
+    )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the card format.
+
+    Point your editor at it for completion and validation, e.g. with the YAML
+    language server: put '# yaml-language-server: $schema=PATH' on a card file's first line.
+
+    \b
+    Example:
+      cardpress schema > schema/deck.schema.json
+    """
+    from cardpress.schema import schema_json
+
+    click.echo(schema_json(), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,53 @@
+"""The exceptions cardpress raises. The CLI catches CardpressError once, at the top."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cardpress.model import Location
+
+
+class Severity(enum.Enum):
+    """How bad a diagnostic is."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem found in the input, at a position."""
+
+    location: Location
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.severity.value}: {self.message}"
+
+
+class CardpressError(Exception):
+    """Base class of every error cardpress reports to its user."""
+
+
+class InputError(CardpressError):
+    """The card files have problems; ``diagnostics`` lists every one of them."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=_sort_key)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ExportError(CardpressError):
+    """An output could not be written."""
+
+
+def _sort_key(d: Diagnostic) -> tuple[str, int, int, int, str]:
+    loc = d.location
+    return (loc.path, loc.line, loc.col, 0 if d.severity is Severity.ERROR else 1, d.message)
+
+
+def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Diagnostics ordered by file, line, column."""
+    return sorted(diagnostics, key=_sort_key)

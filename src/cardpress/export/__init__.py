@@ -1,0 +1,1 @@
+"""Exporters: each a pure function of a deck and a path."""

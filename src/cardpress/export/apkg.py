@@ -1,0 +1,261 @@
+"""Anki package export. The only module that imports genanki.
+
+Note types are ours, frozen and versioned: a change to their fields or templates needs a new
+model id (see ``NOTE_TYPE_VERSION``), or Anki forks the type and skips existing notes as
+"conflicting". Styling (CSS) may change freely under the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import genanki
+
+from cardpress import ids
+from cardpress.model import Card, Deck, Kind
+
+NOTE_TYPE_VERSION = 1
+
+# Fixed ids; never reuse one for a different schema (fields or templates).
+MODEL_IDS = {
+    Kind.BASIC: 1607392319,
+    Kind.REVERSED: 1607392320,
+    Kind.CLOZE: 1607392321,
+    Kind.TYPE: 1607392322,
+}
+
+# 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+CSS = """\
+.card {
+  font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", "Helvetica Neue", Arial, sans-serif;
+  font-size: 22px;
+  line-height: 1.45;
+  text-align: center;
+  color: #1d1d1f;
+  background: #fbfaf7;
+  padding: 1em 0.75em;
+  max-width: 34em;
+  margin: 0 auto;
+  overflow-wrap: anywhere;
+}
+.cp-front { font-weight: 500; }
+.cp-back { font-size: 1.1em; }
+.cp-extra {
+  margin-top: 1em; padding-top: 0.6em;
+  border-top: 1px dashed #c8c4bb;
+  font-size: 0.8em; color: #4a4a4f; text-align: left;
+}
+.cp-meta { margin-top: 1.4em; font-size: 0.62em; color: #6e6e73; }
+.cp-topic {
+  display: inline-block; padding: 0.1em 0.6em; margin: 0 0.3em;
+  border-radius: 1em; background: #ebe7de; text-transform: uppercase; letter-spacing: 0.05em;
+}
+.cp-source { font-style: italic; margin: 0 0.3em; }
+.cloze { font-weight: 700; color: #0a58ca; }
+input#typeans { font-size: 0.9em; }
+img { max-width: 100%; height: auto; }
+ul, ol { display: inline-block; text-align: left; margin: 0.3em 0; }
+hr#answer { border: 0; border-top: 1px solid #d5d1c8; margin: 0.9em 0; }
+.nightMode.card, .night_mode .card { color: #e8e6e3; background: #1e1f22; }
+.nightMode .cp-extra, .night_mode .cp-extra { color: #c5c3bf; border-top-color: #4a4b50; }
+.nightMode .cp-meta, .night_mode .cp-meta { color: #a1a1a6; }
+.nightMode .cp-topic, .night_mode .cp-topic { background: #34363b; }
+.nightMode .cloze, .night_mode .cloze { color: #7ab4ff; }
+.nightMode hr#answer, .night_mode hr#answer { border-top-color: #4a4b50; }
+@media (max-width: 480px) { .card { font-size: 19px; padding: 0.6em 0.4em; } }
+"""
+
+_META = (
+    '<div class="cp-meta">{{#Topic}}<span class="cp-topic">{{Topic}}</span>{{/Topic}}'
+    '{{#Source}}<span class="cp-source">{{Source}}</span>{{/Source}}</div>'
+)
+_EXTRA = '{{#Extra}}<div class="cp-extra">{{Extra}}</div>{{/Extra}}'
+
+
+def _answer(question: str, answer: str) -> str:
+    return (
+        f'<div class="cp-front">{question}</div>\n<hr id="answer">\n'
+        f'<div class="cp-back">{answer}</div>\n{_EXTRA}\n{_META}'
+    )
+
+
+_FRONT_BACK_FIELDS = ["Front", "Back", "Extra", "Topic", "Source"]
+
+
+def _model(kind: Kind) -> genanki.Model:
+    model_id = MODEL_IDS[kind]
+    name = f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}"
+    if kind is Kind.CLOZE:
+        return genanki.Model(
+            model_id,
+            name,
+            fields=[{"name": n} for n in ["Text", "Extra", "Topic", "Source"]],
+            templates=[
+                {
+                    "name": "Cloze",
+                    "qfmt": '<div class="cp-front">{{cloze:Text}}</div>',
+                    "afmt": f'<div class="cp-front">{{{{cloze:Text}}}}</div>\n{_EXTRA}\n{_META}',
+                }
+            ],
+            css=CSS,
+            model_type=genanki.Model.CLOZE,
+        )
+    templates = [
+        {
+            "name": "Card 1",
+            "qfmt": '<div class="cp-front">{{Front}}</div>',
+            "afmt": _answer("{{Front}}", "{{Back}}"),
+        }
+    ]
+    if kind is Kind.REVERSED:
+        templates.append(
+            {
+                "name": "Card 2",
+                "qfmt": '<div class="cp-front">{{Back}}</div>',
+                "afmt": _answer("{{Back}}", "{{Front}}"),
+            }
+        )
+    if kind is Kind.TYPE:
+        templates = [
+            {
+                "name": "Card 1",
+                "qfmt": '<div class="cp-front">{{Front}}</div>\n\n{{type:Back}}',
+                "afmt": (
+                    '<div class="cp-front">{{Front}}</div>\n<hr id="answer">\n{{type:Back}}\n'
+                    f"{_EXTRA}\n{_META}"
+                ),
+            }
+        ]
+    return genanki.Model(
+        model_id,
+        name,
+        fields=[{"name": n} for n in _FRONT_BACK_FIELDS],
+        templates=templates,
+        css=CSS,
+    )
+
+
+MODEL_NAMES = {kind: f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}" for kind in Kind}
+
+
+def note_fields(card: Card) -> list[str]:
+    """The Anki field values of a card, in its note type's field order."""
+    if card.kind is Kind.CLOZE:
+        return [card.front, card.extra, card.topic_title, card.source]
+    return [card.front, card.back, card.extra, card.topic_title, card.source]
+
+
+def note_tags(deck: Deck, card: Card) -> list[str]:
+    """The tags of a card's note: deck tags, card tags, then ``topic::<topic>``."""
+    tags = list(dict.fromkeys([*deck.tags, *card.tags]))
+    if card.topic:
+        tags.append(f"topic::{card.topic}")
+    return tags
+
+
+def note_contents(deck: Deck) -> dict[str, object]:
+    """Per card id, everything its exported note carries: the input of its fingerprint."""
+    return {
+        card.id: {
+            "model": MODEL_IDS[card.kind],
+            "fields": note_fields(card),
+            "tags": note_tags(deck, card),
+            "deck": deck.deck_name_for(card),
+        }
+        for card in deck.cards
+    }
+
+
+class _Note(genanki.Note):  # type: ignore[misc]
+    """A genanki note that carries its own modification time (genanki stamps one for all)."""
+
+    def __init__(self, *, mtime: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mtime = mtime
+
+    def write_to_db(self, cursor: Any, timestamp: float, deck_id: int, id_gen: Any) -> None:
+        super().write_to_db(cursor, self.mtime, deck_id, id_gen)
+
+
+@dataclass(frozen=True)
+class ApkgSummary:
+    """What a package holds."""
+
+    notes: int
+    cards: int
+    decks: int
+    media: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.notes} notes, {self.cards} cards, {self.decks} decks, {self.media} media files"
+        )
+
+
+def write_apkg(deck: Deck, path: Path, *, mtimes: Mapping[str, int]) -> ApkgSummary:
+    """Write ``deck`` as an Anki package to ``path``; ``mtimes`` maps card id to note mtime."""
+    models = {kind: _model(kind) for kind in Kind}
+    anki_decks: dict[str, genanki.Deck] = {}
+
+    def anki_deck(name: str) -> genanki.Deck:
+        if name not in anki_decks:
+            description = deck.description if name == deck.name else ""
+            anki_decks[name] = genanki.Deck(ids.stable_id(deck.key, name), name, description)
+        return anki_decks[name]
+
+    anki_deck(deck.name)
+    card_count = 0
+    for position, card in enumerate(deck.cards, start=1):
+        note = _Note(
+            mtime=mtimes[card.id],
+            model=models[card.kind],
+            fields=note_fields(card),
+            tags=note_tags(deck, card),
+            guid=ids.guid(deck.key, card.id),
+            due=position,
+        )
+        card_count += len(note.cards)
+        anki_deck(deck.deck_name_for(card)).add_note(note)
+
+    stamp = max(mtimes.values(), default=ids.now())
+    package = genanki.Package(list(anki_decks.values()))
+    with tempfile.TemporaryDirectory(prefix="cardpress-") as tmp:
+        db_path = Path(tmp) / "collection.anki2"
+        conn = sqlite3.connect(db_path)
+        try:
+            package.write_to_db(conn.cursor(), stamp, _id_gen(stamp))
+            conn.commit()
+        finally:
+            conn.close()
+        with zipfile.ZipFile(path, "w") as zf:
+            _add(zf, "collection.anki2", db_path.read_bytes())
+            media = {str(i): m.name for i, m in enumerate(deck.media)}
+            _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
+            for i, item in enumerate(deck.media):
+                _add(zf, str(i), item.path.read_bytes())
+    return ApkgSummary(len(deck.cards), card_count, len(anki_decks), len(deck.media))
+
+
+def _id_gen(stamp: int) -> Any:
+    # Note and card ids inside the package only need to be unique; Anki maps notes by GUID.
+    counter = stamp * 1000
+    while True:
+        counter += 1
+        yield counter
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)

@@ -1,0 +1,128 @@
+"""Identity: stable GUIDs, frozen note-type ids, and the modification-time policy.
+
+Anki matches an imported note to an existing one by GUID and updates it only when the
+package's note mtime is newer than the collection's. So a GUID must never depend on content or
+time, and a note's mtime must change exactly when its content does. The lock file beside each
+card file records, per card, a fingerprint of what was exported and the time it last changed:
+
+* unchanged card: same fingerprint, the recorded mtime is reused (re-import changes nothing,
+  and two builds of the same input are byte-identical);
+* new or edited card: a new mtime, ``max(now, previous + 1)``, so it is always newer than
+  anything a user imported before. ``now`` is ``SOURCE_DATE_EPOCH`` when that is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+_BASE91 = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+)
+
+LOCK_FORMAT = 1
+
+
+def guid(deck_key: str, card_id: str) -> str:
+    """The Anki GUID of a card: a hash of the deck key and the card id, in Anki's base91."""
+    digest = hashlib.sha256(f"cardpress\x1f{deck_key}\x1f{card_id}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    chars = []
+    while number:
+        number, rest = divmod(number, len(_BASE91))
+        chars.append(_BASE91[rest])
+    return "".join(reversed(chars)) or "a"
+
+
+def stable_id(*parts: str) -> int:
+    """A deterministic positive 31-bit-ish id (for deck ids, which Anki matches by name)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:4], "big") % (1 << 30)
+
+
+def fingerprint(values: object) -> str:
+    """A content fingerprint of whatever a note exports (fields, tags, deck, note type)."""
+    data = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()[:20]
+
+
+def now() -> int:
+    """The build time: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else the clock."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if value:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """What the lock file remembers of one card."""
+
+    fingerprint: str
+    mtime: int
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The lock file of one deck: per card id, its fingerprint and last-change time."""
+
+    deck_key: str
+    entries: Mapping[str, LockEntry]
+
+    def to_json(self) -> str:
+        """The lock file's text: sorted, stable, one card a line, so diffs stay readable."""
+        lines = [
+            f'    {json.dumps(card_id)}: {{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
+            for card_id, e in sorted(self.entries.items())
+        ]
+        body = ",\n".join(lines)
+        return (
+            "{\n"
+            f'  "format": {LOCK_FORMAT},\n'
+            f'  "deck": {json.dumps(self.deck_key)},\n'
+            '  "cards": {' + ("\n" + body + "\n  " if lines else "") + "}\n"
+            "}\n"
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Lock:
+        """Parse a lock file; raises ValueError when it is not one."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
+            raise ValueError("not a cardpress lock file of format 1")
+        cards = data.get("cards")
+        if not isinstance(cards, dict):
+            raise ValueError("lock file has no 'cards' mapping")
+        entries = {}
+        for card_id, entry in cards.items():
+            if (
+                not isinstance(entry, dict)
+                or not isinstance(entry.get("fingerprint"), str)
+                or not isinstance(entry.get("mtime"), int)
+            ):
+                raise ValueError(f"lock entry {card_id!r} is malformed")
+            entries[str(card_id)] = LockEntry(entry["fingerprint"], entry["mtime"])
+        return cls(str(data.get("deck", "")), entries)
+
+
+def update_lock(previous: Lock | None, deck_key: str, fingerprints: Mapping[str, str]) -> Lock:
+    """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones."""
+    old = previous.entries if previous is not None and previous.deck_key == deck_key else {}
+    stamp = now()
+    entries: dict[str, LockEntry] = {}
+    for card_id, fp in fingerprints.items():
+        before = old.get(card_id)
+        if before is not None and before.fingerprint == fp:
+            entries[card_id] = before
+        else:
+            mtime = max(stamp, before.mtime + 1) if before is not None else stamp
+            entries[card_id] = LockEntry(fp, mtime)
+    return Lock(deck_key, entries)

@@ -1,0 +1,639 @@
+"""YAML card files -> typed model. The one place that judges input.
+
+Files are composed (never constructed) with libyaml's ``CSafeLoader`` where present, so no YAML
+tag can build a Python object and every node keeps its line and column. Each problem becomes a
+:class:`Diagnostic`; all of them, from every file, are raised at once as :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from cardpress.errors import Diagnostic, InputError, Severity
+from cardpress.model import FORMAT_VERSION, Card, Deck, Kind, Location, Media
+from cardpress.render import plain_text, render
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FIELD_CHARS = 100_000
+LONG_ANSWER_CHARS = 300
+CARD_FILE_SUFFIXES = (".yaml", ".yml")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+_IMAGE_MAGIC = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".gif": (b"GIF87a", b"GIF89a"),
+    ".webp": (b"RIFF",),
+    ".svg": (b"<",),
+}
+
+DECK_KEYS = {
+    "format": False,
+    "key": True,
+    "name": True,
+    "description": False,
+    "tags": False,
+    "source": False,
+    "topics": False,
+    "subdecks": False,
+    "cards": True,
+}
+CARD_KEYS = {
+    "id": False,
+    "topic": False,
+    "kind": False,
+    "front": False,
+    "back": False,
+    "text": False,
+    "source": False,
+    "extra": False,
+    "tags": False,
+}
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_PLAIN_TAGS = {_STR, _NULL, _BOOL, _INT, _FLOAT, "tag:yaml.org,2002:timestamp"}
+
+
+@dataclass
+class LoadResult:
+    """The decks of a successful load and its warnings."""
+
+    decks: list[Deck]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand folders to the card files inside them (sorted, so builds are reproducible)."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix in CARD_FILE_SUFFIXES and p.is_file()
+            )
+            if not found:
+                problems.append(_error(Location(str(path)), "no card files (*.yaml) in folder"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(_error(Location(str(path)), "no such file or folder"))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def load(paths: Sequence[Path | str], *, strict: bool = False) -> LoadResult:
+    """Load every card file under ``paths``; raise InputError listing all problems.
+
+    With ``strict`` warnings count as errors.
+    """
+    files, problems = find_card_files([Path(p) for p in paths])
+    decks: list[Deck] = []
+    for path in files:
+        loader = _FileLoader(path)
+        deck = loader.load()
+        problems.extend(loader.diagnostics)
+        if deck is not None:
+            decks.append(deck)
+    problems.extend(_cross_file_checks(decks))
+    errors = [d for d in problems if d.severity is Severity.ERROR]
+    warnings = [d for d in problems if d.severity is Severity.WARNING]
+    if errors or (strict and warnings):
+        raise InputError(problems)
+    return LoadResult(decks, sorted(warnings))
+
+
+def load_deck(path: Path | str, *, strict: bool = False) -> Deck:
+    """Load one card file."""
+    result = load([path], strict=strict)
+    if len(result.decks) != 1:
+        raise InputError([_error(Location(str(path)), "expected exactly one card file")])
+    return result.decks[0]
+
+
+def _cross_file_checks(decks: Iterable[Deck]) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    keys: dict[str, Location] = {}
+    ids: dict[str, Location] = {}
+    names: dict[str, Location] = {}
+    for deck in decks:
+        if deck.key in keys:
+            problems.append(
+                _error(deck.location, f"deck key {deck.key!r} is already used by {keys[deck.key]}")
+            )
+        keys.setdefault(deck.key, deck.location)
+        if deck.name in names:
+            problems.append(
+                _error(deck.location, f"deck name {deck.name!r} is already used by "
+                       f"{names[deck.name]}")
+            )
+        names.setdefault(deck.name, deck.location)
+        for card in deck.cards:
+            if card.generated_id:
+                continue
+            if card.id in ids and ids[card.id].path != card.location.path:
+                problems.append(
+                    _error(card.location, f"duplicate card id {card.id!r} "
+                           f"(also at {ids[card.id]})")
+                )
+            ids.setdefault(card.id, card.location)
+    return problems
+
+
+def _error(location: Location, message: str) -> Diagnostic:
+    return Diagnostic(location, Severity.ERROR, message)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class _FileLoader:
+    """Loads one file, collecting diagnostics instead of stopping at the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+        self.diagnostics: list[Diagnostic] = []
+        self.media: dict[str, Media] = {}
+
+    # -- reporting -------------------------------------------------------------------------
+    def loc(self, node: yaml.Node | None) -> Location:
+        if node is None:
+            return Location(str(self.path))
+        mark = node.start_mark
+        return Location(str(self.path), mark.line + 1, mark.column + 1)
+
+    def error(self, node: yaml.Node | None, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.loc(node), Severity.ERROR, message))
+
+    def warn(self, node: yaml.Node | None, message: str) -> None:
+        self.diagnostics.append(Diagnostic(self.loc(node), Severity.WARNING, message))
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_text(self) -> str | None:
+        where = Location(str(self.path))
+        try:
+            size = self.path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                self.diagnostics.append(
+                    _error(where, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+                )
+                return None
+            data = self.path.read_bytes()
+        except OSError as exc:
+            self.diagnostics.append(_error(where, f"cannot read file: {exc.strerror}"))
+            return None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self.diagnostics.append(
+                _error(Location(str(self.path), 1, 1), "file is UTF-16; save it as UTF-8")
+            )
+            return None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            self.diagnostics.append(
+                _error(Location(str(self.path), line, col),
+                       f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8")
+            )
+            return None
+        bad = _CONTROL.search(text)
+        if bad:
+            line = text.count("\n", 0, bad.start()) + 1
+            col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+            self.diagnostics.append(
+                _error(Location(str(self.path), line, col),
+                       f"control character U+{ord(bad.group()):04X} is not allowed in a card file")
+            )
+            return None
+        return text
+
+    def compose(self, text: str) -> yaml.Node | None:
+        try:
+            return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+            message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
+            context = exc.context_mark
+            if exc.problem and exc.context and context is not None and context is not mark:
+                message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+            if "tab" in message:
+                message += "; indent with spaces, not tabs"
+            self.diagnostics.append(_error(Location(str(self.path), line, col), message))
+        except yaml.YAMLError as exc:
+            self.diagnostics.append(_error(Location(str(self.path)), f"YAML error: {exc}"))
+        except RecursionError:
+            self.diagnostics.append(_error(Location(str(self.path)), "YAML nesting is too deep"))
+        return None
+
+    def load(self) -> Deck | None:
+        text = self.read_text()
+        if text is None:
+            return None
+        root = self.compose(text)
+        if root is None:
+            if not self.diagnostics:
+                self.diagnostics.append(
+                    _error(Location(str(self.path)), "file is empty; expected a deck mapping")
+                )
+            return None
+        return self.deck(root)
+
+    # -- structure helpers -----------------------------------------------------------------
+    def mapping(
+        self, node: yaml.Node, keys: dict[str, bool], what: str
+    ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """Check a mapping: duplicate, unknown and missing keys. Returns key -> (key, value)."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"{what} must be a mapping of keys to values, not {_kind(node)}")
+            return None
+        self.check_tag(node)
+        found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                self.error(key_node, f"{what} keys must be plain names")
+                continue
+            key = str(key_node.value)
+            if key in found:
+                first = self.loc(found[key][0])
+                self.error(key_node, f"duplicate key {key!r} (first at line {first.line})")
+                continue
+            if key not in keys:
+                self.error(key_node, f"unknown key {key!r} in {what}{_did_you_mean(key, keys)}")
+                continue
+            found[key] = (key_node, value_node)
+        for key, required in keys.items():
+            if required and key not in found:
+                self.error(node, f"{what} is missing required key {key!r}")
+        return found
+
+    def check_tag(self, node: yaml.Node) -> bool:
+        tag = node.tag or ""
+        if tag.startswith("tag:yaml.org,2002:") and (
+            tag in _PLAIN_TAGS or tag.endswith((":map", ":seq"))
+        ):
+            return True
+        self.error(node, f"unsupported YAML tag {tag!r}; card files are plain YAML")
+        return False
+
+    def scalar(self, node: yaml.Node, what: str, *, required: bool = True) -> str | None:
+        """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no")."""
+        if not self.check_tag(node):
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            self.error(node, f"{what} must be text, not {_kind(node)}")
+            return None
+        value = str(node.value)
+        if node.tag == _NULL or not value.strip():
+            if required:
+                self.error(node, f"{what} is empty")
+            return None
+        if len(value) > MAX_FIELD_CHARS:
+            self.error(node, f"{what} is {len(value)} characters; the limit is {MAX_FIELD_CHARS}")
+            return None
+        return value
+
+    def identifier(self, node: yaml.Node, what: str) -> str | None:
+        value = self.scalar(node, what)
+        if value is None:
+            return None
+        if not _ID.match(value):
+            self.error(
+                node,
+                f"{what} {value!r} may use only letters, digits, '.', '_' and '-', "
+                "and must start with a letter or digit",
+            )
+            return None
+        return value
+
+    def tags(self, node: yaml.Node, what: str) -> tuple[str, ...]:
+        items: list[tuple[yaml.Node, str]] = []
+        if isinstance(node, yaml.SequenceNode):
+            self.check_tag(node)
+            for item in node.value:
+                value = self.scalar(item, f"a tag in {what}")
+                if value is not None:
+                    if any(ch.isspace() for ch in value.strip()):
+                        self.error(item, f"tag {value.strip()!r} contains a space; "
+                                   "Anki tags cannot")
+                        continue
+                    items.append((item, value.strip()))
+        else:
+            value = self.scalar(node, what, required=False)
+            if value is not None:
+                items.extend((node, t) for t in value.split())
+        return tuple(dict.fromkeys(v for _, v in items))
+
+    def boolean(self, node: yaml.Node, what: str) -> bool | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
+            return str(node.value).lower() in ("true", "yes", "on", "y")
+        self.error(node, f"{what} must be true or false")
+        return None
+
+    # -- media -----------------------------------------------------------------------------
+    def resolve_image(self, src: str, node: yaml.Node) -> str | None:
+        if not src:
+            self.error(node, "image without a path")
+            return None
+        if urlsplit(src).scheme:
+            self.error(node, f"image {src!r} is not a local file; copy it next to the card file")
+            return None
+        rel = unquote(src)
+        if rel.startswith(("/", "\\")) or Path(rel).is_absolute():
+            self.error(node, f"image path {rel!r} is absolute; use a path relative to the card file")
+            return None
+        target = self.base / rel
+        try:
+            resolved = target.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self.error(node, f"image file not found: {rel}")
+            return None
+        base = self.base.resolve()
+        if not resolved.is_relative_to(base):
+            self.error(node, f"image {rel!r} is outside the card file's folder")
+            return None
+        if not resolved.is_file():
+            self.error(node, f"image {rel!r} is not a file")
+            return None
+        suffix = resolved.suffix.lower()
+        magic = _IMAGE_MAGIC.get(suffix)
+        try:
+            data = resolved.read_bytes()
+        except OSError as exc:
+            self.error(node, f"cannot read image {rel!r}: {exc.strerror}")
+            return None
+        if magic is None or not data.startswith(magic) or (
+            suffix == ".svg" and b"<svg" not in data[:4096]
+        ):
+            self.error(
+                node, f"{rel!r} is not an image cardpress can pack (png, jpg, gif, webp, svg)"
+            )
+            return None
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "-", unicodedata.normalize("NFC", resolved.stem))
+        name = f"{stem.strip('-') or 'image'}-{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+        self.media[name] = Media(name, resolved)
+        return name
+
+    def field_html(self, node: yaml.Node, text: str, what: str) -> tuple[str, tuple[str, ...]]:
+        names: list[str] = []
+
+        def resolver(src: str) -> str | None:
+            name = self.resolve_image(src, node)
+            if name:
+                names.append(name)
+            return name
+
+        rendered = render(text, resolver)
+        for problem in rendered.problems:
+            self.error(node, f"{what}: {problem}")
+        return rendered.html, tuple(names)
+
+    # -- the deck --------------------------------------------------------------------------
+    def deck(self, root: yaml.Node) -> Deck | None:
+        fields = self.mapping(root, DECK_KEYS, "the deck")
+        if fields is None:
+            return None
+        values: dict[str, str | None] = {}
+        for key in ("name", "description", "source"):
+            if key in fields:
+                values[key] = self.scalar(fields[key][1], f"deck {key}", required=key == "name")
+        if "format" in fields:
+            fmt = self.scalar(fields["format"][1], "format")
+            if fmt is not None and fmt.strip() != str(FORMAT_VERSION):
+                self.error(fields["format"][1], f"unsupported format {fmt!r}; this cardpress "
+                           f"reads format {FORMAT_VERSION}")
+        key = self.identifier(fields["key"][1], "deck key") if "key" in fields else None
+        tags = self.tags(fields["tags"][1], "deck tags") if "tags" in fields else ()
+        subdecks = True
+        if "subdecks" in fields:
+            subdecks = self.boolean(fields["subdecks"][1], "subdecks") is not False
+        topics = self.topics(fields["topics"][1]) if "topics" in fields else None
+        cards: list[Card] = []
+        if "cards" in fields:
+            cards = self.cards(fields["cards"][1], key or "", topics)
+        if key is None or values.get("name") is None:
+            return None
+        description = values.get("description") or ""
+        return Deck(
+            key=key,
+            name=(values["name"] or "").strip(),
+            description=render(description).html if description else "",
+            tags=tags,
+            source=(values.get("source") or "").strip(),
+            topics=tuple((topics or {}).items()),
+            subdecks=subdecks,
+            cards=tuple(cards),
+            location=self.loc(root),
+            media=tuple(self.media[n] for n in sorted(self.media)),
+        )
+
+    def topics(self, node: yaml.Node) -> dict[str, str] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, f"topics must be a mapping of topic key to title, not {_kind(node)}")
+            return None
+        topics: dict[str, str] = {}
+        titles: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.identifier(key_node, "topic key")
+            title = self.scalar(value_node, "topic title")
+            if key is None or title is None:
+                continue
+            if key in topics:
+                self.error(key_node, f"duplicate topic {key!r}")
+                continue
+            if "::" in title:
+                self.error(value_node, "topic title cannot contain '::' (Anki's deck separator)")
+                continue
+            if title in titles:
+                self.error(value_node, f"topic title {title!r} is used twice")
+            titles[title] = value_node
+            topics[key] = title.strip()
+        return topics
+
+    def cards(
+        self, node: yaml.Node, deck_key: str, topics: dict[str, str] | None
+    ) -> list[Card]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, f"cards must be a list, not {_kind(node)}")
+            return []
+        self.check_tag(node)
+        if not node.value:
+            self.error(node, "the deck has no cards")
+        cards: list[Card] = []
+        seen_ids: dict[str, yaml.Node] = {}
+        questions: dict[str, tuple[str, yaml.Node]] = {}
+        for item in node.value:
+            card = self.card(item, topics)
+            if card is None:
+                continue
+            if card.id in seen_ids:
+                first = self.loc(seen_ids[card.id])
+                self.error(item, f"duplicate card id {card.id!r} (first at line {first.line})")
+                continue
+            seen_ids[card.id] = item
+            prompts = [plain_text(card.front)]
+            if card.kind is Kind.REVERSED:
+                prompts.append(plain_text(card.back))
+            for prompt in filter(None, prompts):
+                folded = " ".join(prompt.casefold().split())
+                if folded in questions:
+                    other_id, other = questions[folded]
+                    self.warn(item, f"card {card.id!r} asks the same question as card "
+                              f"{other_id!r} (line {self.loc(other).line})")
+                else:
+                    questions[folded] = (card.id, item)
+            cards.append(card)
+        return cards
+
+    def card(self, node: yaml.Node, topics: dict[str, str] | None) -> Card | None:
+        fields = self.mapping(node, CARD_KEYS, "a card")
+        if fields is None:
+            return None
+        ok = True
+
+        def text(key: str) -> tuple[str, yaml.Node] | None:
+            if key not in fields:
+                return None
+            value = self.scalar(fields[key][1], f"card {key}")
+            return None if value is None else (value, fields[key][1])
+
+        kind = Kind.BASIC
+        if "kind" in fields:
+            raw = self.scalar(fields["kind"][1], "card kind")
+            kinds = [k.value for k in Kind]
+            if raw is not None and raw.strip() in kinds:
+                kind = Kind(raw.strip())
+            elif raw is not None:
+                self.error(fields["kind"][1], f"unknown card kind {raw!r}; expected one of "
+                           f"{', '.join(kinds)}{_did_you_mean(raw, kinds)}")
+                ok = False
+            else:
+                ok = False
+
+        if kind is Kind.CLOZE:
+            wanted, unwanted = ("text",), ("front", "back")
+        else:
+            wanted, unwanted = ("front", "back"), ("text",)
+        for key in unwanted:
+            if key in fields:
+                hint = "'text'" if kind is Kind.CLOZE else "'front' and 'back'"
+                self.error(fields[key][0], f"{kind.value} cards take {hint}, not {key!r}")
+                ok = False
+        for key in wanted:
+            if key not in fields:
+                self.error(node, f"{kind.value} card is missing required key {key!r}")
+                ok = False
+
+        first = text(wanted[0])
+        second = text("back") if kind is not Kind.CLOZE else None
+        source = text("source")
+        extra = text("extra")
+
+        card_id = None
+        generated = False
+        if "id" in fields:
+            card_id = self.identifier(fields["id"][1], "card id")
+            ok = ok and card_id is not None
+        elif first is not None:
+            generated = True
+            card_id = "auto-" + hashlib.sha256(first[0].encode()).hexdigest()[:12]
+            self.warn(node, "card has no id; it gets a new identity in Anki whenever its "
+                      "text changes (add a stable 'id')")
+
+        topic, topic_title = "", ""
+        if "topic" in fields:
+            value = self.identifier(fields["topic"][1], "card topic")
+            if value is not None and topics is not None and value not in topics:
+                self.error(fields["topic"][1], f"unknown topic {value!r}; the deck's topics are "
+                           f"{', '.join(topics)}{_did_you_mean(value, topics)}")
+                ok = False
+            elif value is not None:
+                topic, topic_title = value, (topics or {}).get(value, value)
+            else:
+                ok = False
+        elif topics:
+            self.error(node, "card is missing required key 'topic' (the deck declares topics)")
+            ok = False
+
+        tags = self.tags(fields["tags"][1], "card tags") if "tags" in fields else ()
+
+        if first is None or (kind is not Kind.CLOZE and second is None):
+            return None
+        if kind is Kind.CLOZE:
+            ok = self.check_cloze(*first) and ok
+        front_html, front_media = self.field_html(first[1], first[0], wanted[0])
+        back_html, back_media = ("", ())
+        if second is not None:
+            back_html, back_media = self.field_html(second[1], second[0], "back")
+            answer = plain_text(back_html)
+            if len(answer) > LONG_ANSWER_CHARS:
+                self.warn(second[1], f"answer is {len(answer)} characters long; answers over "
+                          f"{LONG_ANSWER_CHARS} are hard to recall (split the card)")
+        extra_html, extra_media = self.field_html(extra[1], extra[0], "extra") if extra else ("", ())
+        if not ok or card_id is None:
+            return None
+        return Card(
+            id=card_id,
+            kind=kind,
+            front=front_html,
+            back=back_html,
+            topic=topic,
+            topic_title=topic_title,
+            tags=tags,
+            source=render(source[0]).html if source else "",
+            extra=extra_html,
+            location=self.loc(node),
+            front_text=first[0],
+            back_text=second[0] if second else "",
+            media=front_media + back_media + extra_media,
+            generated_id=generated,
+        )
+
+    def check_cloze(self, text: str, node: yaml.Node) -> bool:
+        deletions = list(_CLOZE.finditer(text))
+        if not deletions:
+            self.error(node, "cloze text has no deletion; mark one like {{c1::answer}}")
+            return False
+        ok = True
+        for m in deletions:
+            if not m.group(2).strip():
+                self.error(node, f"empty cloze deletion {m.group(0)!r}")
+                ok = False
+            elif m.group(1) == "0":
+                self.error(node, "cloze numbers start at c1, not c0")
+                ok = False
+        return ok
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if isinstance(node, yaml.ScalarNode) and node.tag == _NULL:
+        return "nothing"
+    return "text"

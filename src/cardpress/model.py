@@ -1,0 +1,93 @@
+"""The typed card model that every exporter reads. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A position in an input file; line and column are 1-based, 0 when unknown."""
+
+    path: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line and self.col:
+            return f"{self.path}:{self.line}:{self.col}"
+        if self.line:
+            return f"{self.path}:{self.line}"
+        return self.path
+
+
+class Kind(enum.Enum):
+    """How a card asks its question."""
+
+    BASIC = "basic"
+    REVERSED = "reversed"
+    CLOZE = "cloze"
+    TYPE = "type"
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image referenced by a card, stored under a collision-free name."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Card:
+    """One authored note. Text fields hold sanitised HTML, rendered from Markdown.
+
+    For cloze cards ``front`` holds the cloze text and ``back`` is empty.
+    """
+
+    id: str
+    kind: Kind
+    front: str
+    back: str
+    topic: str
+    topic_title: str
+    tags: tuple[str, ...]
+    source: str
+    extra: str
+    location: Location
+    # The authored Markdown of the first and second field, for diagnostics and plain exports.
+    front_text: str = ""
+    back_text: str = ""
+    media: tuple[str, ...] = ()
+    generated_id: bool = False
+
+
+@dataclass(frozen=True)
+class Deck:
+    """One card file: a named deck of cards."""
+
+    key: str
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    source: str
+    topics: tuple[tuple[str, str], ...]
+    subdecks: bool
+    cards: tuple[Card, ...]
+    location: Location
+    media: tuple[Media, ...] = field(default=())
+
+    @property
+    def file_stem(self) -> str:
+        """The base name of every output file of this deck."""
+        return Path(self.location.path).stem
+
+    def deck_name_for(self, card: Card) -> str:
+        """The Anki deck a card lands in: a subdeck per topic unless disabled."""
+        if self.subdecks and card.topic:
+            return f"{self.name}::{card.topic_title}"
+        return self.name

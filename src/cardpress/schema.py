@@ -1,0 +1,87 @@
+"""The JSON Schema of the card format, for editors (completion and validation).
+
+The loader is the authority; this schema mirrors it so that an editor flags the same mistakes
+while typing. A test checks that the committed ``schema/deck.schema.json`` is current.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cardpress.load import CARD_KEYS, DECK_KEYS
+from cardpress.model import FORMAT_VERSION, Kind
+
+SCHEMA_ID = "https://cardpress.invalid/schema/deck-v1.schema.json"
+
+_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+_TEXT = {"type": ["string", "number"], "minLength": 1}
+_TAGS = {
+    "description": "Anki tags: a list, or one string of space-separated tags.",
+    "oneOf": [
+        {"type": "array", "items": {"type": "string", "pattern": "^\\S+$"}},
+        {"type": "string"},
+    ],
+}
+
+_DECK_PROPS: dict[str, dict[str, Any]] = {
+    "format": {"description": "Card format version.", "const": FORMAT_VERSION},
+    "key": {**_ID, "description": "Stable deck key; part of every note's Anki identity."},
+    "name": {**_TEXT, "description": "Anki deck name (use '::' for a parent deck)."},
+    "description": {**_TEXT, "description": "Deck description (Markdown)."},
+    "tags": _TAGS,
+    "source": {**_TEXT, "description": "The work the deck is written from."},
+    "topics": {
+        "description": "Topic key -> title. Cards must use one of these keys.",
+        "type": "object",
+        "propertyNames": _ID,
+        "additionalProperties": {"type": "string", "minLength": 1},
+    },
+    "subdecks": {
+        "description": "Put each topic in its own subdeck (default true).",
+        "type": "boolean",
+    },
+    "cards": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/card"}},
+}
+
+_CARD_PROPS: dict[str, dict[str, Any]] = {
+    "id": {**_ID, "description": "Stable card id: never change it once published."},
+    "topic": {**_ID, "description": "One of the deck's topic keys."},
+    "kind": {"enum": [k.value for k in Kind], "default": Kind.BASIC.value},
+    "front": {**_TEXT, "description": "Question (Markdown)."},
+    "back": {**_TEXT, "description": "Answer (Markdown)."},
+    "text": {**_TEXT, "description": "Cloze text with {{c1::...}} deletions (Markdown)."},
+    "source": {**_TEXT, "description": "Where in the source the fact comes from."},
+    "extra": {**_TEXT, "description": "Note shown on the back (Markdown)."},
+    "tags": _TAGS,
+}
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a card file."""
+    assert set(_DECK_PROPS) == set(DECK_KEYS) and set(_CARD_PROPS) == set(CARD_KEYS)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": f"cardpress card file (format {FORMAT_VERSION})",
+        "type": "object",
+        "properties": _DECK_PROPS,
+        "required": [k for k, required in DECK_KEYS.items() if required],
+        "additionalProperties": False,
+        "$defs": {
+            "card": {
+                "type": "object",
+                "properties": _CARD_PROPS,
+                "additionalProperties": False,
+                "if": {"properties": {"kind": {"const": "cloze"}}, "required": ["kind"]},
+                "then": {"required": ["text"], "not": {"anyOf": [
+                    {"required": ["front"]}, {"required": ["back"]}]}},
+                "else": {"required": ["front", "back"], "not": {"required": ["text"]}},
+            }
+        },
+    }
+
+
+def schema_json() -> str:
+    """The schema as the text ``cardpress schema`` prints and ``schema/`` holds."""
+    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"

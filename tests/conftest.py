@@ -1,0 +1,70 @@
+"""Shared test helpers: fixture copies and a real Anki collection."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import Collection, ImportAnkiPackageRequest, ImportCsvRequest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+
+# The import log's buckets; everything but "new" and "updated" means Anki skipped something.
+PROBLEM_BUCKETS = (
+    "duplicate",
+    "conflicting",
+    "first_field_match",
+    "missing_notetype",
+    "missing_deck",
+    "empty_first_field",
+)
+
+
+@pytest.fixture
+def good_deck(tmp_path: Path) -> Path:
+    """A private copy of the feature-complete test deck (the build writes a lock beside it)."""
+    target = tmp_path / "cards"
+    shutil.copytree(FIXTURES / "good", target)
+    return target / "history.yaml"
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator[Collection]:
+    """A fresh Anki collection, like a new profile: stock note types and the Default deck."""
+    folder = tmp_path / "anki"
+    folder.mkdir()
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def import_apkg(col: Collection, path: Path) -> Any:
+    """Import a package with the options Anki's import dialog shows by default."""
+    options = col._backend.get_import_anki_package_presets()
+    response = col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(path), options=options)
+    )
+    return response.log
+
+
+def import_csv(col: Collection, path: Path) -> Any:
+    """Import a CSV as File > Import does: read the file's headers, then import."""
+    metadata = col.get_csv_metadata(str(path), None)
+    return col.import_csv(ImportCsvRequest(path=str(path), metadata=metadata)).log
+
+
+def bucket_sizes(log: Any) -> dict[str, int]:
+    """How many notes each bucket of an import log holds."""
+    return {name: len(getattr(log, name)) for name in ("new", "updated", *PROBLEM_BUCKETS)}
+
+
+def notes_by_guid(col: Collection) -> dict[str, Any]:
+    """Every note of the collection, keyed by GUID."""
+    notes = [col.get_note(nid) for nid in col.find_notes("")]
+    return {note.guid: note for note in notes}

@@ -1,0 +1,200 @@
+"""The Anki package, imported into a real Anki collection (Anki's own Rust backend)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anki.collection import Collection
+
+from cardpress import build, load_deck
+from cardpress.export.apkg import MODEL_IDS, MODEL_NAMES, note_fields, note_tags
+from cardpress.ids import guid
+from cardpress.model import Kind
+from tests.conftest import bucket_sizes, import_apkg, notes_by_guid
+
+NONE_SKIPPED = {
+    "duplicate": 0,
+    "conflicting": 0,
+    "first_field_match": 0,
+    "missing_notetype": 0,
+    "missing_deck": 0,
+    "empty_first_field": 0,
+}
+
+
+def _build(deck_file: Path, out: Path) -> Path:
+    build([deck_file], out)
+    return out / f"{deck_file.stem}.apkg"
+
+
+def _guids(col: Collection, logged: Any) -> list[str]:
+    return [col.get_note(entry.id.nid).guid for entry in logged]
+
+
+def _edit(deck_file: Path, old: str, new: str) -> None:
+    text = deck_file.read_text(encoding="utf-8")
+    assert old in text
+    deck_file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_first_import_creates_exactly_the_deck(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
+    deck = load_deck(good_deck)
+    package = _build(good_deck, tmp_path / "dist")
+
+    log = import_apkg(collection, package)
+
+    assert bucket_sizes(log) == {"new": 8, "updated": 0, **NONE_SKIPPED}
+    notes = notes_by_guid(collection)
+    assert set(notes) == {guid(deck.key, card.id) for card in deck.cards}
+    for card in deck.cards:
+        note = notes[guid(deck.key, card.id)]
+        assert note.fields == note_fields(card)
+        assert sorted(note.tags) == sorted(note_tags(deck, card))
+        assert note.note_type()["name"] == MODEL_NAMES[card.kind]
+        assert note.note_type()["id"] == MODEL_IDS[card.kind]
+        assert {collection.decks.name(c.did) for c in note.cards()} == {deck.deck_name_for(card)}
+    # Reversed makes two cards, a three-deletion cloze three, the rest one each.
+    assert collection.card_count() == 8 + 1 + 2
+    names = {d.name for d in collection.decks.all_names_and_ids()}
+    assert names == {"Default", "Test History", "Test History::Dates", "Test History::People",
+                     "Test History::Places"}
+    # Nothing Anki's own checks would complain about.
+    media = collection.media.check()
+    assert list(media.missing) == [] and list(media.unused) == []
+    assert not media.have_trash
+    assert list(collection.get_empty_cards().notes) == []
+    assert collection.db.scalar("select count() - count(distinct guid) from notes") == 0
+    # Both images arrived under distinct names although both files are called map.png.
+    stored = sorted(p.name for p in Path(collection.media.dir()).iterdir())
+    assert len(stored) == 2 and all(name.startswith("map-") for name in stored)
+
+
+def test_fields_are_sanitised_and_exact(good_deck: Path, tmp_path: Path,
+                                        collection: Collection) -> None:
+    deck = load_deck(good_deck)
+    import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    notes = notes_by_guid(collection)
+    math = notes[guid(deck.key, "math")]
+    assert math["Front"] == "An equation \\(a &lt; b\\) and a <b>bold</b> tag"
+    assert math["Back"] == (
+        '<a href="https://example.org" rel="noopener noreferrer">a link</a> and '
+        "[a bad one](javascript:alert(1))"
+    )  # markdown-it refuses javascript: links and leaves the text as written
+    lenin = notes[guid(deck.key, "lenin-died")]
+    assert lenin["Back"] == "1924" and lenin["Topic"] == "Dates"
+    assert lenin["Source"] == "§1 Political Marginalization"
+    unicode = notes[guid(deck.key, "unicode")]
+    assert unicode["Back"] == "Рамон Меркадер, עברית, \u00e9"  # NFC, as Anki stores it
+
+
+def test_new_cards_come_in_authored_order(good_deck: Path, tmp_path: Path,
+                                          collection: Collection) -> None:
+    deck = load_deck(good_deck)
+    import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    notes = notes_by_guid(collection)
+    dues = [min(c.due for c in notes[guid(deck.key, card.id)].cards()) for card in deck.cards]
+    assert dues == sorted(dues) and len(set(dues)) == len(dues)
+
+
+def test_unchanged_rebuild_is_identical_and_reimport_changes_nothing(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
+    package = _build(good_deck, tmp_path / "dist")
+    first = package.read_bytes()
+    import_apkg(collection, package)
+    before = {g: (n.id, n.mod, n.fields) for g, n in notes_by_guid(collection).items()}
+
+    package = _build(good_deck, tmp_path / "dist")
+    assert package.read_bytes() == first
+    log = import_apkg(collection, package)
+
+    sizes = bucket_sizes(log)
+    assert sizes["new"] == 0 and sizes["updated"] == 0
+    after = {g: (n.id, n.mod, n.fields) for g, n in notes_by_guid(collection).items()}
+    assert after == before
+
+
+def test_edited_card_updates_in_place_and_keeps_its_history(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
+    deck = load_deck(good_deck)
+    import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    edited_guid = guid(deck.key, "assassin")
+    note = notes_by_guid(collection)[edited_guid]
+    card = note.cards()[0]
+    card.start_timer()
+    collection.sched.answerCard(card, 3)  # the user studies the card once
+    reviewed = collection.get_card(card.id)
+    assert reviewed.reps == 1
+    before = {g: (n.id, n.mod, n.fields) for g, n in notes_by_guid(collection).items()}
+
+    _edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
+    log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+
+    sizes = bucket_sizes(log)
+    assert sizes["new"] == 0 and sizes["updated"] == 1
+    assert _guids(collection, log.updated) == [edited_guid]
+    after = notes_by_guid(collection)
+    assert after[edited_guid].id == before[edited_guid][0]
+    assert after[edited_guid]["Back"] == "Mercader (Ramón)"
+    still = collection.get_card(card.id)
+    assert (still.reps, still.type, still.ivl) == (reviewed.reps, reviewed.type, reviewed.ivl)
+    assert collection.db.scalar("select count() from revlog where cid = ?", card.id) == 1
+    for g, (nid, mod, fields) in before.items():
+        if g != edited_guid:
+            assert (after[g].id, after[g].mod, after[g].fields) == (nid, mod, fields)
+
+
+def test_added_card_adds_exactly_one_note(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
+    import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    with good_deck.open("a", encoding="utf-8") as f:
+        f.write("  - id: added\n    topic: people\n    front: A new question\n    back: A new answer\n")
+
+    log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+
+    sizes = bucket_sizes(log)
+    assert sizes["new"] == 1 and sizes["updated"] == 0
+    assert _guids(collection, log.new) == [guid("test-history", "added")]
+    assert len(collection.find_notes("")) == 9
+
+
+def test_two_builds_are_byte_identical(
+    good_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    lock = good_deck.with_name("history.lock.json")
+    first = _build(good_deck, tmp_path / "one").read_bytes()
+    first_lock = lock.read_bytes()
+    lock.unlink()  # a fresh checkout without a lock gives the same bytes too
+    second = _build(good_deck, tmp_path / "two").read_bytes()
+    assert first == second and lock.read_bytes() == first_lock
+    with zipfile.ZipFile(tmp_path / "two" / "history.apkg") as zf:
+        infos = zf.infolist()
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+    assert [i.filename for i in infos] == ["collection.anki2", "media", "0", "1"]
+
+
+def test_source_date_epoch_stamps_new_and_edited_notes(
+    good_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collection: Collection
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    assert {n.mod for n in notes_by_guid(collection).values()} == {1700000000}
+    # Same epoch again: an edit must still be newer than what the user imported.
+    _edit(good_deck, "back: General Secretary", "back: General Secretary of the party")
+    log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
+    assert bucket_sizes(log)["updated"] == 1
+    assert notes_by_guid(collection)[guid("test-history", "general-secretary")].mod == 1700000001
+
+
+def test_every_kind_has_its_own_frozen_note_type() -> None:
+    assert len(set(MODEL_IDS.values())) == len(Kind)
+    assert all((1 << 30) < mid < (1 << 31) for mid in MODEL_IDS.values())
