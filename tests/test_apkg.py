@@ -30,6 +30,11 @@ def _build(deck_file: Path, out: Path) -> Path:
     return out / f"{deck_file.stem}.apkg"
 
 
+def _db(col: Collection) -> Any:
+    assert col.db is not None
+    return col.db
+
+
 def _guids(col: Collection, logged: Any) -> list[str]:
     return [col.get_note(entry.id.nid).guid for entry in logged]
 
@@ -61,21 +66,27 @@ def test_first_import_creates_exactly_the_deck(
     # Reversed makes two cards, a three-deletion cloze three, the rest one each.
     assert collection.card_count() == 8 + 1 + 2
     names = {d.name for d in collection.decks.all_names_and_ids()}
-    assert names == {"Default", "Test History", "Test History::Dates", "Test History::People",
-                     "Test History::Places"}
+    assert names == {
+        "Default",
+        "Test History",
+        "Test History::Dates",
+        "Test History::People",
+        "Test History::Places",
+    }
     # Nothing Anki's own checks would complain about.
     media = collection.media.check()
     assert list(media.missing) == [] and list(media.unused) == []
     assert not media.have_trash
     assert list(collection.get_empty_cards().notes) == []
-    assert collection.db.scalar("select count() - count(distinct guid) from notes") == 0
+    assert _db(collection).scalar("select count() - count(distinct guid) from notes") == 0
     # Both images arrived under distinct names although both files are called map.png.
     stored = sorted(p.name for p in Path(collection.media.dir()).iterdir())
     assert len(stored) == 2 and all(name.startswith("map-") for name in stored)
 
 
-def test_fields_are_sanitised_and_exact(good_deck: Path, tmp_path: Path,
-                                        collection: Collection) -> None:
+def test_fields_are_sanitised_and_exact(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
     deck = load_deck(good_deck)
     import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     notes = notes_by_guid(collection)
@@ -92,8 +103,9 @@ def test_fields_are_sanitised_and_exact(good_deck: Path, tmp_path: Path,
     assert unicode["Back"] == "Рамон Меркадер, עברית, \u00e9"  # NFC, as Anki stores it
 
 
-def test_new_cards_come_in_authored_order(good_deck: Path, tmp_path: Path,
-                                          collection: Collection) -> None:
+def test_new_cards_come_in_authored_order(
+    good_deck: Path, tmp_path: Path, collection: Collection
+) -> None:
     deck = load_deck(good_deck)
     import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     notes = notes_by_guid(collection)
@@ -144,7 +156,7 @@ def test_edited_card_updates_in_place_and_keeps_its_history(
     assert after[edited_guid]["Back"] == "Mercader (Ramón)"
     still = collection.get_card(card.id)
     assert (still.reps, still.type, still.ivl) == (reviewed.reps, reviewed.type, reviewed.ivl)
-    assert collection.db.scalar("select count() from revlog where cid = ?", card.id) == 1
+    assert _db(collection).scalar("select count() from revlog where cid = ?", card.id) == 1
     for g, (nid, mod, fields) in before.items():
         if g != edited_guid:
             assert (after[g].id, after[g].mod, after[g].fields) == (nid, mod, fields)
@@ -155,7 +167,9 @@ def test_added_card_adds_exactly_one_note(
 ) -> None:
     import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     with good_deck.open("a", encoding="utf-8") as f:
-        f.write("  - id: added\n    topic: people\n    front: A new question\n    back: A new answer\n")
+        f.write(
+            "  - id: added\n    topic: people\n    front: A new question\n    back: A new answer\n"
+        )
 
     log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
 

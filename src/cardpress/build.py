@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cardpress import ids
 from cardpress.errors import Diagnostic, ExportError
-from cardpress.export import apkg
+from cardpress.export import ExportSummary, apkg
 from cardpress.load import load
 from cardpress.model import Deck
 
@@ -46,7 +46,12 @@ class BuildResult:
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
-Writer = Callable[[Path], str]
+Writer = Callable[[Path], ExportSummary]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Choices that shape the outputs (the CLI's build options)."""
 
 
 def lock_path(deck: Deck) -> Path:
@@ -66,7 +71,7 @@ def read_lock(deck: Deck) -> ids.Lock | None:
         raise ExportError(f"{path}: error: cannot read lock file: {exc}") from exc
 
 
-def plan(deck: Deck, out_dir: Path) -> list[tuple[Path, Writer]]:
+def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, Writer]]:
     """The files one deck produces, each with the function that writes it."""
     contents = apkg.note_contents(deck)
     lock = ids.update_lock(
@@ -75,12 +80,12 @@ def plan(deck: Deck, out_dir: Path) -> list[tuple[Path, Writer]]:
     mtimes = {cid: e.mtime for cid, e in lock.entries.items()}
     stem = deck.file_stem
 
-    def write_lock(path: Path) -> str:
+    def write_lock(path: Path) -> ExportSummary:
         path.write_text(lock.to_json(), encoding="utf-8")
-        return f"{len(lock.entries)} cards"
+        return ExportSummary(f"{len(lock.entries)} cards")
 
-    def write_package(path: Path) -> str:
-        return str(apkg.write_apkg(deck, path, mtimes=mtimes))
+    def write_package(path: Path) -> ExportSummary:
+        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes)))
 
     return [
         (out_dir / f"{stem}.apkg", write_package),
@@ -94,6 +99,7 @@ def build(
     *,
     strict: bool = False,
     check_only: bool = False,
+    options: BuildOptions | None = None,
 ) -> BuildResult:
     """Load the card files under ``paths`` and write every output into ``out_dir``.
 
@@ -101,7 +107,8 @@ def build(
     """
     loaded = load(paths, strict=strict)
     out = Path(out_dir)
-    jobs = [job for deck in loaded.decks for job in plan(deck, out)]
+    opts = options or BuildOptions()
+    jobs = [job for deck in loaded.decks for job in plan(deck, out, opts)]
     if not check_only:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -118,8 +125,8 @@ def build(
                     temp = _temp_beside(target)
                 staged.append((temp, target))
                 summary = writer(temp)
-                changed = _differs(temp, target)
-                result.outputs.append(Output(target, summary, changed))
+                result.warnings.extend(summary.warnings)
+                result.outputs.append(Output(target, summary.text, _differs(temp, target)))
             if not check_only:
                 for temp, target in staged:
                     os.replace(temp, target)

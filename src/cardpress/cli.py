@@ -56,12 +56,19 @@ def cli() -> None:
 @cli.command()
 @_PATHS
 @click.option(
-    "-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"), show_default=True, help="Folder to write the outputs into.",
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the outputs into.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
-    "--check", "check_only", is_flag=True,
+    "--check",
+    "check_only",
+    is_flag=True,
     help="Write nothing; exit 1 if any output (or lock file) is not current.",
 )
 def build(paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool) -> None:
@@ -79,8 +86,9 @@ def build(paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool
       cardpress build --check              # is dist/ up to date?
     """
     try:
-        result = build_decks(paths or [Path("cards")], out_dir, strict=strict,
-                             check_only=check_only)
+        result = build_decks(
+            paths or [Path("cards")], out_dir, strict=strict, check_only=check_only
+        )
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)

@@ -116,9 +116,11 @@ def load(paths: Sequence[Path | str], *, strict: bool = False) -> LoadResult:
         if deck is not None:
             decks.append(deck)
     problems.extend(_cross_file_checks(decks))
+    if strict:
+        problems = [Diagnostic(d.location, Severity.ERROR, d.message) for d in problems]
     errors = [d for d in problems if d.severity is Severity.ERROR]
     warnings = [d for d in problems if d.severity is Severity.WARNING]
-    if errors or (strict and warnings):
+    if errors:
         raise InputError(problems)
     return LoadResult(decks, sorted(warnings))
 
@@ -144,8 +146,9 @@ def _cross_file_checks(decks: Iterable[Deck]) -> list[Diagnostic]:
         keys.setdefault(deck.key, deck.location)
         if deck.name in names:
             problems.append(
-                _error(deck.location, f"deck name {deck.name!r} is already used by "
-                       f"{names[deck.name]}")
+                _error(
+                    deck.location, f"deck name {deck.name!r} is already used by {names[deck.name]}"
+                )
             )
         names.setdefault(deck.name, deck.location)
         for card in deck.cards:
@@ -153,8 +156,7 @@ def _cross_file_checks(decks: Iterable[Deck]) -> list[Diagnostic]:
                 continue
             if card.id in ids and ids[card.id].path != card.location.path:
                 problems.append(
-                    _error(card.location, f"duplicate card id {card.id!r} "
-                           f"(also at {ids[card.id]})")
+                    _error(card.location, f"duplicate card id {card.id!r} (also at {ids[card.id]})")
                 )
             ids.setdefault(card.id, card.location)
     return problems
@@ -216,8 +218,10 @@ class _FileLoader:
             line = data.count(b"\n", 0, exc.start) + 1
             col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
             self.diagnostics.append(
-                _error(Location(str(self.path), line, col),
-                       f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8")
+                _error(
+                    Location(str(self.path), line, col),
+                    f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+                )
             )
             return None
         bad = _CONTROL.search(text)
@@ -225,22 +229,26 @@ class _FileLoader:
             line = text.count("\n", 0, bad.start()) + 1
             col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
             self.diagnostics.append(
-                _error(Location(str(self.path), line, col),
-                       f"control character U+{ord(bad.group()):04X} is not allowed in a card file")
+                _error(
+                    Location(str(self.path), line, col),
+                    f"control character U+{ord(bad.group()):04X} is not allowed in a card file",
+                )
             )
             return None
         return text
 
     def compose(self, text: str) -> yaml.Node | None:
         try:
-            return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+            return yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
             message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
             context = exc.context_mark
             if exc.problem and exc.context and context is not None and context is not mark:
-                message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+                message += (
+                    f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+                )
             if "tab" in message:
                 message += "; indent with spaces, not tabs"
             self.diagnostics.append(_error(Location(str(self.path), line, col), message))
@@ -274,7 +282,10 @@ class _FileLoader:
         self.check_tag(node)
         found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag == "tag:yaml.org,2002:merge"
+            ):
                 self.error(key_node, f"{what} keys must be plain names")
                 continue
             key = str(key_node.value)
@@ -338,8 +349,9 @@ class _FileLoader:
                 value = self.scalar(item, f"a tag in {what}")
                 if value is not None:
                     if any(ch.isspace() for ch in value.strip()):
-                        self.error(item, f"tag {value.strip()!r} contains a space; "
-                                   "Anki tags cannot")
+                        self.error(
+                            item, f"tag {value.strip()!r} contains a space; Anki tags cannot"
+                        )
                         continue
                     items.append((item, value.strip()))
         else:
@@ -364,7 +376,9 @@ class _FileLoader:
             return None
         rel = unquote(src)
         if rel.startswith(("/", "\\")) or Path(rel).is_absolute():
-            self.error(node, f"image path {rel!r} is absolute; use a path relative to the card file")
+            self.error(
+                node, f"image path {rel!r} is absolute; use a path relative to the card file"
+            )
             return None
         target = self.base / rel
         try:
@@ -386,8 +400,10 @@ class _FileLoader:
         except OSError as exc:
             self.error(node, f"cannot read image {rel!r}: {exc.strerror}")
             return None
-        if magic is None or not data.startswith(magic) or (
-            suffix == ".svg" and b"<svg" not in data[:4096]
+        if (
+            magic is None
+            or not data.startswith(magic)
+            or (suffix == ".svg" and b"<svg" not in data[:4096])
         ):
             self.error(
                 node, f"{rel!r} is not an image cardpress can pack (png, jpg, gif, webp, svg)"
@@ -418,14 +434,16 @@ class _FileLoader:
         if fields is None:
             return None
         values: dict[str, str | None] = {}
-        for key in ("name", "description", "source"):
-            if key in fields:
-                values[key] = self.scalar(fields[key][1], f"deck {key}", required=key == "name")
+        for name in ("name", "description", "source"):
+            if name in fields:
+                values[name] = self.scalar(fields[name][1], f"deck {name}", required=name == "name")
         if "format" in fields:
             fmt = self.scalar(fields["format"][1], "format")
             if fmt is not None and fmt.strip() != str(FORMAT_VERSION):
-                self.error(fields["format"][1], f"unsupported format {fmt!r}; this cardpress "
-                           f"reads format {FORMAT_VERSION}")
+                self.error(
+                    fields["format"][1],
+                    f"unsupported format {fmt!r}; this cardpress reads format {FORMAT_VERSION}",
+                )
         key = self.identifier(fields["key"][1], "deck key") if "key" in fields else None
         tags = self.tags(fields["tags"][1], "deck tags") if "tags" in fields else ()
         subdecks = True
@@ -474,9 +492,7 @@ class _FileLoader:
             topics[key] = title.strip()
         return topics
 
-    def cards(
-        self, node: yaml.Node, deck_key: str, topics: dict[str, str] | None
-    ) -> list[Card]:
+    def cards(self, node: yaml.Node, deck_key: str, topics: dict[str, str] | None) -> list[Card]:
         if not isinstance(node, yaml.SequenceNode):
             self.error(node, f"cards must be a list, not {_kind(node)}")
             return []
@@ -502,8 +518,11 @@ class _FileLoader:
                 folded = " ".join(prompt.casefold().split())
                 if folded in questions:
                     other_id, other = questions[folded]
-                    self.warn(item, f"card {card.id!r} asks the same question as card "
-                              f"{other_id!r} (line {self.loc(other).line})")
+                    self.warn(
+                        item,
+                        f"card {card.id!r} asks the same question as card "
+                        f"{other_id!r} (line {self.loc(other).line})",
+                    )
                 else:
                     questions[folded] = (card.id, item)
             cards.append(card)
@@ -528,16 +547,17 @@ class _FileLoader:
             if raw is not None and raw.strip() in kinds:
                 kind = Kind(raw.strip())
             elif raw is not None:
-                self.error(fields["kind"][1], f"unknown card kind {raw!r}; expected one of "
-                           f"{', '.join(kinds)}{_did_you_mean(raw, kinds)}")
+                self.error(
+                    fields["kind"][1],
+                    f"unknown card kind {raw!r}; expected one of "
+                    f"{', '.join(kinds)}{_did_you_mean(raw, kinds)}",
+                )
                 ok = False
             else:
                 ok = False
 
-        if kind is Kind.CLOZE:
-            wanted, unwanted = ("text",), ("front", "back")
-        else:
-            wanted, unwanted = ("front", "back"), ("text",)
+        wanted: tuple[str, ...] = ("text",) if kind is Kind.CLOZE else ("front", "back")
+        unwanted: tuple[str, ...] = ("front", "back") if kind is Kind.CLOZE else ("text",)
         for key in unwanted:
             if key in fields:
                 hint = "'text'" if kind is Kind.CLOZE else "'front' and 'back'"
@@ -561,15 +581,21 @@ class _FileLoader:
         elif first is not None:
             generated = True
             card_id = "auto-" + hashlib.sha256(first[0].encode()).hexdigest()[:12]
-            self.warn(node, "card has no id; it gets a new identity in Anki whenever its "
-                      "text changes (add a stable 'id')")
+            self.warn(
+                node,
+                "card has no id; it gets a new identity in Anki whenever its "
+                "text changes (add a stable 'id')",
+            )
 
         topic, topic_title = "", ""
         if "topic" in fields:
             value = self.identifier(fields["topic"][1], "card topic")
             if value is not None and topics is not None and value not in topics:
-                self.error(fields["topic"][1], f"unknown topic {value!r}; the deck's topics are "
-                           f"{', '.join(topics)}{_did_you_mean(value, topics)}")
+                self.error(
+                    fields["topic"][1],
+                    f"unknown topic {value!r}; the deck's topics are "
+                    f"{', '.join(topics)}{_did_you_mean(value, topics)}",
+                )
                 ok = False
             elif value is not None:
                 topic, topic_title = value, (topics or {}).get(value, value)
@@ -585,15 +611,21 @@ class _FileLoader:
             return None
         if kind is Kind.CLOZE:
             ok = self.check_cloze(*first) and ok
+        back_media: tuple[str, ...]
         front_html, front_media = self.field_html(first[1], first[0], wanted[0])
-        back_html, back_media = ("", ())
+        back_html, back_media = "", ()
         if second is not None:
             back_html, back_media = self.field_html(second[1], second[0], "back")
             answer = plain_text(back_html)
             if len(answer) > LONG_ANSWER_CHARS:
-                self.warn(second[1], f"answer is {len(answer)} characters long; answers over "
-                          f"{LONG_ANSWER_CHARS} are hard to recall (split the card)")
-        extra_html, extra_media = self.field_html(extra[1], extra[0], "extra") if extra else ("", ())
+                self.warn(
+                    second[1],
+                    f"answer is {len(answer)} characters long; answers over "
+                    f"{LONG_ANSWER_CHARS} are hard to recall (split the card)",
+                )
+        extra_html, extra_media = (
+            self.field_html(extra[1], extra[0], "extra") if extra else ("", ())
+        )
         if not ok or card_id is None:
             return None
         return Card(

@@ -47,7 +47,9 @@ ImageResolver = Callable[[str], "str | None"]
 """Maps an authored image path to its media name, or None when it cannot be used."""
 
 
-def render(text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True) -> Rendered:
+def render(
+    text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
+) -> Rendered:
     """Render Markdown ``text`` to sanitised HTML.
 
     With ``inline`` a text that is a single paragraph comes back without the ``<p>`` wrapper,

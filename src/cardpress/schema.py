@@ -74,8 +74,10 @@ def schema() -> dict[str, Any]:
                 "properties": _CARD_PROPS,
                 "additionalProperties": False,
                 "if": {"properties": {"kind": {"const": "cloze"}}, "required": ["kind"]},
-                "then": {"required": ["text"], "not": {"anyOf": [
-                    {"required": ["front"]}, {"required": ["back"]}]}},
+                "then": {
+                    "required": ["text"],
+                    "not": {"anyOf": [{"required": ["front"]}, {"required": ["back"]}]},
+                },
                 "else": {"required": ["front", "back"], "not": {"required": ["text"]}},
             }
         },

@@ -1,0 +1,123 @@
+"""The command line: output, exit codes, and a failed build that changes nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cardpress import __version__
+from cardpress.cli import cli
+from tests.conftest import FIXTURES, REPO
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_build_prints_one_line_per_file(good_deck: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", str(good_deck.parent), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert f"{out / 'history.apkg'}: 8 notes, 11 cards, 4 decks, 2 media files" in lines
+    assert f"{good_deck.with_name('history.lock.json')}: 8 cards" in lines
+    assert len(lines) == len([p for p in out.iterdir()]) + 1  # + the lock file
+    again = CliRunner().invoke(cli, ["build", str(good_deck.parent), "-o", str(out)])
+    assert all(line.endswith("(unchanged)") for line in again.stdout.splitlines())
+
+
+def test_build_check_reports_stale_outputs(good_deck: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    stale = runner.invoke(cli, ["build", "--check", str(good_deck), "-o", str(out)])
+    assert stale.exit_code == 1
+    assert f"{out / 'history.apkg'}: not current (run: cardpress build)" in stale.stderr
+    assert not out.exists()
+    runner.invoke(cli, ["build", str(good_deck), "-o", str(out)])
+    fresh = runner.invoke(cli, ["build", "--check", str(good_deck), "-o", str(out)])
+    assert fresh.exit_code == 0 and fresh.stdout.startswith("all ")
+
+
+def test_failed_build_leaves_output_folder_as_it_was(good_deck: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(good_deck), "-o", str(out)]).exit_code == 0
+    before = _snapshot(out)
+    broken = good_deck.with_name("broken.yaml")
+    shutil.copy(FIXTURES / "bad" / "several-mistakes.yaml", broken)
+    good_deck.write_text(
+        good_deck.read_text(encoding="utf-8").replace("Mercader", "Merc"), encoding="utf-8"
+    )
+
+    result = runner.invoke(cli, ["build", str(good_deck.parent), "-o", str(out)])
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith("7 errors, 0 warnings\n")  # 6 + history.yaml reuses "expelled"
+    assert _snapshot(out) == before
+
+
+def test_failure_while_writing_leaves_no_trace(
+    good_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["build", str(good_deck), "-o", str(out)]).exit_code == 0
+    before = _snapshot(out)
+    good_deck.write_text(
+        good_deck.read_text(encoding="utf-8").replace("Mercader", "Merc"), encoding="utf-8"
+    )
+    real_replace = os.replace
+    calls = []
+
+    def failing_replace(src: str | Path, dst: str | Path) -> None:
+        calls.append(dst)
+        raise OSError(28, "No space left on device", str(dst))
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    result = runner.invoke(cli, ["build", str(good_deck), "-o", str(out)])
+    monkeypatch.setattr(os, "replace", real_replace)
+
+    assert result.exit_code == 1 and calls
+    assert "cannot write: No space left on device" in result.stderr
+    assert "Traceback" not in result.output
+    assert _snapshot(out) == before  # no temporary files left either
+
+
+def test_usage_errors_exit_2() -> None:
+    result = CliRunner().invoke(cli, ["build", "--no-such-option"])
+    assert result.exit_code == 2
+    assert "No such option '--no-such-option'" in result.stderr
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--version"]).stdout == f"cardpress, version {__version__}\n"
+    for command in ("build", "check", "schema"):
+        help_text = runner.invoke(cli, [command, "--help"]).stdout
+        assert "Example:" in help_text
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cardpress", "check", str(FIXTURES / "good")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1 deck, 8 cards: OK\n", "")
+
+
+def test_unreadable_input_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    folder = tmp_path / "cards.yaml"
+    folder.mkdir()
+    (folder / "inner.yaml").write_bytes(b"\x00\x01binary\xff")
+    result = CliRunner().invoke(cli, ["check", str(folder)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "error:" in result.stderr
