@@ -1,0 +1,66 @@
+"""The shipped example deck: clean, current in dist/, and complete in real Anki."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from anki.collection import Collection
+from click.testing import CliRunner
+
+from cardpress import build, load_deck
+from cardpress.cli import cli
+from tests.conftest import REPO, bucket_sizes, import_apkg, notes_by_guid
+
+DECK_FILE = REPO / "cards" / "stalin-trotsky.yaml"
+DIST = REPO / "dist"
+SECTIONS = {
+    "Introduction",
+    "§1 Political Marginalization",
+    "§2 Exile and Banishment",
+    "§3 Smear Campaigns and Propaganda",
+    "§4 Assassination",
+    "§5 Legacy and Historical Assessment",
+    "§6 Conclusion",
+}
+
+
+def test_example_deck_is_clean_under_strict_check() -> None:
+    result = CliRunner().invoke(cli, ["check", "--strict", str(REPO / "cards")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_dist_is_current() -> None:
+    result = build([REPO / "cards"], DIST, check_only=True)
+    stale = [str(o.path) for o in result.stale]
+    assert stale == [], f"dist/ is stale, run `cardpress build`: {stale}"
+    assert {p.name for p in DIST.iterdir()} == {o.path.name for o in result.outputs if
+                                               o.path.parent == DIST}
+
+
+def test_every_card_has_a_topic_and_an_article_section() -> None:
+    deck = load_deck(DECK_FILE)
+    assert 50 <= len(deck.cards) <= 90
+    assert {card.topic for card in deck.cards} == {"dates", "people", "methods", "legacy"}
+    assert {card.source for card in deck.cards} <= SECTIONS
+    assert {card.source for card in deck.cards} >= SECTIONS - {"§6 Conclusion"}
+
+
+def test_example_package_imports_cleanly_and_shows_topic_and_source(tmp_path: Path,
+                                                                   collection: Collection) -> None:
+    deck = load_deck(DECK_FILE)
+    log = import_apkg(collection, DIST / "stalin-trotsky.apkg")
+    sizes = bucket_sizes(log)
+    assert sizes == {**dict.fromkeys(sizes, 0), "new": len(deck.cards)}
+    assert list(collection.get_empty_cards().notes) == []
+    media = collection.media.check()
+    assert list(media.missing) == [] and list(media.unused) == []
+    notes = notes_by_guid(collection)
+    assert len(notes) == len(deck.cards)
+    for note in notes.values():
+        for card in note.cards():
+            back = re.sub(r"\s+", " ", card.answer())
+            assert f'<span class="cp-topic">{note["Topic"]}</span>' in back
+            assert f'<span class="cp-source">{note["Source"]}</span>' in back
+            assert note["Topic"] and note["Source"]
