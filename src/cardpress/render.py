@@ -31,6 +31,12 @@ _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _RAW_IMG = re.compile(r"<\s*img\b", re.IGNORECASE)
 
+# Text with none of these characters renders to itself: no Markdown, no HTML, no entity, no
+# character the sanitiser would re-encode. Most flashcard fields are such text; they skip the
+# parser (a property test proves both paths agree).
+_PLAIN = re.compile(r"[^\s*_`\[\]!<>&\\#|~=+\-\d.)\ue000\ue001\u00a0\x00-\x1f\x7f]"
+                    r"[^*_`\[\]!<>&\\\n\r\t\u00a0\ue000\ue001\x00-\x1f\x7f]*")
+
 _md = MarkdownIt("commonmark", {"html": True, "breaks": True})
 
 
@@ -55,6 +61,16 @@ def render(
     With ``inline`` a text that is a single paragraph comes back without the ``<p>`` wrapper,
     which is what a flashcard field wants.
     """
+    text = text.strip()
+    if inline and _PLAIN.fullmatch(text) and not text.endswith((" ", "\\")):
+        return Rendered(html=unicodedata.normalize("NFC", text))
+    return render_markdown(text, resolve_image, inline=inline)
+
+
+def render_markdown(
+    text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
+) -> Rendered:
+    """The full path of :func:`render`: parse, render, sanitise (no plain-text shortcut)."""
     result = Rendered(html="")
     maths: list[str] = []
 

@@ -1,0 +1,61 @@
+"""Field rendering: the safe Markdown subset, and the plain-text shortcut agreeing with it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cardpress.render import _PLAIN, plain_text, render, render_markdown
+
+FIELD_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("abc XYZ 019.,;:'\"()-+*_`[]!<>&#|~={}/\\\n\t\u00a0é\u0301"),
+        st.characters(codec="utf-8"),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(FIELD_TEXT)
+def test_plain_shortcut_renders_like_the_parser(text: str) -> None:
+    assert render(text).html == render_markdown(text).html
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30))
+def test_shortcut_applies_only_to_text_without_markup(text: str) -> None:
+    if _PLAIN.fullmatch(text.strip()):
+        assert render(text).html == render_markdown(text).html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("1924", "1924"),
+        ("plain words, with: punctuation", "plain words, with: punctuation"),
+        ("a *b* **c**", "a <em>b</em> <strong>c</strong>"),
+        ("line1\nline2", "line1<br>\nline2"),
+        ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"),
+        ("<script>alert(1)</script>hi", "hi"),
+        ('<b onclick="x()">b</b>', "<b>b</b>"),
+        ("[x](javascript:alert(1))", "[x](javascript:alert(1))"),
+        ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
+        ("\\(a<b\\) and \\[x^2\\]", "\\(a&lt;b\\) and \\[x^2\\]"),
+        ("{{c1::Mercader::agent}} struck", "{{c1::Mercader::agent}} struck"),
+        ("e\u0301", "\u00e9"),
+    ],
+)
+def test_rendering(text: str, html: str) -> None:
+    assert render(text).html == html
+
+
+def test_raw_img_is_refused() -> None:
+    assert render('<img src=x onerror="alert(1)">').problems == [
+        "raw <img> tags are not allowed; use Markdown ![alt](path)"
+    ]
+
+
+def test_plain_text() -> None:
+    assert plain_text("a <em>b</em><br>c &amp; d") == "a b\nc & d"
