@@ -17,6 +17,7 @@ from pathlib import Path
 from cardpress import ids
 from cardpress.errors import Diagnostic, ExportError
 from cardpress.export import ExportSummary, apkg
+from cardpress.export.csv import write_csv
 from cardpress.load import load
 from cardpress.model import Deck
 
@@ -53,6 +54,8 @@ Writer = Callable[[Path], ExportSummary]
 class BuildOptions:
     """Choices that shape the outputs (the CLI's build options)."""
 
+    csv_dialect: str = "anki"
+
 
 def lock_path(deck: Deck) -> Path:
     """Where a deck's lock file lives: beside its card file."""
@@ -87,8 +90,12 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
     def write_package(path: Path) -> ExportSummary:
         return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes)))
 
+    def write_csv_job(path: Path) -> ExportSummary:
+        return write_csv(deck, path, dialect=options.csv_dialect)
+
     return [
         (out_dir / f"{stem}.apkg", write_package),
+        (out_dir / f"{stem}.csv", write_csv_job),
         (lock_path(deck), write_lock),
     ]
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from cardpress import __version__
+from cardpress.build import BuildOptions
 from cardpress.build import build as build_decks
 from cardpress.errors import CardpressError, Diagnostic, InputError
+from cardpress.export.csv import DIALECTS as CSV_DIALECTS
 from cardpress.load import load
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -71,10 +73,20 @@ def cli() -> None:
     is_flag=True,
     help="Write nothing; exit 1 if any output (or lock file) is not current.",
 )
-def build(paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool) -> None:
+@click.option(
+    "--csv-dialect",
+    type=click.Choice(CSV_DIALECTS),
+    default="anki",
+    show_default=True,
+    help="NAME.csv for Anki's File > Import (anki), or question,answer,topic,tags for "
+    "spreadsheets and quiz apps (plain).",
+)
+def build(
+    paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool, csv_dialect: str
+) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
 
-    Each card file NAME.yaml becomes NAME.apkg in the output folder; its lock file
+    Each card file NAME.yaml becomes NAME.apkg and NAME.csv in the output folder; its lock file
     NAME.lock.json (beside the card file) records when each card last changed, so that
     re-importing into Anki updates edited notes and leaves the rest alone. Commit it.
     A build that fails leaves the output folder as it was.
@@ -84,10 +96,15 @@ def build(paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool
       cardpress build                      # cards/ -> dist/
       cardpress build cards/history.yaml -o out/
       cardpress build --check              # is dist/ up to date?
+      cardpress build --csv-dialect plain  # a CSV for spreadsheets
     """
     try:
         result = build_decks(
-            paths or [Path("cards")], out_dir, strict=strict, check_only=check_only
+            paths or [Path("cards")],
+            out_dir,
+            strict=strict,
+            check_only=check_only,
+            options=BuildOptions(csv_dialect=csv_dialect),
         )
     except CardpressError as error:
         raise _fail(error) from None

@@ -34,7 +34,7 @@ CARD_FILE_SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 _IMAGE_MAGIC = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
     ".jpg": (b"\xff\xd8\xff",),
@@ -116,6 +116,10 @@ def load(paths: Sequence[Path | str], *, strict: bool = False) -> LoadResult:
         if deck is not None:
             decks.append(deck)
     problems.extend(_cross_file_checks(decks))
+    return _result(decks, problems, strict)
+
+
+def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:
     if strict:
         problems = [Diagnostic(d.location, Severity.ERROR, d.message) for d in problems]
     errors = [d for d in problems if d.severity is Severity.ERROR]
@@ -123,6 +127,14 @@ def load(paths: Sequence[Path | str], *, strict: bool = False) -> LoadResult:
     if errors:
         raise InputError(problems)
     return LoadResult(decks, sorted(warnings))
+
+
+def load_bytes(data: bytes, path: Path | str, *, strict: bool = False) -> LoadResult:
+    """Load one card file's content as if it were read from ``path`` (images resolve there)."""
+    loader = _FileLoader(Path(path), data)
+    deck = loader.load()
+    problems = loader.diagnostics + _cross_file_checks([deck] if deck else [])
+    return _result([deck] if deck else [], problems, strict)
 
 
 def load_deck(path: Path | str, *, strict: bool = False) -> Deck:
@@ -174,8 +186,9 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 class _FileLoader:
     """Loads one file, collecting diagnostics instead of stopping at the first."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, data: bytes | None = None) -> None:
         self.path = path
+        self.data = data
         self.base = path.parent
         self.diagnostics: list[Diagnostic] = []
         self.media: dict[str, Media] = {}
@@ -196,16 +209,23 @@ class _FileLoader:
     # -- reading ---------------------------------------------------------------------------
     def read_text(self) -> str | None:
         where = Location(str(self.path))
-        try:
-            size = self.path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                self.diagnostics.append(
-                    _error(where, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-                )
+        data = self.data
+        if data is None:
+            try:
+                size = self.path.stat().st_size
+                if size > MAX_FILE_BYTES:
+                    self.diagnostics.append(
+                        _error(where, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+                    )
+                    return None
+                data = self.path.read_bytes()
+            except OSError as exc:
+                self.diagnostics.append(_error(where, f"cannot read file: {exc.strerror}"))
                 return None
-            data = self.path.read_bytes()
-        except OSError as exc:
-            self.diagnostics.append(_error(where, f"cannot read file: {exc.strerror}"))
+        if len(data) > MAX_FILE_BYTES:
+            self.diagnostics.append(
+                _error(where, f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
+            )
             return None
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             self.diagnostics.append(
@@ -646,7 +666,7 @@ class _FileLoader:
         )
 
     def check_cloze(self, text: str, node: yaml.Node) -> bool:
-        deletions = list(_CLOZE.finditer(text))
+        deletions = list(CLOZE.finditer(text))
         if not deletions:
             self.error(node, "cloze text has no deletion; mark one like {{c1::answer}}")
             return False

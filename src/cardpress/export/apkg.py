@@ -7,6 +7,7 @@ model id (see ``NOTE_TYPE_VERSION``), or Anki forks the type and skips existing 
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 import tempfile
@@ -149,9 +150,10 @@ MODEL_NAMES = {kind: f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}"
 
 def note_fields(card: Card) -> list[str]:
     """The Anki field values of a card, in its note type's field order."""
+    topic = html.escape(card.topic_title, quote=False)  # a title is plain text, fields are HTML
     if card.kind is Kind.CLOZE:
-        return [card.front, card.extra, card.topic_title, card.source]
-    return [card.front, card.back, card.extra, card.topic_title, card.source]
+        return [card.front, card.extra, topic, card.source]
+    return [card.front, card.back, card.extra, topic, card.source]
 
 
 def note_tags(deck: Deck, card: Card) -> list[str]:
