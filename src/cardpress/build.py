@@ -8,9 +8,12 @@ folder exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import secrets
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,32 +125,89 @@ def build(
         except OSError as exc:
             raise ExportError(f"{out}: error: cannot create output folder: {exc.strerror}") from exc
     result = BuildResult(warnings=loaded.warnings)
-    staged: list[tuple[Path, Path]] = []
-    try:
+    if check_only:
         with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
+            for i, (target, writer) in enumerate(jobs):
+                temp = Path(scratch) / f"{i}{target.suffix}"
+                _run(writer, temp, target, result)
+        return result
+    folders = sorted({target.parent for target, _ in jobs})
+    with _exclusive(folders):
+        for folder in folders:
+            _sweep(folder)
+        staged: list[tuple[Path, Path]] = []
+        try:
             for target, writer in jobs:
-                if check_only:
-                    temp = Path(scratch) / f"{len(staged)}{target.suffix}"
-                else:
-                    temp = _temp_beside(target)
-                staged.append((temp, target))
-                summary = writer(temp)
-                result.warnings.extend(summary.warnings)
-                result.outputs.append(Output(target, summary.text, _differs(temp, target)))
-            if not check_only:
-                for temp, target in staged:
-                    os.replace(temp, target)
-                staged.clear()
-    except OSError as exc:
-        raise ExportError(f"{exc.filename or out}: error: cannot write: {exc.strerror}") from exc
-    finally:
-        for temp, _ in staged:
-            temp.unlink(missing_ok=True)
+                staged.append((_temp_beside(target), target))
+                _run(writer, staged[-1][0], target, result)
+            _commit(staged)
+        except OSError as exc:
+            where = exc.filename or out
+            raise ExportError(f"{where}: error: cannot write: {exc.strerror}") from exc
+        finally:
+            for temp, _ in staged:
+                temp.unlink(missing_ok=True)
     return result
 
 
+def _run(writer: Writer, temp: Path, target: Path, result: BuildResult) -> None:
+    summary = writer(temp)
+    result.warnings.extend(summary.warnings)
+    result.outputs.append(Output(target, summary.text, _differs(temp, target)))
+
+
+def _commit(staged: list[tuple[Path, Path]]) -> None:
+    """Rename every temporary file onto its target; on any failure put the old files back."""
+    done: list[tuple[Path, Path | None]] = []
+    backup: Path | None = None
+    try:
+        for temp, target in staged:
+            backup = None
+            if target.exists():
+                # A second name for the old file: the target never goes missing, even briefly.
+                backup = target.with_name(f".{target.name}.{secrets.token_hex(6)}.cardpress-bak")
+                os.link(target, backup)
+            os.replace(temp, target)
+            done.append((target, backup))
+    except BaseException:
+        if backup is not None and (not done or done[-1][1] is not backup):
+            backup.unlink(missing_ok=True)
+        for target, old in reversed(done):
+            if old is not None:
+                os.replace(old, target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    for _, old in done:
+        if old is not None:
+            old.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _exclusive(folders: list[Path]) -> Iterator[None]:
+    """Hold an exclusive lock on each folder, so that builds into one folder take turns.
+
+    ``flock`` on the folder itself leaves no file behind, and the kernel releases it when a
+    build dies, however it dies.
+    """
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY)
+            stack.callback(os.close, fd)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+
+
+def _sweep(folder: Path) -> None:
+    """Remove temporary files that a killed build (SIGKILL, power loss) left behind."""
+    for leftover in folder.glob(".*.cardpress-*"):
+        leftover.unlink(missing_ok=True)
+
+
 def _temp_beside(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".cardpress-tmp", dir=target.parent
+    )
     os.close(fd)
     # mkstemp makes the file private (0600); outputs get the usual permissions.
     os.chmod(name, 0o666 & ~_UMASK)

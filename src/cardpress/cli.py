@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -164,8 +164,11 @@ def schema() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
-    try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    # SIGTERM unwinds like Ctrl-C, so a stopped build removes its temporary files.
+    # Click turns the interrupt into "Aborted!" and exit status 1.
+    signal.signal(signal.SIGTERM, _terminate)
+    cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
