@@ -17,8 +17,6 @@ import pytest
 
 from cardpress import ExportError, build
 from cardpress.build import BuildOptions, plan
-from tests.conftest import FIXTURES
-
 
 # The package exports the function build(), which hides the module of the same name.
 build_module = importlib.import_module("cardpress.build")
@@ -60,7 +58,7 @@ def test_a_failing_writer_at_any_step_changes_nothing(
 
         def failing_plan(*args: Any, _k: int = failing, **kwargs: Any) -> list[Any]:
             jobs = plan(*args, **kwargs)
-            target, writer = jobs[_k]
+            target = jobs[_k][0]
 
             def broken(path: Path) -> Any:
                 path.write_bytes(b"half a file")
@@ -84,11 +82,13 @@ def test_a_failing_rename_at_any_step_rolls_back(
     real: Callable[..., None] = getattr(os, function)
     steps = _job_count(deck_file, out)
     for failing in range(steps):
-        calls = []
+        calls: list[Any] = []
 
-        def flaky(src: Any, dst: Any, _k: int = failing, _real: Any = real) -> None:
-            calls.append(dst)
-            if len(calls) == _k + 1:
+        def flaky(
+            src: Any, dst: Any, _k: int = failing, _real: Any = real, _calls: list[Any] = calls
+        ) -> None:
+            _calls.append(dst)
+            if len(_calls) == _k + 1:
                 raise OSError(5, "Input/output error", str(dst))
             _real(src, dst)
 
