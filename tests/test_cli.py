@@ -121,3 +121,17 @@ def test_unreadable_input_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(folder)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output and "error:" in result.stderr
+
+
+def test_strict_build_fails_on_export_warnings_and_writes_nothing(
+    good_deck: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "--strict", str(good_deck), "-o", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{good_deck}:2:1: error: this deck has 2 images; images cannot travel in a CSV "
+        "(use the .apkg)\n1 error, 0 warnings\n"
+    )
+    assert list(out.iterdir()) == []
+    assert not good_deck.with_name("history.lock.json").exists()

@@ -120,30 +120,34 @@ def _cardpress(*args: str) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_killed_build_leaves_outputs_as_they_were(tmp_path: Path, sig: signal.Signals) -> None:
+def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Signals) -> None:
     deck_file = _big_deck(tmp_path / "cards", 4000)
     out = tmp_path / "out"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
     deck_file.write_text(deck_file.read_text("utf-8").replace("Answer", "Reply"), "utf-8")
     before = _snapshot(out, deck_file.parent)
+    reference = tmp_path / "reference"
+    shutil.copytree(tmp_path / "cards", reference / "cards")
+    shutil.copytree(out, reference / "out")
+    assert _cardpress("build", str(reference / "cards"), "-o", str(reference / "out")).wait() == 0
+    after = _snapshot(reference / "out", reference / "cards")
+    assert after != before
     for delay in (0.15, 0.3, 0.45, 0.6, 0.8):
         process = _cardpress("build", str(deck_file), "-o", str(out))
         time.sleep(delay)
         process.send_signal(sig)
         process.wait()
-        leftovers = [p.name for p in out.iterdir() if "cardpress-" in p.name]
-        if process.returncode == 0:  # finished before the signal: a complete new build
-            break
-        after = _snapshot(out, deck_file.parent)
+        state = _snapshot(out, deck_file.parent)
+        temporaries = [name for name in state if "cardpress-" in name]
         if sig == signal.SIGKILL:
-            # No process can clean up after SIGKILL; the outputs are intact, and the next
-            # build removes the leftovers.
-            assert {k: v for k, v in after.items() if "cardpress-" not in k} == before
+            # Nothing can clean up after SIGKILL: the outputs are intact, and the next build
+            # removes the leftovers.
+            state = {k: v for k, v in state.items() if k not in temporaries}
         else:
-            assert after == before and leftovers == []
+            assert temporaries == []
+        assert state in (before, after), f"mixed outputs after {sig.name} at {delay} s"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
-    assert [p.name for p in out.iterdir() if "cardpress-" in p.name] == []
-    assert [p.name for p in deck_file.parent.iterdir() if "cardpress-" in p.name] == []
+    assert _snapshot(out, deck_file.parent) == after
 
 
 def test_racing_builds_leave_a_consistent_result(tmp_path: Path) -> None:

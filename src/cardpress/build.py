@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cardpress import ids
-from cardpress.errors import Diagnostic, ExportError
+from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary, apkg
+from cardpress.export import html as html_export
 from cardpress.export.csv import write_csv
 from cardpress.load import load
 from cardpress.model import Deck
@@ -58,6 +59,8 @@ class BuildOptions:
     """Choices that shape the outputs (the CLI's build options)."""
 
     csv_dialect: str = "anki"
+    paper: str = "a4"
+    duplex: str = "long"
 
 
 def lock_path(deck: Deck) -> Path:
@@ -96,9 +99,19 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
     def write_csv_job(path: Path) -> ExportSummary:
         return write_csv(deck, path, dialect=options.csv_dialect)
 
+    def write_cards(path: Path) -> ExportSummary:
+        return html_export.write_html(
+            deck, path, layout="cards", paper=options.paper, duplex=options.duplex
+        )
+
+    def write_sheet(path: Path) -> ExportSummary:
+        return html_export.write_html(deck, path, layout="sheet", paper=options.paper)
+
     return [
         (out_dir / f"{stem}.apkg", write_package),
         (out_dir / f"{stem}.csv", write_csv_job),
+        (out_dir / f"{stem}.cards.html", write_cards),
+        (out_dir / f"{stem}.sheet.html", write_sheet),
         (lock_path(deck), write_lock),
     ]
 
@@ -130,6 +143,7 @@ def build(
             for i, (target, writer) in enumerate(jobs):
                 temp = Path(scratch) / f"{i}{target.suffix}"
                 _run(writer, temp, target, result)
+        _fail_if_strict(result, strict)
         return result
     folders = sorted({target.parent for target, _ in jobs})
     with _exclusive(folders):
@@ -140,6 +154,7 @@ def build(
             for target, writer in jobs:
                 staged.append((_temp_beside(target), target))
                 _run(writer, staged[-1][0], target, result)
+            _fail_if_strict(result, strict)
             _commit(staged)
         except OSError as exc:
             where = exc.filename or out
@@ -148,6 +163,14 @@ def build(
             for temp, _ in staged:
                 temp.unlink(missing_ok=True)
     return result
+
+
+def _fail_if_strict(result: BuildResult, strict: bool) -> None:
+    # The loader already failed on its own warnings; these are the exports' (e.g. overlong text).
+    if strict and result.warnings:
+        raise InputError(
+            [Diagnostic(d.location, Severity.ERROR, d.message) for d in result.warnings]
+        )
 
 
 def _run(writer: Writer, temp: Path, target: Path, result: BuildResult) -> None:

@@ -13,6 +13,7 @@ from cardpress.build import BuildOptions
 from cardpress.build import build as build_decks
 from cardpress.errors import CardpressError, Diagnostic, InputError
 from cardpress.export.csv import DIALECTS as CSV_DIALECTS
+from cardpress.export.html import DUPLEX_MODES, PAPERS
 from cardpress.load import load
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -81,12 +82,35 @@ def cli() -> None:
     help="NAME.csv for Anki's File > Import (anki), or question,answer,topic,tags for "
     "spreadsheets and quiz apps (plain).",
 )
+@click.option(
+    "--paper",
+    type=click.Choice(tuple(PAPERS)),
+    default="a4",
+    show_default=True,
+    help="Paper size of the printable NAME.cards.html and NAME.sheet.html.",
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(DUPLEX_MODES),
+    default="long",
+    show_default=True,
+    help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
+    "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
+)
 def build(
-    paths: tuple[Path, ...], out_dir: Path, strict: bool, check_only: bool, csv_dialect: str
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    strict: bool,
+    check_only: bool,
+    csv_dialect: str,
+    paper: str,
+    duplex: str,
 ) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
 
-    Each card file NAME.yaml becomes NAME.apkg and NAME.csv in the output folder; its lock file
+    Each card file NAME.yaml becomes NAME.apkg and NAME.csv in the output folder, and
+    printable pages: NAME.cards.html (cut-out flashcards) and NAME.sheet.html (a study
+    sheet to fold in half); its lock file
     NAME.lock.json (beside the card file) records when each card last changed, so that
     re-importing into Anki updates edited notes and leaves the rest alone. Commit it.
     A build that fails leaves the output folder as it was.
@@ -97,6 +121,7 @@ def build(
       cardpress build cards/history.yaml -o out/
       cardpress build --check              # is dist/ up to date?
       cardpress build --csv-dialect plain  # a CSV for spreadsheets
+      cardpress build --paper letter --duplex short
     """
     try:
         result = build_decks(
@@ -104,7 +129,7 @@ def build(
             out_dir,
             strict=strict,
             check_only=check_only,
-            options=BuildOptions(csv_dialect=csv_dialect),
+            options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
         )
     except CardpressError as error:
         raise _fail(error) from None

@@ -1,0 +1,733 @@
+"""Printable HTML, printed to PDF by real headless Chromium and read back with PyMuPDF.
+
+Chromium is part of the test environment (CI installs it): a missing browser fails the tests
+instead of skipping them. Renders are shared through a module-scoped fixture and run in parallel.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+import pytest
+from click.testing import CliRunner
+
+from cardpress import build, load_deck
+from cardpress.build import BuildOptions
+from cardpress.cli import cli
+from cardpress.export import ExportSummary
+from cardpress.export.html import CSP, PAPERS, Paper, write_html
+from cardpress.model import Card, Deck, Kind
+from cardpress.render import plain_text
+from tests.conftest import FIXTURES
+
+# PyMuPDF has no type hints; its objects are Any here, named for what they are.
+Page = Any
+Document = Any
+Box = Any
+Rect: Any = pymupdf.Rect
+open_pdf: Any = pymupdf.open
+
+CHROMIUM = Path(os.environ.get("CARDPRESS_CHROMIUM", "/usr/lib/chromium/chromium"))
+PT_PER_MM = 72 / 25.4
+TOLERANCE_MM = 2.0
+PAGE_SIZES = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
+_CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+
+# -- decks written for these tests ----------------------------------------------------------
+
+_WORDS = [
+    "the", "party", "congress", "voted", "against", "the", "opposition", "while", "Stalin",
+    "moved", "his", "allies", "into", "key", "posts", "and", "Trotsky", "wrote", "letters",
+    "from", "exile", "about", "bureaucracy", "revolution", "and", "betrayal",
+]  # fmt: skip
+
+
+def _prose(chars: int, seed: int) -> str:
+    words: list[str] = []
+    i = seed
+    while len(" ".join(words)) < chars:
+        words.append(_WORDS[i % len(_WORDS)])
+        i += 7
+    return " ".join(words)[:chars].rstrip() + "."
+
+
+# Answer lengths that span every type size and beyond; each id says how long its answer is.
+LONG_ANSWERS = (10, 60, 150, 300, 450, 600, 800, 1100, 1600, 3000)
+
+
+def _yaml_text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _long_deck_yaml() -> str:
+    cards = []
+    for n in LONG_ANSWERS:
+        cards.append(
+            f"  - id: answer-{n}\n    topic: long\n"
+            f"    front: {_yaml_text(f'What did answer {n} say (in brief)?')}\n"
+            f"    back: {_yaml_text(_prose(n, n))}\n"
+        )
+    wide = "WMW " * 60
+    cards.append(
+        "  - id: wide-capitals\n    topic: odd\n    front: Capitals\n"
+        f"    back: {_yaml_text(wide.strip())}\n"
+    )
+    cards.append(
+        "  - id: no-spaces\n    topic: odd\n    front: A long link\n"
+        f"    back: {_yaml_text('https://example.org/' + 'abcdefghij' * 30)}\n"
+    )
+    russian = "Лев Давидович Троцкий был выслан из СССР в 1929 году. "  # noqa: RUF001
+    cards.append(
+        "  - id: cyrillic\n    topic: odd\n    front: Cyrillic\n"
+        f"    back: {_yaml_text(russian * 6)}\n"
+    )
+    items = "\n".join(f"      - item {i}: {_prose(40, i)}" for i in range(8))
+    cards.append(
+        "  - id: list-and-extra\n    topic: odd\n    front: A list\n    back: |\n"
+        f"{items}\n    extra: {_yaml_text(_prose(250, 3))}\n    source: '§9 Appendix'\n"
+    )
+    cards.append(
+        "  - id: long-question\n    topic: odd\n"
+        f"    front: {_yaml_text(_prose(500, 5) + '?')}\n    back: Short\n"
+    )
+    cards.append(
+        "  - id: long-cloze\n    topic: odd\n    kind: cloze\n"
+        f"    text: {_yaml_text(_prose(300, 9) + ' In {{c1::1929}} he left; ' + _prose(200, 2))}\n"
+    )
+    cards.append(
+        "  - id: giant\n    topic: odd\n    front: Too long for a page\n"
+        f"    back: {_yaml_text(_prose(9000, 4))}\n"
+    )
+    return (
+        "format: 1\nkey: long-answers\nname: Long answers\n"
+        "topics:\n  long: Long answers\n  odd: Odd shapes\ncards:\n" + "".join(cards)
+    )
+
+
+HOSTILE_YAML = r"""
+format: 1
+key: hostile
+name: "Evil </title><script>alert('name')</script> deck"
+description: "<script>alert('desc')</script> <iframe src=x></iframe> a description"
+source: "<b onmouseover=alert('src')>deck source</b>"
+topics:
+  t: "Topic </style><script>alert('topic')</script>"
+cards:
+  - id: raw-html
+    topic: t
+    front: >-
+      <svg onload=alert(5)><circle r=1></svg>
+      <a href="javascript:alert(6)">js link</a> <style>body{display:none}</style>
+      `<img src=x onerror=alert(1)>` and \<img src=y onerror=alert(2)>
+    back: >-
+      <iframe srcdoc='<script>alert(7)</script>'></iframe> <object data=x></object>
+      <meta http-equiv=refresh content="0;url=https://evil.example"> answer text
+    source: >-
+      <base href=https://evil.example/>
+      <link rel=stylesheet href=https://evil.example/x.css> s
+    extra: >-
+      <form action=https://evil.example><input name=q><button formaction=x>go</button></form>
+      <math><mi xlink:href="javascript:alert(8)">m</mi></math>
+      <a href="data:text/html,<script>alert(9)</script>">data link</a>
+  - id: cloze-tricks
+    topic: t
+    kind: cloze
+    text: >-
+      {{c1::<b onclick=alert(9)>x</b>::<i onmouseover=alert(10)>hint</i>}}
+      and {{c2::a <b>split}} tag</b> ![pic](pic.svg)
+"""
+
+EVIL_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="alert(11)">'
+    b"<script>alert(12)</script><rect width='10' height='10' fill='red'/></svg>"
+)
+
+
+# -- printing -------------------------------------------------------------------------------
+
+
+def print_to_pdf(html: Path, pdf: Path) -> None:
+    """Print ``html`` with headless Chromium, as a user's "Save as PDF" would at 100%."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+            "or point CARDPRESS_CHROMIUM at the browser binary"
+        )
+    with tempfile.TemporaryDirectory(prefix="cardpress-chromium-") as profile:
+        done = subprocess.run(
+            [
+                str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                f"--print-to-pdf={pdf}", html.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )  # fmt: skip
+    if done.returncode != 0 or not pdf.exists():
+        pytest.fail(f"Chromium could not print {html}: {done.stderr[-2000:]}")
+
+
+@dataclass
+class Render:
+    """One deck written in one layout and printed to PDF."""
+
+    deck: Deck
+    layout: str
+    paper: str
+    duplex: str
+    html: Path
+    pdf: Document
+    summary: ExportSummary
+
+    @property
+    def geometry(self) -> Paper:
+        return PAPERS[self.paper]
+
+
+# (deck, layout, paper, duplex): every layout on both papers, every duplex mode for the cards.
+RENDERS = [
+    *[("good", "cards", paper, duplex) for paper in PAPERS for duplex in ("long", "short", "none")],
+    ("good", "sheet", "a4", "long"),
+    ("good", "sheet", "letter", "long"),
+    ("long", "cards", "a4", "long"),
+    ("long", "cards", "letter", "short"),
+    ("long", "sheet", "a4", "long"),
+    ("long", "sheet", "letter", "long"),
+]
+CARD_RENDERS = [r for r in RENDERS if r[1] == "cards"]
+SHEET_RENDERS = [r for r in RENDERS if r[1] == "sheet"]
+
+
+def _key(render: tuple[str, str, str, str]) -> str:
+    return "-".join(render)
+
+
+@pytest.fixture(scope="module")
+def long_deck_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("long") / "long.yaml"
+    path.write_text(_long_deck_yaml(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def renders(
+    tmp_path_factory: pytest.TempPathFactory, long_deck_file: Path
+) -> Iterator[dict[str, Render]]:
+    folder = tmp_path_factory.mktemp("renders")
+    decks = {
+        "good": load_deck(FIXTURES / "good" / "history.yaml"),
+        "long": load_deck(long_deck_file),
+    }
+    out: dict[str, Render] = {}
+    jobs = []
+    for spec in RENDERS:
+        name, layout, paper, duplex = spec
+        html = folder / f"{_key(spec)}.html"
+        summary = write_html(decks[name], html, layout=layout, paper=paper, duplex=duplex)
+        jobs.append((spec, html, summary))
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        list(pool.map(lambda job: print_to_pdf(job[1], job[1].with_suffix(".pdf")), jobs))
+    for (name, layout, paper, duplex), html, summary in jobs:
+        document = open_pdf(html.with_suffix(".pdf"))
+        out[_key((name, layout, paper, duplex))] = Render(
+            decks[name], layout, paper, duplex, html, document, summary
+        )
+    yield out
+    for render in out.values():
+        render.pdf.close()
+
+
+# -- reading the PDF ------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    """Text compared without whitespace, case or list bullets (line wrapping moves them)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "•◦▪")
+
+
+def _words(page: Page, clip: Box | None = None) -> list[tuple[Any, ...]]:
+    words = page.get_text("words", sort=False)
+    if clip is None:
+        return list(words)
+    return [w for w in words if Rect(w[:4]) in clip]
+
+
+def find_text(page: Page, text: str, clip: Box | None = None) -> Box | None:
+    """The box around ``text`` on ``page`` (only words wholly inside ``clip``), or None."""
+    target = _norm(text)
+    words = _words(page, clip)
+    joined, owner = "", []
+    for index, word in enumerate(words):
+        piece = _norm(word[4])
+        joined += piece
+        owner += [index] * len(piece)
+    at = joined.find(target)
+    if not target or at < 0:
+        return None
+    box = Rect(words[owner[at]][:4])
+    for k in range(at, at + len(target)):
+        box |= Rect(words[owner[k]][:4])
+    return box
+
+
+def find_label(page: Page, number: str, topic: str) -> Box | None:
+    """The box around a card's label, the words ``#NUMBER TOPIC`` in a row."""
+    tokens = [f"#{number}", *topic.upper().split()]
+    words = _words(page)
+    for i in range(len(words) - len(tokens) + 1):
+        if [w[4] for w in words[i : i + len(tokens)]] == tokens:
+            box = Rect(words[i][:4])
+            for w in words[i : i + len(tokens)]:
+                box |= Rect(w[:4])
+            return box
+    return None
+
+
+def _mm(points: float) -> float:
+    return points / PT_PER_MM
+
+
+# -- what must be printed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A printed card as the deck says it must look, independent of the exporter."""
+
+    number: str
+    card: Card
+    front: str
+    back: tuple[str, ...]
+
+
+def expected_cards(deck: Deck) -> list[Expected]:
+    """One card per note, two for a reversed one (``N`` and ``NR``); cloze blanks as [...]."""
+    out = []
+    for position, card in enumerate(deck.cards, start=1):
+        extra = tuple(plain_text(f) for f in (card.extra, card.source) if f)
+        if card.kind is Kind.CLOZE:
+            front = _CLOZE.sub(lambda m: f"[{m.group(2) or '…'}]", card.front)
+            back = _CLOZE.sub(lambda m: m.group(1), card.front)
+            out.append(Expected(str(position), card, plain_text(front), (plain_text(back), *extra)))
+            continue
+        out.append(
+            Expected(str(position), card, plain_text(card.front), (plain_text(card.back), *extra))
+        )
+        if card.kind is Kind.REVERSED:
+            out.append(
+                Expected(
+                    f"{position}R", card, plain_text(card.back), (plain_text(card.front), *extra)
+                )
+            )
+    return out
+
+
+def _cell(paper: Paper, page: Page, index: int, mirror: str) -> Box:
+    """The cut rectangle of cell ``index`` (row-major), mirrored for a back page."""
+    row, column = divmod(index, paper.columns)
+    x, y = paper.card_origin(row, column)
+    rect = Rect(x, y, x + paper.card_width, y + paper.card_height) * PT_PER_MM
+    width, height = page.rect.width, page.rect.height
+    if mirror == "long":
+        rect = Rect(width - rect.x1, rect.y0, width - rect.x0, rect.y1)
+    elif mirror == "short":
+        rect = Rect(rect.x0, height - rect.y1, rect.x1, height - rect.y0)
+    return _grow(rect, 0.5, 0.5)
+
+
+def _grow(rect: Box, dx: float, dy: float) -> Box:
+    return Rect(rect.x0 - dx, rect.y0 - dy, rect.x1 + dx, rect.y1 + dy)
+
+
+def _warned(summary: ExportSummary) -> set[str]:
+    return {re.search(r"card '([^']+)'", w.message).group(1) for w in summary.warnings}  # type: ignore[union-attr]
+
+
+# -- page geometry --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", RENDERS, ids=_key)
+def test_pages_are_exactly_the_paper_size_and_hold_all_text(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    width, height = PAGE_SIZES[render.paper]
+    assert render.pdf.page_count > 0
+    for page in render.pdf:
+        assert abs(page.rect.width - width) <= 0.5 and abs(page.rect.height - height) <= 0.5
+        # Nothing outside the page: a stray wide element would also have shrunk everything.
+        for word in _words(page):
+            assert Rect(word[:4]) in page.rect, (page.number, word[4])
+        # The how-to-print header is for the screen only.
+        assert "header is not printed" not in page.get_text()
+
+
+@pytest.mark.parametrize("paper", list(PAPERS))
+def test_the_card_grid_fits_the_page_and_is_centred(paper: str) -> None:
+    geometry = PAPERS[paper]
+    right = geometry.width - geometry.grid_left - geometry.columns * geometry.card_width
+    bottom = geometry.height - geometry.grid_top - geometry.rows * geometry.card_height
+    # Centred, so that mirroring the page about its centre lines mirrored cells up exactly;
+    # and a margin a printer can print next to (most cannot reach the last 4-5 mm).
+    assert math.isclose(right, geometry.grid_left) and math.isclose(bottom, geometry.grid_top)
+    assert geometry.grid_left >= 8 and geometry.grid_top >= 8
+
+
+# -- the cards layout -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", CARD_RENDERS, ids=_key)
+def test_every_back_is_behind_its_front(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    paper, pdf = render.geometry, render.pdf
+    cards = expected_cards(render.deck)
+    sheets = math.ceil(len(cards) / paper.per_sheet)
+    assert pdf.page_count == 2 * sheets  # fronts and backs alternate; an even count
+    mirror = render.duplex
+    for k, expected in enumerate(cards):
+        front_page, back_page = pdf[2 * (k // paper.per_sheet)], pdf[2 * (k // paper.per_sheet) + 1]
+        index = k % paper.per_sheet
+        topic = expected.card.topic_title
+        front_label = find_label(front_page, expected.number, topic)
+        back_label = find_label(back_page, expected.number, topic)
+        assert front_label is not None and back_label is not None, expected.number
+        # Exactly one front and one back, on a front page and the page after it.
+        pages = [p.number for p in pdf if find_label(p, expected.number, topic)]
+        assert pages == [front_page.number, back_page.number]
+        assert front_label in _cell(paper, front_page, index, "none")
+        # The label sits at the same place of the card on both sides of the paper.
+        fx, fy = (front_label.x0 + front_label.x1) / 2, (front_label.y0 + front_label.y1) / 2
+        bx, by = (back_label.x0 + back_label.x1) / 2, (back_label.y0 + back_label.y1) / 2
+        if mirror == "long":
+            fx = back_page.rect.width - fx
+        elif mirror == "short":
+            fy = back_page.rect.height - fy
+        error = _mm(math.hypot(bx - fx, by - fy))
+        assert error <= TOLERANCE_MM, f"#{expected.number}: back {error:.2f} mm off"
+
+
+@pytest.mark.parametrize("spec", CARD_RENDERS, ids=_key)
+def test_every_card_text_is_printed_whole_inside_its_card(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    paper, pdf = render.geometry, render.pdf
+    warned = _warned(render.summary)
+    for k, expected in enumerate(expected_cards(render.deck)):
+        if expected.card.id in warned:
+            continue  # reported to the user; see test_overlong_cards_are_warned_and_marked
+        sheet, index = divmod(k, paper.per_sheet)
+        front_page, back_page = pdf[2 * sheet], pdf[2 * sheet + 1]
+        front_cell = _cell(paper, front_page, index, "none")
+        back_cell = _cell(paper, back_page, index, render.duplex)
+        texts = [(front_page, front_cell, expected.front)]
+        texts += [(back_page, back_cell, text) for text in expected.back]
+        for page, cell, text in texts:
+            if text:
+                assert find_text(page, text, cell) is not None, (expected.number, text[:60])
+            else:  # an image-only side
+                boxes = [Rect(i["bbox"]) for i in page.get_image_info()]
+                assert any(box in cell for box in boxes), expected.number
+
+
+def test_cloze_front_hides_the_deletions_and_back_fills_them(renders: dict[str, Render]) -> None:
+    render = renders["good-cards-a4-long"]
+    paper, pdf = render.geometry, render.pdf
+    cards = expected_cards(render.deck)
+    k = next(i for i, e in enumerate(cards) if e.card.id == "expelled")
+    front = pdf[0].get_text(clip=_cell(paper, pdf[0], k, "none"))
+    back = pdf[1].get_text(clip=_cell(paper, pdf[1], k, "long"))
+    assert "[…]" in front and "1927" not in front
+    assert "1927" in back and "[…]" not in back
+    # The filled deletion is highlighted: its words carry a background behind them.
+    html = render.html.read_text(encoding="utf-8")
+    assert '<span class="cp-fill">1927</span>' in html
+    assert '<span class="cp-blank">[…]</span>' in html
+
+
+def test_a_reversed_card_prints_once_per_direction(renders: dict[str, Render]) -> None:
+    pdf = renders["good-cards-a4-long"].pdf
+    forward = find_label(pdf[0], "1", "Dates")
+    backward = find_label(pdf[0], "1R", "Dates")
+    assert forward is not None and backward is not None
+    below = 150  # the text sits under the label, within the card
+    assert find_text(pdf[0], "Year Lenin died", _grow(forward, 60, below))
+    assert find_text(pdf[0], "1924", _grow(backward, 60, below))
+
+
+def test_overlong_cards_are_warned_and_marked(renders: dict[str, Render]) -> None:
+    render = renders["long-cards-a4-long"]
+    warned = _warned(render.summary)
+    # Fitting shrinks the type before it gives up ...
+    assert {f"answer-{n}" for n in (10, 60, 150, 300, 450, 600)}.isdisjoint(warned)
+    assert {"wide-capitals", "no-spaces", "cyrillic", "long-question", "long-cloze"}.isdisjoint(
+        warned
+    )
+    # ... and says so, with the card's location, when even the smallest type is too big.
+    assert {"answer-1600", "answer-3000", "giant"} <= warned
+    for warning in render.summary.warnings:
+        assert warning.severity.value == "warning"
+        assert warning.location.path.endswith("long.yaml") and warning.location.line > 0
+        assert "does not fit on a card" in warning.message
+    # The printed card itself says it is incomplete.
+    text = "".join(page.get_text() for page in render.pdf)
+    assert text.count("too long for a card") == len(render.summary.warnings)
+
+
+def test_longer_answers_get_smaller_type(renders: dict[str, Render]) -> None:
+    render = renders["long-cards-a4-long"]
+    paper, pdf = render.geometry, render.pdf
+    cards = expected_cards(render.deck)
+
+    def answer_size(card_id: str) -> float:
+        k = next(i for i, e in enumerate(cards) if e.card.id == card_id)
+        sheet, index = divmod(k, paper.per_sheet)
+        page = pdf[2 * sheet + 1]
+        cell = _cell(paper, page, index, render.duplex)
+        sizes = [
+            span["size"]
+            for block in page.get_text("dict", clip=cell)["blocks"]
+            for line in block.get("lines", [])
+            for span in line["spans"]
+            if len(span["text"].strip()) > 3 and not span["text"].startswith("#")
+        ]
+        return float(max(sizes))
+
+    sizes = [answer_size(f"answer-{n}") for n in (10, 150, 450, 800)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1] * 1.5
+
+
+# -- the sheet layout -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SHEET_RENDERS, ids=_key)
+def test_each_answer_shares_its_questions_row(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    pdf = render.pdf
+    warned = _warned(render.summary)
+    seen = 0
+    for expected in expected_cards(render.deck):
+        if expected.number.endswith("R") or expected.card.id in warned:
+            continue  # a reversed card is one row; an overlong row is warned about
+        found = []
+        for page in pdf:
+            middle = page.rect.width / 2
+            left = Rect(0, 0, middle, page.rect.height)
+            right = Rect(middle, 0, page.rect.width, page.rect.height)
+            question = find_text(page, expected.front, left) if expected.front else None
+            answers = [find_text(page, text, right) for text in expected.back]
+            if question is not None or any(answers):
+                found.append((page.number, question, answers))
+        # The whole row on one page: never split, never clipped.
+        assert len(found) == 1, (expected.card.id, [f[0] for f in found])
+        _, question, answers = found[0]
+        assert all(answers), (expected.card.id, answers)
+        answer = answers[0]
+        assert answer is not None
+        if question is not None:
+            assert question.y0 < answer.y1 and answer.y0 < question.y1, expected.card.id
+        seen += 1
+    assert seen == len(render.deck.cards) - len(warned)
+
+
+@pytest.mark.parametrize("spec", SHEET_RENDERS, ids=_key)
+def test_sheet_groups_rows_by_topic(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    text = _norm("".join(page.get_text() for page in render.pdf))
+    positions = [text.find(_norm(title)) for _, title in render.deck.topics]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+
+
+def test_a_row_too_long_for_a_page_is_warned(renders: dict[str, Render]) -> None:
+    render = renders["long-sheet-a4-long"]
+    assert _warned(render.summary) == {"giant"}
+    assert "does not fit on a page" in render.summary.warnings[0].message
+    assert render.pdf.page_count >= 3
+
+
+# -- the file itself ------------------------------------------------------------------------
+
+
+class _Markup(HTMLParser):
+    """Every element and attribute of a page, as a browser's tokenizer sees them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.style_text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.style_text.append(data)
+
+
+_FORBIDDEN = {
+    "script", "iframe", "frame", "frameset", "object", "embed", "applet", "link", "base",
+    "form", "input", "button", "svg", "math", "template", "noscript", "audio", "video",
+    "source", "portal",
+}  # fmt: skip
+_CUT_STYLE = re.compile(r"^left:[\d.]+mm;top:[\d.]+mm;(width|height):[\d.]+mm$")
+
+
+def assert_inert(html: str) -> None:
+    """Nothing in ``html`` can run a script, load a resource or leave the page."""
+    assert "<script" not in html.lower()
+    parser = _Markup()
+    parser.feed(html)
+    parser.close()
+    tags = [tag for tag, _ in parser.elements]
+    assert not _FORBIDDEN & set(tags), _FORBIDDEN & set(tags)
+    assert tags.count("style") == 1 and tags[:4] == ["html", "head", "meta", "meta"]
+    metas = [attrs for tag, attrs in parser.elements if tag == "meta"]
+    assert metas[1] == {"http-equiv": "Content-Security-Policy", "content": CSP}
+    assert all(set(m) <= {"charset", "http-equiv", "content", "name"} for m in metas)
+    assert [m for m in metas if "http-equiv" in m] == [metas[1]]
+    for tag, attrs in parser.elements:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert name not in {"srcdoc", "formaction", "xlink:href", "action", "data"}, name
+            if name == "href":
+                assert re.match(r"^(https?:|mailto:)", value), value
+            if name == "src":
+                assert re.match(r"^data:image/(png|jpeg|gif|webp|svg\+xml);base64,", value), tag
+            if name == "style":
+                assert _CUT_STYLE.match(value), value
+    style = "".join(parser.style_text)
+    assert "url(" not in style and "@import" not in style and "@font-face" not in style
+
+
+@pytest.mark.parametrize("layout", ["cards", "sheet"])
+def test_nothing_in_a_card_can_run_or_load_anything(tmp_path: Path, layout: str) -> None:
+    deck_file = tmp_path / "hostile.yaml"
+    deck_file.write_text(HOSTILE_YAML, encoding="utf-8")
+    (tmp_path / "pic.svg").write_bytes(EVIL_SVG)
+    deck = load_deck(deck_file)
+    out = tmp_path / f"hostile.{layout}.html"
+    write_html(deck, out, layout=layout)
+    html = out.read_text(encoding="utf-8")
+    assert_inert(html)
+    # What was markup in the card shows as text, or not at all.
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Evil &lt;/title&gt;&lt;script&gt;" in html
+    assert "answer text" in html and "hint" in html
+
+
+@pytest.mark.parametrize("layout", ["cards", "sheet"])
+def test_good_deck_is_inert_self_contained_and_reproducible(
+    good_deck: Path, tmp_path: Path, layout: str
+) -> None:
+    deck = load_deck(good_deck)
+    first, second = tmp_path / "first.html", tmp_path / "second.html"
+    write_html(deck, first, layout=layout)
+    write_html(load_deck(good_deck), second, layout=layout)
+    assert first.read_bytes() == second.read_bytes()
+    html = first.read_text(encoding="utf-8")
+    assert_inert(html)
+    assert str(tmp_path) not in html and "alert(1)" not in html.replace("javascript:alert(1)", "")
+    # Both images are inside the file, byte for byte.
+    for item in deck.media:
+        encoded = base64.b64encode(item.path.read_bytes()).decode()
+        assert f'src="data:image/png;base64,{encoded}"' in html
+
+
+def test_the_screen_header_says_how_to_print(good_deck: Path, tmp_path: Path) -> None:
+    deck = load_deck(good_deck)
+    expectations = {
+        ("cards", "a4", "long"): ["A4", "flip on long edge", "100%", "none"],
+        ("cards", "letter", "short"): ["Letter", "flip on short edge", "100%"],
+        ("cards", "a4", "none"): ["One-sided", "separate sheets"],
+        ("sheet", "letter", "long"): ["Letter", "100%", "Fold each page"],
+    }
+    for (layout, paper, duplex), phrases in expectations.items():
+        out = tmp_path / f"{layout}-{paper}-{duplex}.html"
+        write_html(deck, out, layout=layout, paper=paper, duplex=duplex)
+        html = out.read_text(encoding="utf-8")
+        header = html.split('<header class="howto">', 1)[1].split("</header>", 1)[0]
+        for phrase in phrases:
+            assert phrase in header, (layout, paper, duplex, phrase)
+        size = "A4" if paper == "a4" else "letter"
+        assert f"@page {{ size: {size}; margin: 0; }}" in html
+        assert "@media print {\n  .howto { display: none !important; }" in html
+        assert "-webkit-print-color-adjust: exact;" in html and "overflow-wrap: anywhere" in html
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("layout", "poster"), ("paper", "a3"), ("duplex", "both")]
+)
+def test_unknown_options_are_rejected(tmp_path: Path, option: str, value: str) -> None:
+    deck = load_deck(FIXTURES / "good" / "history.yaml")
+    options = {"layout": "cards", "paper": "a4", "duplex": "long", option: value}
+    with pytest.raises(ValueError, match=f"unknown {option} '{value}'"):
+        write_html(deck, tmp_path / "x.html", **options)
+    assert not (tmp_path / "x.html").exists()
+
+
+# -- through the build and the command line -------------------------------------------------
+
+
+def test_build_writes_both_layouts_with_the_chosen_paper(good_deck: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    result = build([good_deck], out, options=BuildOptions(paper="letter", duplex="short"))
+    lines = {o.path.name: o.summary for o in result.outputs}
+    assert lines["history.cards.html"] == "9 printed cards on 4 pages (Letter, short-edge duplex)"
+    assert lines["history.sheet.html"] == "8 rows on 1 page (Letter)"
+    assert "size: letter" in (out / "history.cards.html").read_text(encoding="utf-8")
+    assert "duplex-short" in (out / "history.cards.html").read_text(encoding="utf-8")
+
+
+def test_cli_paper_and_duplex_options(good_deck: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "dist"
+    result = runner.invoke(
+        cli, ["build", str(good_deck), "-o", str(out), "--paper", "letter", "--duplex", "none"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{out / 'history.cards.html'}: 9 printed cards on 4 pages (Letter, single-sided)" in (
+        result.stdout.splitlines()
+    )
+    default = runner.invoke(cli, ["build", str(good_deck), "-o", str(tmp_path / "d2")])
+    assert "(A4, long-edge duplex)" in default.stdout
+    bad = runner.invoke(cli, ["build", str(good_deck), "--paper", "a3"])
+    assert bad.exit_code == 2 and "'a3' is not one of 'a4', 'letter'" in bad.stderr
+
+
+def test_long_answers_warn_through_the_build(long_deck_file: Path, tmp_path: Path) -> None:
+    deck_dir = tmp_path / "cards"
+    deck_dir.mkdir()
+    shutil.copy(long_deck_file, deck_dir / "long.yaml")
+    result = build([deck_dir], tmp_path / "dist")
+    messages = [str(w) for w in result.warnings]
+    assert any("answer-3000" in m and "does not fit on a card" in m for m in messages)
+    assert any("'giant'" in m and "does not fit on a page" in m for m in messages)
