@@ -23,6 +23,15 @@ def test_plain_shortcut_renders_like_the_parser(text: str) -> None:
     assert render(text).html == render_markdown(text).html
 
 
+# Inputs the fuzzer (fuzz/fuzz_render.py) found; each once broke an invariant.
+FUZZ_FINDINGS = ["\ufeff\uffff\u2a6b\u2520", "\ufeffab", "a\ufeffb"]
+
+
+@pytest.mark.parametrize("text", FUZZ_FINDINGS)
+def test_fuzz_findings(text: str) -> None:
+    assert render(text).html == render_markdown(text).html
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30))
 def test_shortcut_applies_only_to_text_without_markup(text: str) -> None:

@@ -35,8 +35,8 @@ _RAW_IMG = re.compile(r"<\s*img\b", re.IGNORECASE)
 # character the sanitiser would re-encode. Most flashcard fields are such text; they skip the
 # parser (a property test proves both paths agree).
 _PLAIN = re.compile(
-    r"[^\s*_`\[\]!<>&\\#|~=+\-\d.)\ue000\ue001\u00a0\x00-\x1f\x7f]"
-    r"[^*_`\[\]!<>&\\\n\r\t\u00a0\ue000\ue001\x00-\x1f\x7f]*"
+    r"[^\s*_`\[\]!<>&\\#|~=+\-\d.)\ue000\ue001\u00a0\ufeff\x00-\x1f\x7f]"
+    r"[^*_`\[\]!<>&\\\n\r\t\u00a0\ue000\ue001\ufeff\x00-\x1f\x7f]*"
 )
 
 _md = MarkdownIt("commonmark", {"html": True, "breaks": True})
