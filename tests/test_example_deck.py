@@ -35,8 +35,9 @@ def test_dist_is_current() -> None:
     result = build([REPO / "cards"], DIST, check_only=True)
     stale = [str(o.path) for o in result.stale]
     assert stale == [], f"dist/ is stale, run `cardpress build`: {stale}"
-    assert {p.name for p in DIST.iterdir()} == {o.path.name for o in result.outputs if
-                                               o.path.parent == DIST}
+    assert {p.name for p in DIST.iterdir()} == {
+        o.path.name for o in result.outputs if o.path.parent == DIST
+    }
 
 
 def test_every_card_has_a_topic_and_an_article_section() -> None:
@@ -47,8 +48,9 @@ def test_every_card_has_a_topic_and_an_article_section() -> None:
     assert {card.source for card in deck.cards} >= SECTIONS - {"§6 Conclusion"}
 
 
-def test_example_package_imports_cleanly_and_shows_topic_and_source(tmp_path: Path,
-                                                                   collection: Collection) -> None:
+def test_example_package_imports_cleanly_and_shows_topic_and_source(
+    tmp_path: Path, collection: Collection
+) -> None:
     deck = load_deck(DECK_FILE)
     log = import_apkg(collection, DIST / "stalin-trotsky.apkg")
     sizes = bucket_sizes(log)

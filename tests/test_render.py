@@ -49,7 +49,7 @@ def test_shortcut_applies_only_to_text_without_markup(text: str) -> None:
         ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"),
         ("<script>alert(1)</script>hi", "hi"),
         ('<b onclick="x()">b</b>', "<b>b</b>"),
-        ("[x](javascript:alert(1))", "[x](javascript:alert(1))"),
+        ("[x](javascript:alert(1))", '<a rel="noopener noreferrer">x</a>'),
         ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer">x</a>'),
         ("\\(a<b\\) and \\[x^2\\]", "\\(a&lt;b\\) and \\[x^2\\]"),
         ("{{c1::Mercader::agent}} struck", "{{c1::Mercader::agent}} struck"),
@@ -60,10 +60,18 @@ def test_rendering(text: str, html: str) -> None:
     assert render(text).html == html
 
 
-def test_raw_img_is_refused() -> None:
-    assert render('<img src=x onerror="alert(1)">').problems == [
-        "raw <img> tags are not allowed; use Markdown ![alt](path)"
-    ]
+def test_every_image_source_goes_through_the_resolver() -> None:
+    seen: list[str] = []
+
+    def resolver(src: str) -> str | None:
+        seen.append(src)
+        return "ok.png" if src == "good.png" else None
+
+    rendered = render(
+        '![a](good.png) <img src="bad.png" onerror="alert(1)"> <img src=good.png>', resolver
+    )
+    assert rendered.html == '<img src="ok.png" alt="a"> <img> <img src="ok.png">'
+    assert seen == rendered.images == ["good.png", "bad.png", "good.png"]
 
 
 def test_plain_text() -> None:

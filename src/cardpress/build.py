@@ -22,7 +22,7 @@ from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary, apkg
 from cardpress.export import html as html_export
 from cardpress.export.csv import write_csv
-from cardpress.load import load
+from cardpress.load import load, paused_gc
 from cardpress.model import Deck
 
 
@@ -174,7 +174,8 @@ def _fail_if_strict(result: BuildResult, strict: bool) -> None:
 
 
 def _run(writer: Writer, temp: Path, target: Path, result: BuildResult) -> None:
-    summary = writer(temp)
+    with paused_gc():
+        summary = writer(temp)
     result.warnings.extend(summary.warnings)
     result.outputs.append(Output(target, summary.text, _differs(temp, target)))
 

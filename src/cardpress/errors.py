@@ -43,9 +43,10 @@ class ExportError(CardpressError):
     """An output could not be written."""
 
 
-def _sort_key(d: Diagnostic) -> tuple[str, int, int, int, str]:
+def _sort_key(d: Diagnostic) -> tuple[str, int, int]:
+    # Stable: problems at one position keep the order in which they were found.
     loc = d.location
-    return (loc.path, loc.line, loc.col, 0 if d.severity is Severity.ERROR else 1, d.message)
+    return (loc.path, loc.line, loc.col)
 
 
 def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -1,0 +1,211 @@
+"""Nothing let in: pathological and hostile input ends fast, bounded, and as our own error."""
+
+from __future__ import annotations
+
+import csv
+import resource
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from anki.collection import Collection
+
+from cardpress import build, load_deck
+from cardpress.export.apkg import note_fields
+from cardpress.ids import guid
+from tests.conftest import FIXTURES, bucket_sizes, import_apkg, import_csv, notes_by_guid
+
+MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for one check
+TIME_LIMIT = 5.0
+
+
+def _deep_lists(n: int) -> str:
+    return "key: k\nname: K\ncards: " + "[" * n + "]" * n + "\n"
+
+
+def _deep_maps(n: int) -> str:
+    return "key: k\nname: K\ncards: " + "{a: " * n + "1" + "}" * n + "\n"
+
+
+def _alias_bomb() -> str:
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    card = "  - id: a\n    front: q\n    back: a\n    tags: *a9\n"
+    return "\n".join(lines) + "\nkey: b\nname: B\ncards:\n" + card
+
+
+def _many_keys(n: int) -> str:
+    return "key: k\nname: K\ncards: []\n" + "".join(f"k{i}: v\n" for i in range(n))
+
+
+def _many_cards(n: int) -> str:
+    card = "  - id: c{0}\n    front: q{0}\n    back: a\n"
+    return "key: k\nname: K\ncards:\n" + "".join(card.format(i) for i in range(n))
+
+
+# name -> (content, first line of stderr)
+CASES: dict[str, tuple[Callable[[], str | bytes], str]] = {
+    "deep-lists": (
+        lambda: _deep_lists(50_000),
+        "case.yaml:3:1007: error: YAML syntax error: exceeded maximum nesting depth "
+        "(while increasing flow level at line 3, column 1007)",
+    ),
+    "deep-maps": (
+        lambda: _deep_maps(50_000),
+        "case.yaml:3:4004: error: YAML syntax error: exceeded maximum nesting depth "
+        "(while increasing flow level at line 3, column 4004)",
+    ),
+    "alias-bomb": (_alias_bomb, "case.yaml:1:1: error: unknown key 'a0' in the deck"),
+    "huge-scalar": (
+        lambda: "key: k\nname: K\ncards:\n  - id: a\n    front: q\n    back: " + "x" * 5_000_000,
+        "case.yaml:6:11: error: card back is 5000000 characters; the limit is 100000",
+    ),
+    "many-keys": (
+        lambda: _many_keys(300_000),
+        "case.yaml:4:1: error: unknown key 'k0' in the deck",
+    ),
+    "too-many-cards": (
+        lambda: _many_cards(250_001),
+        "case.yaml:4:3: error: the deck has 250001 cards; the limit is 250000 "
+        "(split it into several card files)",
+    ),
+    "too-big-file": (
+        lambda: "key: k\nname: K\n# " + "x" * (20 * 1024 * 1024) + "\n",
+        "case.yaml: error: file is 20971538 bytes; the limit is 20971520",
+    ),
+    "python-apply": (
+        lambda: "key: !!python/object/apply:os.system ['touch pwned']\nname: n\ncards: []\n",
+        "case.yaml:1:6: error: unsupported YAML tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'; card files are plain YAML",
+    ),
+}
+
+
+def _limit_resources() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_pathological_input_is_a_clean_error(case: str, tmp_path: Path) -> None:
+    make, first_line = CASES[case]
+    content = make()
+    (tmp_path / "case.yaml").write_bytes(content.encode() if isinstance(content, str) else content)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "cardpress", "check", "case.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=_limit_resources,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.splitlines()[0] == first_line
+    assert "Traceback" not in done.stderr
+    assert elapsed < TIME_LIMIT, f"{case} took {elapsed:.1f} s"
+    assert not (tmp_path / "pwned").exists()
+
+
+class _Inspector(HTMLParser):
+    """Collects whatever in an HTML text could run: script-like tags, handlers, bad URLs."""
+
+    DANGEROUS_TAGS = frozenset({"script", "iframe", "object", "embed", "form", "style", "svg"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.DANGEROUS_TAGS and not (tag == "style" and not attrs):
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            url = (value or "").strip().lower()
+            if name.startswith("on"):
+                self.found.append(f"{tag} {name}=")
+            if name in ("href", "src", "action", "formaction") and url.startswith(
+                ("javascript:", "vbscript:")
+            ):
+                self.found.append(f"{tag} {name}={url}")
+            if name == "src" and url.startswith("data:") and not url.startswith("data:image/"):
+                self.found.append(f"{tag} src=data:")
+
+
+def _dangers(html: str) -> list[str]:
+    inspector = _Inspector()
+    inspector.feed(html)
+    return inspector.found
+
+
+def test_hostile_markup_survives_in_no_output(tmp_path: Path, collection: Collection) -> None:
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "hostile.yaml").write_bytes((FIXTURES / "hostile" / "hostile.yaml").read_bytes())
+    out = tmp_path / "out"
+    build([cards], out)
+
+    with zipfile.ZipFile(out / "hostile.apkg") as zf:
+        (tmp_path / "col.anki2").write_bytes(zf.read("collection.anki2"))
+    db = sqlite3.connect(tmp_path / "col.anki2")
+    fields = [row[0] for row in db.execute("select flds from notes")]
+    db.close()
+    assert len(fields) == 4
+    for value in fields:
+        assert _dangers(value.replace("\x1f", " ")) == [], value
+
+    # Deck names and tags are plain text to Anki; the HTML fields are the Front and Back columns.
+    lines = (out / "hostile.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.reader(line for line in lines if not line.startswith("#")))
+    assert len(rows) == 4
+    for row in rows:
+        assert _dangers(row[2]) == [] and _dangers(row[3]) == [], row
+    for page in ("hostile.cards.html", "hostile.sheet.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        # The page's own <style> block is the only style element and has no attributes.
+        assert _dangers(html) == [], page
+        assert "Visible question" in html and "Visible answer" in html
+
+    log = import_apkg(collection, out / "hostile.apkg")
+    assert bucket_sizes(log)["new"] == 4
+    for note in notes_by_guid(collection).values():
+        for card in note.cards():  # as Anki renders them for review
+            assert _dangers(card.question()) == [] and _dangers(card.answer()) == []
+
+
+def test_right_to_left_emoji_and_combining_text_work(tmp_path: Path) -> None:
+    deck_file = FIXTURES / "unicode" / "scripts.yaml"
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "scripts.yaml").write_bytes(deck_file.read_bytes())
+    out = tmp_path / "out"
+    build([cards], out)
+    deck = load_deck(cards / "scripts.yaml")
+
+    for importer, path in ((import_apkg, out / "scripts.apkg"), (import_csv, out / "scripts.csv")):
+        folder = tmp_path / path.suffix[1:]
+        folder.mkdir()
+        col = Collection(str(folder / "collection.anki2"))
+        try:
+            log = importer(col, path)
+            sizes = bucket_sizes(log)
+            assert sizes == {**dict.fromkeys(sizes, 0), "new": len(deck.cards)}
+            notes = notes_by_guid(col)
+            names = {d.name for d in col.decks.all_names_and_ids()}
+        finally:
+            col.close()
+        assert {f"{deck.name}::כיוון ימין לשמאל", f"{deck.name}::Emoji 🧠"} <= names
+        for card in deck.cards:
+            note = notes[guid(deck.key, card.id)]
+            if importer is import_apkg:
+                assert note.fields == note_fields(card)
+            assert note.fields[0] == card.front
+    sheet = (out / "scripts.sheet.html").read_text(encoding="utf-8")
+    for card in deck.cards:
+        assert card.front_text.split("{{")[0].strip()[:8] in sheet
