@@ -1,0 +1,451 @@
+"""Benchmark cardpress against a minimal genanki script, as whole processes.
+
+For each deck size (synthetic decks from ``generate.py``) it runs, R times and interleaved:
+
+* ``cardpress build DECK -o OUT``: every output, default options, on a fresh copy of the deck
+  folder without a lock file (so every run stamps every card, the same work each time), with
+  ``SOURCE_DATE_EPOCH`` set;
+* ``cardpress check DECK``;
+* ``minimal_genanki.py DECK.yaml OUT.apkg``, the baseline;
+
+each in a fresh interpreter, and reports per command and size the median wall time, cards per
+second and peak resident memory (the child's own ``ru_maxrss`` from ``os.wait4``), the ratio of
+cardpress build time to the baseline, the cost per card at the largest size relative to 10k,
+and PASS/FAIL for each target of issue 7. The report is Markdown on stdout.
+
+Example:
+    python bench/run.py                              # 1k, 10k, 100k; 5 runs each
+    python bench/run.py --sizes 1000,10000 --repeat 3 --json /tmp/bench.json
+"""
+
+# ruff: noqa: RUF001
+# (The report uses the multiplication sign and the en dash on purpose.)
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from generate import DEFAULT_SEED, write_deck
+
+BENCH = Path(__file__).resolve().parent
+BASELINE_SCRIPT = BENCH / "minimal_genanki.py"
+SOURCE_DATE_EPOCH = "1700000000"
+COMMANDS = ("build", "check", "baseline")
+LABELS = {"build": "cardpress build", "check": "cardpress check", "baseline": "minimal genanki"}
+OUTPUT_SUFFIXES = (".apkg", ".csv", ".cards.html", ".sheet.html")
+MB = 1_000_000
+
+
+@dataclass
+class Sample:
+    """One timed run of one command."""
+
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the child
+    rss_kb: int  # the child's peak resident set (Linux: KiB)
+    exit_code: int
+
+
+@dataclass
+class Measurement:
+    """Every run of one command at one size, and what it summarises to."""
+
+    command: str
+    cards: int
+    samples: list[Sample] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.samples) and all(s.exit_code == 0 for s in self.samples)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples)
+
+    @property
+    def rss_mb(self) -> float:
+        return statistics.median(s.rss_kb for s in self.samples) * 1024 / MB
+
+    @property
+    def per_card_us(self) -> float:
+        return self.wall / self.cards * 1e6
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "command": self.command,
+            "cards": self.cards,
+            "ok": self.ok,
+            "median_wall_s": round(self.wall, 4) if self.samples else None,
+            "median_cpu_s": round(self.cpu, 4) if self.samples else None,
+            "median_peak_rss_mb": round(self.rss_mb, 1) if self.samples else None,
+            "cards_per_s": round(self.cards / self.wall) if self.samples else None,
+            "samples": [asdict(s) for s in self.samples],
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Target:
+    """One target of issue 7 and how the measurement compares."""
+
+    name: str
+    measured: str
+    passed: bool | None  # None: not measured at these sizes
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "n/a"}[self.passed]
+
+
+def run_process(argv: Sequence[str], env: dict[str, str], log: Path) -> Sample:
+    """Run one command to its end in a fresh process; time it and read its own peak RSS."""
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode)
+
+
+def cardpress_command() -> list[str]:
+    """The console script beside this interpreter (what users run), else ``python -m``."""
+    script = shutil.which("cardpress", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "cardpress"]
+
+
+class Bench:
+    """The work folder, the decks in it, and one method per command."""
+
+    def __init__(self, work: Path, seed: int) -> None:
+        self.work = work
+        self.seed = seed
+        self.cardpress = cardpress_command()
+        self.env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH)
+        # genanki leaves its temporary database behind; keep those inside the work folder.
+        tmp = work / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.env["TMPDIR"] = str(tmp)
+        self.env.pop("CI", None)
+        self.decks: dict[int, Path] = {}
+
+    def deck(self, cards: int) -> Path:
+        """The pristine deck folder of a size (generated once)."""
+        if cards not in self.decks:
+            write_deck(cards, self.work / "decks" / f"bench-{cards}", self.seed)
+            self.decks[cards] = self.work / "decks" / f"bench-{cards}"
+        return self.decks[cards]
+
+    def log(self, command: str, cards: int) -> Path:
+        return self.work / f"{command}-{cards}.log"
+
+    def build(self, cards: int) -> Sample:
+        run = self.work / "runs" / f"build-{cards}"
+        shutil.rmtree(run, ignore_errors=True)
+        deck_dir = run / "cards"
+        shutil.copytree(self.deck(cards), deck_dir)
+        for lock in deck_dir.glob("*.lock.json"):
+            lock.unlink()
+        argv = [*self.cardpress, "build", str(deck_dir), "-o", str(run / "out")]
+        return run_process(argv, self.env, self.log("build", cards))
+
+    def check(self, cards: int) -> Sample:
+        argv = [*self.cardpress, "check", str(self.deck(cards))]
+        return run_process(argv, self.env, self.log("check", cards))
+
+    def baseline(self, cards: int) -> Sample:
+        run = self.work / "runs" / f"baseline-{cards}"
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir(parents=True)
+        deck_file = self.deck(cards) / f"bench-{cards}.yaml"
+        argv = [sys.executable, str(BASELINE_SCRIPT), str(deck_file), str(run / "out.apkg")]
+        sample = run_process(argv, self.env, self.log("baseline", cards))
+        for leftover in Path(self.env["TMPDIR"]).iterdir():
+            leftover.unlink()
+        return sample
+
+    def runner(self, command: str) -> Callable[[int], Sample]:
+        return {"build": self.build, "check": self.check, "baseline": self.baseline}[command]
+
+    def outputs(self, cards: int) -> dict[str, object]:
+        """What the last build and baseline of a size wrote: sizes and the zip compression."""
+        out = self.work / "runs" / f"build-{cards}" / "out"
+        found: dict[str, object] = {}
+        for suffix in OUTPUT_SUFFIXES:
+            path = out / f"bench-{cards}{suffix}"
+            found[suffix] = path.stat().st_size if path.exists() else None
+        found["apkg_compressed"] = _compressed(out / f"bench-{cards}.apkg")
+        baseline = self.work / "runs" / f"baseline-{cards}" / "out.apkg"
+        found["baseline_apkg"] = baseline.stat().st_size if baseline.exists() else None
+        return found
+
+
+def _compressed(apkg: Path) -> bool | None:
+    try:
+        with zipfile.ZipFile(apkg) as zf:
+            return all(i.compress_type != zipfile.ZIP_STORED for i in zf.infolist() if i.file_size)
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def measure(bench: Bench, sizes: Sequence[int], repeat: int) -> dict[tuple[str, int], Measurement]:
+    """Run every command R times per size, interleaved, after one untimed warm-up round."""
+    results: dict[tuple[str, int], Measurement] = {}
+    smallest = min(sizes)
+    # Warm-up: byte-compile any source edited since the last run and fill the page cache.
+    for command in COMMANDS:
+        bench.runner(command)(smallest)
+    for cards in sizes:
+        print(f"measuring {cards} cards ({repeat} runs of each)...", file=sys.stderr, flush=True)
+        bench.deck(cards)
+        for command in COMMANDS:
+            results[(command, cards)] = Measurement(command, cards)
+        for _ in range(repeat):
+            for command in COMMANDS:
+                sample = bench.runner(command)(cards)
+                result = results[(command, cards)]
+                result.samples.append(sample)
+                if sample.exit_code != 0:
+                    message = _tail(bench.log(command, cards))
+                    result.errors.append(f"exit {sample.exit_code}: {message}")
+                    label = f"{LABELS[command]} {cards}: exit {sample.exit_code}"
+                    print(f"{label}\n{message}", file=sys.stderr)
+    return results
+
+
+def linearity(results: dict[tuple[str, int], Measurement], command: str) -> float | None:
+    """Cost per card at the largest size over the cost per card at 10k (1.0 = linear)."""
+    sizes = sorted(c for (cmd, c) in results if cmd == command)
+    if 10_000 not in sizes or sizes[-1] <= 10_000:
+        return None
+    small, large = results[(command, 10_000)], results[(command, sizes[-1])]
+    if not (small.ok and large.ok):
+        return None
+    return large.per_card_us / small.per_card_us
+
+
+def targets(results: dict[tuple[str, int], Measurement]) -> list[Target]:
+    """The targets of issue 7 (2-core machine)."""
+    found: list[Target] = []
+
+    def get(command: str, cards: int) -> Measurement | None:
+        return results.get((command, cards))
+
+    build_100k = get("build", 100_000)
+    if build_100k is None:
+        found.append(Target("100k build ≤ 5 s", "not run", None))
+        found.append(Target("100k build ≤ 250 MB peak RSS", "not run", None))
+    else:
+        ok = build_100k.ok
+        found.append(Target("100k build ≤ 5 s", _fmt_s(build_100k), ok and build_100k.wall <= 5))
+        found.append(
+            Target(
+                "100k build ≤ 250 MB peak RSS",
+                f"{build_100k.rss_mb:.0f} MB" if ok else "failed",
+                ok and build_100k.rss_mb <= 250,
+            )
+        )
+    ratio = linearity(results, "build")
+    largest = max(c for (_, c) in results)
+    large = f"{largest:,}" if largest > 10_000 else "100,000"
+    found.append(
+        Target(
+            f"build cost per card at {large} ≤ 1.1× of 10,000",
+            f"{ratio:.2f}×" if ratio is not None else "not run",
+            None if ratio is None else ratio <= 1.1,
+        )
+    )
+    check_100k = get("check", 100_000)
+    found.append(
+        Target(
+            "100k check ≤ 2 s",
+            _fmt_s(check_100k) if check_100k else "not run",
+            None if check_100k is None else check_100k.ok and check_100k.wall <= 2,
+        )
+    )
+    build_1k = get("build", 1_000)
+    found.append(
+        Target(
+            "1k build ≤ 0.3 s",
+            _fmt_s(build_1k) if build_1k else "not run",
+            None if build_1k is None else build_1k.ok and build_1k.wall <= 0.3,
+        )
+    )
+    return found
+
+
+def _fmt_s(m: Measurement) -> str:
+    return f"{m.wall:.2f} s" if m.ok else "failed"
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def report(
+    results: dict[tuple[str, int], Measurement],
+    found: list[Target],
+    outputs: dict[int, dict[str, object]],
+    repeat: int,
+) -> str:
+    """The Markdown report."""
+    sizes = sorted({c for (_, c) in results})
+    lines = [
+        f"## cardpress benchmark: median of {repeat} runs",
+        "",
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; each run a fresh process; "
+        "RSS is the process's peak resident memory; 1 MB = 10⁶ bytes.",
+        "",
+        "| cards | command | wall s | min–max s | CPU s | cards/s | peak RSS MB | × baseline |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for cards in sizes:
+        baseline = results.get(("baseline", cards))
+        for command in COMMANDS:
+            m = results.get((command, cards))
+            if m is None:
+                continue
+            if not m.ok:
+                lines.append(f"| {_n(cards)} | {LABELS[command]} | failed | | | | | |")
+                continue
+            walls = [s.wall for s in m.samples]
+            ratio = ""
+            if command != "baseline" and baseline is not None and baseline.ok:
+                ratio = f"{m.wall / baseline.wall:.2f}×"
+            lines.append(
+                f"| {_n(cards)} | {LABELS[command]} | {m.wall:.3f} | "
+                f"{min(walls):.3f}–{max(walls):.3f} | {m.cpu:.2f} | {_n(cards / m.wall)} | "
+                f"{m.rss_mb:.0f} | {ratio} |"
+            )
+    lines += ["", "### Cost per card", ""]
+    lines += [
+        "| command | " + " | ".join(f"µs/card at {_n(c)}" for c in sizes) + " | linearity |",
+        "| --- | " + " | ".join("---:" for _ in sizes) + " | ---: |",
+    ]
+    for command in COMMANDS:
+        cells = []
+        for cards in sizes:
+            m = results.get((command, cards))
+            cells.append(f"{m.per_card_us:.1f}" if m is not None and m.ok else "")
+        per_card = linearity(results, command)
+        lin = f"{per_card:.2f}×" if per_card is not None else "n/a"
+        lines.append(f"| {LABELS[command]} | " + " | ".join(cells) + f" | {lin} |")
+    lines += [
+        "",
+        "Linearity is the cost per card at the largest size over the cost per card at 10,000 "
+        "(1.00× = linear; startup makes small decks cost more per card).",
+        "",
+        "### Outputs (last build)",
+        "",
+        "| cards | .apkg | .apkg compressed | baseline .apkg | .csv | .cards.html | .sheet.html |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for cards in sizes:
+        o = outputs.get(cards, {})
+
+        def size(key: str, o: dict[str, object] = o) -> str:
+            value = o.get(key)
+            return f"{value / MB:.1f} MB" if isinstance(value, int) else "missing"
+
+        compressed = {True: "yes", False: "no", None: "?"}[_opt_bool(o.get("apkg_compressed"))]
+        lines.append(
+            f"| {_n(cards)} | {size('.apkg')} | {compressed} | {size('baseline_apkg')} | "
+            f"{size('.csv')} | {size('.cards.html')} | {size('.sheet.html')} |"
+        )
+    lines += ["", "### Targets (issue 7, 2-core machine)", ""]
+    lines += ["| target | measured | result |", "| --- | ---: | --- |"]
+    lines += [f"| {t.name} | {t.measured} | {t.verdict} |" for t in found]
+    return "\n".join(lines) + "\n"
+
+
+def _opt_bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive numbers of cards")
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line; returns the exit code."""
+    parser = argparse.ArgumentParser(description="Benchmark cardpress build and check.")
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[1_000, 10_000, 100_000],
+        help="deck sizes in cards, comma-separated (default: 1000,10000,100000)",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs per command and size")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--enforce", action="store_true", help="exit 1 if any target fails")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the decks")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep decks and outputs here (default: a temporary folder)"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="cardpress-bench-"))
+    try:
+        bench = Bench(work.resolve(), args.seed)
+        results = measure(bench, args.sizes, args.repeat)
+        outputs = {cards: bench.outputs(cards) for cards in args.sizes}
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    found = targets(results)
+    print(report(results, found, outputs, args.repeat), end="")
+    if args.json:
+        data = {
+            "machine": {
+                "system": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+            },
+            "repeat": args.repeat,
+            "seed": args.seed,
+            "results": [m.summary() for m in results.values()],
+            "linearity": {c: linearity(results, c) for c in COMMANDS},
+            "outputs": {str(c): o for c, o in outputs.items()},
+            "targets": [asdict(t) | {"verdict": t.verdict} for t in found],
+        }
+        args.json.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    failed = any(t.passed is False for t in found) or any(not m.ok for m in results.values())
+    return 1 if args.enforce and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
