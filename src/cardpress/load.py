@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -77,7 +78,7 @@ def paused_gc() -> Iterator[None]:
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
-MAX_CARDS_PER_DECK = 250_000
+MAX_CARDS_PER_DECK = 100_000
 MAX_PROBLEMS_PER_FILE = 100
 LONG_ANSWER_CHARS = 300
 CARD_FILE_SUFFIXES = (".yaml", ".yml")
@@ -230,6 +231,102 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+class _Composer:
+    """Builds YAML nodes from libyaml's parser events, one node at a time.
+
+    PyYAML's ``compose`` keeps the whole node tree of a file (with two position marks per
+    node): about 560 MB for 100k cards. Reading events lets the loader turn each card into a
+    typed Card as soon as its events are read and drop its nodes; only the deck's own keys
+    stay. Iterative, so no nesting depth can exhaust Python's stack.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.parser = _Loader(text)
+        self.anchors: dict[str, yaml.Node] = {}
+
+    def may_have(self, word: str) -> bool:
+        """False when ``word`` appears nowhere in the file, so no key can be spelled so."""
+        return word in self.text
+
+    def peek(self) -> Any:
+        return self.parser.peek_event()
+
+    def next(self) -> Any:
+        return self.parser.get_event()
+
+    def node(self) -> yaml.Node:
+        """Compose the next node, however deep."""
+        resolve = self.parser.resolve
+        get_event = self.parser.get_event
+        anchors = self.anchors
+        stack: list[list[Any]] = []  # [collection node, pending mapping key or _NO_KEY]
+        while True:
+            event = get_event()
+            kind = type(event)
+            node: yaml.Node
+            if kind is yaml.ScalarEvent:
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolve(yaml.ScalarNode, event.value, event.implicit)
+                node = yaml.ScalarNode(
+                    tag, event.value, event.start_mark, event.end_mark, style=event.style
+                )
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+            elif kind is yaml.AliasEvent:
+                if event.anchor not in anchors:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+                    )
+                node = anchors[event.anchor]
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                is_map = kind is yaml.MappingStartEvent
+                node_class = yaml.MappingNode if is_map else yaml.SequenceNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = _MAP if is_map else _SEQ
+                collection = node_class(
+                    tag, [], event.start_mark, None, flow_style=event.flow_style
+                )
+                if event.anchor is not None:
+                    anchors[event.anchor] = collection
+                stack.append([collection, _NO_KEY])
+                continue
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                node = stack.pop()[0]
+                node.end_mark = event.end_mark
+            else:  # pragma: no cover - libyaml emits no other event inside a document
+                raise yaml.composer.ComposerError(
+                    None, None, f"unexpected {kind.__name__}", event.start_mark
+                )
+            if not stack:
+                return node
+            top = stack[-1]
+            if isinstance(top[0], yaml.SequenceNode):
+                top[0].value.append(node)
+            elif top[1] is _NO_KEY:
+                top[1] = node
+            else:
+                top[0].value.append((top[1], node))
+                top[1] = _NO_KEY
+
+    def skip(self) -> None:
+        """Read past the next node without building it."""
+        depth = 0
+        while True:
+            kind = type(self.next())
+            if kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                depth += 1
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                depth -= 1
+            if depth == 0:
+                return
+
+
+_NO_KEY = object()
+
+
 class _TooManyProblems(Exception):
     """Stops reading a file that has more problems than anyone would read."""
 
@@ -313,40 +410,16 @@ class _FileLoader:
             return None
         return text
 
-    def compose(self, text: str) -> yaml.Node | None:
-        try:
-            return yaml.compose(text, Loader=_Loader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-            message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
-            context = exc.context_mark
-            if exc.problem and exc.context and context is not None and context is not mark:
-                message += (
-                    f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
-                )
-            if "tab" in message:
-                message += "; indent with spaces, not tabs"
-            self.diagnostics.append(_error(Location(str(self.path), line, col), message))
-        except yaml.YAMLError as exc:
-            self.diagnostics.append(_error(Location(str(self.path)), f"YAML error: {exc}"))
-        except RecursionError:
-            self.diagnostics.append(_error(Location(str(self.path)), "YAML nesting is too deep"))
-        return None
-
     def load(self) -> Deck | None:
         text = self.read_text()
         if text is None:
             return None
-        root = self.compose(text)
-        if root is None:
-            if not self.diagnostics:
-                self.diagnostics.append(
-                    _error(Location(str(self.path)), "file is empty; expected a deck mapping")
-                )
-            return None
         try:
-            return self.deck(root)
+            return self.document(_Composer(text))
+        except yaml.MarkedYAMLError as exc:
+            self.report_yaml_error(exc)
+        except yaml.YAMLError as exc:
+            self.diagnostics.append(_error(Location(str(self.path)), f"YAML error: {exc}"))
         except _TooManyProblems:
             last = max(d.location for d in self.diagnostics)
             self.diagnostics.append(
@@ -356,7 +429,99 @@ class _FileLoader:
                     "fix these and check again",
                 )
             )
+        return None
+
+    def report_yaml_error(self, exc: yaml.MarkedYAMLError) -> None:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
+        context = exc.context_mark
+        if exc.problem and exc.context and context is not None and context is not mark:
+            message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+        if "tab" in message:
+            message += "; indent with spaces, not tabs"
+        self.diagnostics.append(_error(Location(str(self.path), line, col), message))
+
+    def document(self, composer: _Composer) -> Deck | None:
+        """Read the file's single document; cards are judged as they stream in."""
+        composer.next()  # StreamStart
+        if isinstance(composer.peek(), yaml.StreamEndEvent):
+            self.diagnostics.append(
+                _error(Location(str(self.path)), "file is empty; expected a deck mapping")
+            )
             return None
+        composer.next()  # DocumentStart
+        streamed: _StreamedCards | None = None
+        first = composer.peek()
+        if isinstance(first, yaml.MappingStartEvent) and first.tag in (None, "!", _MAP):
+            root, streamed = self.root_mapping(composer)
+        else:
+            root = composer.node()
+        composer.next()  # DocumentEnd
+        event = composer.peek()
+        if not isinstance(event, yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                root.start_mark,
+                "but found another document",
+                event.start_mark,
+            )
+        return self.deck(root, streamed)
+
+    def root_mapping(self, composer: _Composer) -> tuple[yaml.Node, _StreamedCards | None]:
+        """The deck mapping, with the first ``cards`` list turned into Cards as it is read."""
+        start = composer.next()
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        streamed: _StreamedCards | None = None
+        topics: yaml.Node | None = None
+        seen_cards = False
+        while not isinstance(composer.peek(), yaml.MappingEndEvent):
+            key = composer.node()
+            value = composer.peek()
+            if (
+                not seen_cards
+                and _is_key(key, "cards")
+                and isinstance(value, yaml.SequenceStartEvent)
+                and value.tag in (None, "!", _SEQ)
+                and (topics is not None or not composer.may_have("topics"))
+            ):
+                streamed = self.stream_cards(composer, topics)
+                pairs.append((key, streamed.node))
+            else:
+                # Topics may still come after the cards: keep their nodes, judge them at the end.
+                pairs.append((key, composer.node()))
+                if topics is None and _is_key(key, "topics"):
+                    topics = pairs[-1][1]
+            seen_cards = seen_cards or _is_key(key, "cards")
+        end = composer.next()
+        return yaml.MappingNode(_MAP, pairs, start.start_mark, end.end_mark), streamed
+
+    def stream_cards(self, composer: _Composer, topics_node: yaml.Node | None) -> _StreamedCards:
+        start = composer.next()
+        shell = yaml.SequenceNode(_SEQ, [], start.start_mark, None)
+        topics = self.topics(topics_node) if topics_node is not None else None
+        judge = _CardJudge(self, topics)
+        count = 0
+        while not isinstance(composer.peek(), yaml.SequenceEndEvent):
+            count += 1
+            if count > MAX_CARDS_PER_DECK:
+                composer.skip()
+            else:
+                judge.add(composer.node())
+        shell.end_mark = composer.next().end_mark
+        if count == 0:
+            self.error(shell, "the deck has no cards")
+        if count > MAX_CARDS_PER_DECK:
+            self.too_many_cards(shell, count)
+            return _StreamedCards(shell, topics, [])
+        return _StreamedCards(shell, topics, judge.cards)
+
+    def too_many_cards(self, node: yaml.Node, count: int) -> None:
+        self.error(
+            node,
+            f"the deck has {count} cards; the limit is "
+            f"{MAX_CARDS_PER_DECK} (split it into several card files)",
+        )
 
     # -- structure helpers -----------------------------------------------------------------
     def mapping(
@@ -513,7 +678,7 @@ class _FileLoader:
         return render(text, resolver).html, tuple(names)
 
     # -- the deck --------------------------------------------------------------------------
-    def deck(self, root: yaml.Node) -> Deck | None:
+    def deck(self, root: yaml.Node, streamed: _StreamedCards | None = None) -> Deck | None:
         fields = self.mapping(root, DECK_KEYS, "the deck")
         if fields is None:
             return None
@@ -533,10 +698,13 @@ class _FileLoader:
         subdecks = True
         if "subdecks" in fields:
             subdecks = self.boolean(fields["subdecks"][1], "subdecks") is not False
-        topics = self.topics(fields["topics"][1]) if "topics" in fields else None
         cards: list[Card] = []
-        if "cards" in fields:
-            cards = self.cards(fields["cards"][1], key or "", topics)
+        if streamed is not None:
+            topics, cards = streamed.topics, streamed.cards
+        else:
+            topics = self.topics(fields["topics"][1]) if "topics" in fields else None
+            if "cards" in fields:
+                cards = self.cards(fields["cards"][1], topics)
         if key is None or values.get("name") is None:
             return None
         description = values.get("description") or ""
@@ -576,7 +744,7 @@ class _FileLoader:
             topics[key] = title.strip()
         return topics
 
-    def cards(self, node: yaml.Node, deck_key: str, topics: dict[str, str] | None) -> list[Card]:
+    def cards(self, node: yaml.Node, topics: dict[str, str] | None) -> list[Card]:
         if not isinstance(node, yaml.SequenceNode):
             self.error(node, f"cards must be a list, not {_kind(node)}")
             return []
@@ -584,40 +752,12 @@ class _FileLoader:
         if not node.value:
             self.error(node, "the deck has no cards")
         if len(node.value) > MAX_CARDS_PER_DECK:
-            self.error(
-                node,
-                f"the deck has {len(node.value)} cards; the limit is "
-                f"{MAX_CARDS_PER_DECK} (split it into several card files)",
-            )
+            self.too_many_cards(node, len(node.value))
             return []
-        cards: list[Card] = []
-        seen_ids: dict[str, yaml.Node] = {}
-        questions: dict[str, tuple[str, yaml.Node]] = {}
+        judge = _CardJudge(self, topics)
         for item in node.value:
-            card = self.card(item, topics)
-            if card is None:
-                continue
-            if card.id in seen_ids:
-                first = self.loc(seen_ids[card.id])
-                self.error(item, f"duplicate card id {card.id!r} (first at line {first.line})")
-                continue
-            seen_ids[card.id] = item
-            prompts = [plain_text(card.front)]
-            if card.kind is Kind.REVERSED:
-                prompts.append(plain_text(card.back))
-            for prompt in filter(None, prompts):
-                folded = " ".join(prompt.casefold().split())
-                if folded in questions:
-                    other_id, other = questions[folded]
-                    self.warn(
-                        item,
-                        f"card {card.id!r} asks the same question as card "
-                        f"{other_id!r} (line {self.loc(other).line})",
-                    )
-                else:
-                    questions[folded] = (card.id, item)
-            cards.append(card)
-        return cards
+            judge.add(item)
+        return judge.cards
 
     def card(self, node: yaml.Node, topics: dict[str, str] | None) -> Card | None:
         fields = self.mapping(node, CARD_KEYS, "a card")
@@ -748,6 +888,59 @@ class _FileLoader:
                 self.error(node, "cloze numbers start at c1, not c0")
                 ok = False
         return ok
+
+
+@dataclass
+class _StreamedCards:
+    """The cards of a deck, judged while the file was read."""
+
+    node: yaml.SequenceNode
+    topics: dict[str, str] | None
+    cards: list[Card]
+
+
+class _CardJudge:
+    """Turns card nodes into Cards, one at a time, checking ids and questions across the deck.
+
+    Keeps positions, never nodes, so a card's nodes can go as soon as it is judged.
+    """
+
+    def __init__(self, loader: _FileLoader, topics: dict[str, str] | None) -> None:
+        self.loader = loader
+        self.topics = topics
+        self.cards: list[Card] = []
+        self.ids: dict[str, Location] = {}
+        self.questions: dict[str, tuple[str, Location]] = {}
+
+    def add(self, item: yaml.Node) -> None:
+        loader = self.loader
+        card = loader.card(item, self.topics)
+        if card is None:
+            return
+        if card.id in self.ids:
+            first = self.ids[card.id]
+            loader.error(item, f"duplicate card id {card.id!r} (first at line {first.line})")
+            return
+        self.ids[card.id] = card.location
+        prompts = [plain_text(card.front)]
+        if card.kind is Kind.REVERSED:
+            prompts.append(plain_text(card.back))
+        for prompt in filter(None, prompts):
+            folded = " ".join(prompt.casefold().split())
+            if folded in self.questions:
+                other_id, other = self.questions[folded]
+                loader.warn(
+                    item,
+                    f"card {card.id!r} asks the same question as card "
+                    f"{other_id!r} (line {other.line})",
+                )
+            else:
+                self.questions[folded] = (card.id, card.location)
+        self.cards.append(card)
+
+
+def _is_key(node: yaml.Node, name: str) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value == name
 
 
 def _kind(node: yaml.Node) -> str:
