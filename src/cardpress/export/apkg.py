@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -230,20 +229,20 @@ def write_apkg(deck: Deck, path: Path, *, mtimes: Mapping[str, int]) -> ApkgSumm
 
     stamp = max(mtimes.values(), default=ids.now())
     package = genanki.Package(list(anki_decks.values()))
-    with tempfile.TemporaryDirectory(prefix="cardpress-") as tmp:
-        db_path = Path(tmp) / "collection.anki2"
-        conn = sqlite3.connect(db_path)
-        try:
-            package.write_to_db(conn.cursor(), stamp, _id_gen(stamp))
-            conn.commit()
-        finally:
-            conn.close()
-        with zipfile.ZipFile(path, "w") as zf:
-            _add(zf, "collection.anki2", db_path.read_bytes())
-            media = {str(i): m.name for i, m in enumerate(deck.media)}
-            _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
-            for i, item in enumerate(deck.media):
-                _add(zf, str(i), item.path.read_bytes())
+    # Built in memory: a file database would wait for the disk at every commit of the schema.
+    conn = sqlite3.connect(":memory:")
+    try:
+        package.write_to_db(conn.cursor(), stamp, _id_gen(stamp))
+        conn.commit()
+        collection = conn.serialize()
+    finally:
+        conn.close()
+    with zipfile.ZipFile(path, "w") as zf:
+        _add(zf, "collection.anki2", collection)
+        media = {str(i): m.name for i, m in enumerate(deck.media)}
+        _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
+        for i, item in enumerate(deck.media):
+            _add(zf, str(i), item.path.read_bytes())
     return ApkgSummary(len(deck.cards), card_count, len(anki_decks), len(deck.media))
 
 
