@@ -584,7 +584,7 @@ class _FileLoader:
         value = self.scalar(node, what)
         if value is None:
             return None
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             self.error(
                 node,
                 f"{what} {value!r} may use only letters, digits, '.', '_' and '-', "
@@ -610,7 +610,8 @@ class _FileLoader:
             value = self.scalar(node, what, required=False)
             if value is not None:
                 items.extend((node, t) for t in value.split())
-        return tuple(dict.fromkeys(v for _, v in items))
+        # Anki stores tags NFC-normalised; so does every export.
+        return tuple(dict.fromkeys(unicodedata.normalize("NFC", v) for _, v in items))
 
     def boolean(self, node: yaml.Node, what: str) -> bool | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _BOOL:
@@ -705,12 +706,15 @@ class _FileLoader:
             topics = self.topics(fields["topics"][1]) if "topics" in fields else None
             if "cards" in fields:
                 cards = self.cards(fields["cards"][1], topics)
-        if key is None or values.get("name") is None:
+        deck_name = (
+            self.deck_name(fields["name"][1], values.get("name")) if "name" in fields else None
+        )
+        if key is None or deck_name is None:
             return None
         description = values.get("description") or ""
         return Deck(
             key=key,
-            name=(values["name"] or "").strip(),
+            name=deck_name,
             description=render(description).html if description else "",
             tags=tags,
             source=(values.get("source") or "").strip(),
@@ -720,6 +724,16 @@ class _FileLoader:
             location=self.loc(root),
             media=tuple(self.media[n] for n in sorted(self.media)),
         )
+
+    def deck_name(self, node: yaml.Node, value: str | None) -> str | None:
+        """The deck name as Anki stores it: NFC, each ``::`` part trimmed."""
+        if value is None:
+            return None
+        parts = [part.strip() for part in unicodedata.normalize("NFC", value).split("::")]
+        if not all(parts):
+            self.error(node, f"deck name {value.strip()!r} has an empty part between '::'")
+            return None
+        return "::".join(parts)
 
     def topics(self, node: yaml.Node) -> dict[str, str] | None:
         if not isinstance(node, yaml.MappingNode):
@@ -738,10 +752,17 @@ class _FileLoader:
             if "::" in title:
                 self.error(value_node, "topic title cannot contain '::' (Anki's deck separator)")
                 continue
-            if title in titles:
-                self.error(value_node, f"topic title {title!r} is used twice")
-            titles[title] = value_node
-            topics[key] = title.strip()
+            # Titles name subdecks: Anki compares deck names NFC-normalised and ignoring case.
+            title = unicodedata.normalize("NFC", title.strip())
+            if title.casefold() in titles:
+                first = self.loc(titles[title.casefold()])
+                self.error(
+                    value_node,
+                    f"topic title {title!r} is already used at line {first.line} "
+                    "(Anki's deck names ignore case)",
+                )
+            titles[title.casefold()] = value_node
+            topics[key] = title
         return topics
 
     def cards(self, node: yaml.Node, topics: dict[str, str] | None) -> list[Card]:
@@ -840,13 +861,18 @@ class _FileLoader:
 
         if first is None or (kind is not Kind.CLOZE and second is None):
             return None
-        if kind is Kind.CLOZE:
-            ok = self.check_cloze(*first) and ok
+        cloze_ok = kind is Kind.CLOZE and self.check_cloze(*first)
+        ok = ok and (cloze_ok or kind is not Kind.CLOZE)
         back_media: tuple[str, ...]
         front_html, front_media = self.field_html(first[1], first[0])
+        ok = self.check_visible(front_html, first[1], f"card {wanted[0]}") and ok
+        if cloze_ok and not CLOZE.search(front_html):
+            self.error(first[1], "cloze text loses its deletions when rendered as Markdown")
+            ok = False
         back_html, back_media = "", ()
         if second is not None:
             back_html, back_media = self.field_html(second[1], second[0])
+            ok = self.check_visible(back_html, second[1], "card back") and ok
             answer = plain_text(back_html)
             if len(answer) > LONG_ANSWER_CHARS:
                 self.warn(
@@ -873,6 +899,13 @@ class _FileLoader:
             media=front_media + back_media + extra_media,
             generated_id=generated,
         )
+
+    def check_visible(self, html: str, node: yaml.Node, what: str) -> bool:
+        """A required field must show something: Anki makes no card from an empty side."""
+        if plain_text(html) or "<img" in html:
+            return True
+        self.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
+        return False
 
     def check_cloze(self, text: str, node: yaml.Node) -> bool:
         deletions = list(CLOZE.finditer(text))
@@ -911,11 +944,17 @@ class _CardJudge:
         self.cards: list[Card] = []
         self.ids: dict[str, Location] = {}
         self.questions: dict[str, tuple[str, Location]] = {}
+        self.titles: dict[str, str] = {}
 
     def add(self, item: yaml.Node) -> None:
         loader = self.loader
         card = loader.card(item, self.topics)
         if card is None:
+            return
+        title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
+        if title != card.topic_title:
+            # Undeclared topics become subdecks too, and Anki's deck names ignore case.
+            loader.error(item, f"topic {card.topic!r} differs from topic {title!r} only in case")
             return
         if card.id in self.ids:
             first = self.ids[card.id]

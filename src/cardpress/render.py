@@ -32,7 +32,8 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
-_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+# A field has far fewer than 3,000 distinct characters, so some pair is always free.
+_PLACEHOLDER_PAIRS = [(chr(c), chr(c + 1)) for c in range(0xE000, 0xF8FF, 2)]
 
 # Text with none of these characters renders to itself: no Markdown, no HTML, no entity, no
 # character the sanitiser would re-encode. Most flashcard fields are such text; they skip the
@@ -79,12 +80,23 @@ def render_markdown(
     """The full path of :func:`render`: parse, render, sanitise (no plain-text shortcut)."""
     result = Rendered(html="")
     maths: list[str] = []
+    # Placeholders from the private use area, a pair the text itself does not contain.
+    protected = text.strip()
+    placeholder = None
+    pair = None
+    if _MATH.search(text):
+        pair = next(
+            ((a, b) for a, b in _PLACEHOLDER_PAIRS if a not in text and b not in text), None
+        )
+    if pair is not None:
+        open_, close = pair
 
-    def keep_math(m: re.Match[str]) -> str:
-        maths.append(m.group(0))
-        return f"\ue000{len(maths) - 1}\ue001"
+        def keep_math(m: re.Match[str]) -> str:
+            maths.append(m.group(0))
+            return f"{open_}{len(maths) - 1}{close}"
 
-    protected = _MATH.sub(keep_math, text.strip())
+        protected = _MATH.sub(keep_math, protected)
+        placeholder = re.compile(f"{open_}(\\d+){close}")
     raw = _markdown_to_html(protected).strip()
     single = _SINGLE_PARAGRAPH.fullmatch(raw) if inline else None
     if single:
@@ -94,7 +106,11 @@ def render_markdown(
         clean = _CLEANER.clean(raw)
     finally:
         _IMAGES.reset(token)
-    restored = _PLACEHOLDER.sub(lambda m: html.escape(maths[int(m.group(1))], quote=False), clean)
+    restored = clean
+    if placeholder is not None:
+        restored = placeholder.sub(
+            lambda m: html.escape(maths[int(m.group(1))], quote=False), clean
+        )
     # Anki stores text NFC-normalised; doing it here keeps every export equal to what Anki holds.
     result.html = unicodedata.normalize("NFC", restored).strip()
     return result
