@@ -2,6 +2,8 @@
 
 Chromium is part of the test environment (CI installs it): a missing browser fails the tests
 instead of skipping them. Renders are shared through a module-scoped fixture and run in parallel.
+The exporter's fast paths (fields checked instead of cleaned again, fitting from remembered
+widths) are held to the straightforward ways they replaced, kept here as references.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,17 +24,22 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import nh3
 import pymupdf
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardpress import build, load_deck
 from cardpress.build import BuildOptions
 from cardpress.cli import cli
 from cardpress.export import ExportSummary
-from cardpress.export.html import CSP, PAPERS, Paper, write_html
+from cardpress.export import html as html_export
+from cardpress.export.html import CSP, LAYOUTS, PAPERS, Paper, write_html
 from cardpress.model import Card, Deck, Kind
-from cardpress.render import plain_text
+from cardpress.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, plain_text
+from cardpress.render import render as render_field
 from tests.conftest import FIXTURES
 
 # PyMuPDF has no type hints; its objects are Any here, named for what they are.
@@ -517,6 +525,44 @@ def test_longer_answers_get_smaller_type(renders: dict[str, Render]) -> None:
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1] * 1.5
 
 
+@pytest.mark.parametrize("spec", CARD_RENDERS, ids=_key)
+def test_crop_marks_and_cut_lines_are_printed(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    """Solid crop marks in the margin at every grid line on every page; the dashed grid on the
+    fronts, and on the backs only without duplex (with it, the backs' lines would show through
+    a hair off the fronts')."""
+    render = renders[_key(spec)]
+    paper = render.geometry
+    left, top = paper.grid_left, paper.grid_top
+    right, bottom = left + paper.columns * paper.card_width, top + paper.rows * paper.card_height
+    xs = [left + c * paper.card_width for c in range(paper.columns + 1)]
+    ys = [top + r * paper.card_height for r in range(paper.rows + 1)]
+    for page in render.pdf:
+        lines = [
+            Rect(d["rect"]) * (1 / PT_PER_MM)
+            for d in page.get_drawings()
+            if min(Rect(d["rect"]).width, Rect(d["rect"]).height) < 0.5 * PT_PER_MM
+        ]
+
+        def drawn(x0: float, y0: float, x1: float, y1: float, lines: list[Box] = lines) -> bool:
+            return any(
+                abs(r.x0 - x0) < 0.5 and abs(r.y0 - y0) < 0.5 and abs(r.x1 - x1) < 0.5
+                and abs(r.y1 - y1) < 0.5
+                for r in lines
+            )  # fmt: skip
+
+        for x in xs:  # vertical marks above and below the grid
+            assert any(drawn(x, r.y0, x, r.y1) for r in lines if r.y1 < top - 1), (page, x)
+            assert any(drawn(x, r.y0, x, r.y1) for r in lines if r.y0 > bottom + 1), (page, x)
+        for y in ys:  # horizontal marks left and right of it
+            assert any(drawn(r.x0, y, r.x1, y) for r in lines if r.x1 < left - 1), (page, y)
+            assert any(drawn(r.x0, y, r.x1, y) for r in lines if r.x0 > right + 1), (page, y)
+        grid = [drawn(x, top, x, bottom) for x in xs] + [drawn(left, y, right, y) for y in ys]
+        dashed = page.number % 2 == 0 or render.duplex == "none"
+        assert grid == [dashed] * len(grid), (page.number, grid)
+
+
 # -- the sheet layout -----------------------------------------------------------------------
 
 
@@ -598,7 +644,6 @@ _FORBIDDEN = {
     "form", "input", "button", "svg", "math", "template", "noscript", "audio", "video",
     "source", "portal",
 }  # fmt: skip
-_CUT_STYLE = re.compile(r"^left:[\d.]+mm;top:[\d.]+mm;(width|height):[\d.]+mm$")
 
 
 def assert_inert(html: str) -> None:
@@ -622,8 +667,8 @@ def assert_inert(html: str) -> None:
                 assert re.match(r"^(https?:|mailto:)", value), value
             if name == "src":
                 assert re.match(r"^data:image/(png|jpeg|gif|webp|svg\+xml);base64,", value), tag
-            if name == "style":
-                assert _CUT_STYLE.match(value), value
+            # Cut lines are placed by the stylesheet: no element carries a style of its own.
+            assert name != "style", (tag, value)
     style = "".join(parser.style_text)
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
 
@@ -731,3 +776,358 @@ def test_long_answers_warn_through_the_build(long_deck_file: Path, tmp_path: Pat
     messages = [str(w) for w in result.warnings]
     assert any("answer-3000" in m and "does not fit on a card" in m for m in messages)
     assert any("'giant'" in m and "does not fit on a page" in m for m in messages)
+
+
+# -- the fast paths agree with the straightforward ones -------------------------------------
+# At 100,000 cards the exporter checks fields instead of cleaning them again, reads them with a
+# plan per shape of tags instead of html.parser, and sums word widths it remembers. Here are the
+# straightforward ways it replaced; on every field below both must give the same page.
+
+
+class _ReferenceBlocks(HTMLParser):
+    """The blocks a browser stacks, read with html.parser: (text, indent, mono, pre, kind)."""
+
+    BLOCK_TAGS = frozenset(
+        {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "blockquote", "pre", "table",
+         "thead", "tbody", "tr"}
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, float, bool, bool, str]] = []
+        self.text: list[str] = []
+        self.indent = 0.0
+        self.mono = self.pre = 0
+        self.had_mono = False
+
+    def flush(self) -> None:
+        text = "".join(self.text)
+        if not self.pre:
+            text = " ".join(text.split())
+        if text.strip():
+            self.blocks.append((text, self.indent, self.had_mono, self.pre > 0, "text"))
+        self.text = []
+        self.had_mono = self.mono > 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCK_TAGS or tag in ("br", "hr", "img"):
+            self.flush()
+        if tag in ("ul", "ol"):
+            self.indent += 1.3
+        elif tag == "blockquote":
+            self.indent += 1.0
+        elif tag == "pre":
+            self.pre += 1
+        elif tag in ("img", "hr"):
+            self.blocks.append(("", 0.0, False, False, tag))
+        elif tag in ("td", "th"):
+            self.text.append("   ")
+        if tag in ("code", "kbd", "pre"):
+            self.mono += 1
+            self.had_mono = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCK_TAGS:
+            self.flush()
+        if tag in ("ul", "ol"):
+            self.indent = max(0.0, self.indent - 1.3)
+        elif tag == "blockquote":
+            self.indent = max(0.0, self.indent - 1.0)
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag in ("code", "kbd", "pre"):
+            self.mono = max(0, self.mono - 1)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _reference_lines(text: str, width: float, mono: bool) -> int:
+    """Greedy wrapping, each word measured letter by letter."""
+
+    def measure(word: str) -> float:
+        widths = [html_export._char_width(c) for c in word]
+        return sum(max(w, 0.61) for w in widths) if mono else sum(widths)
+
+    space = html_export._char_width(" ")
+    lines, current = 0, -1.0
+    for word in text.split():
+        size = measure(word)
+        if current >= 0 and current + space + size <= width:
+            current += space + size
+            continue
+        if current >= 0:
+            lines += 1
+        while size > width:
+            lines += 1
+            size -= max(width - 1.0, 0.5)
+        current = size
+    return lines + 1
+
+
+def _reference_height(fragment: str, width: float, image: float) -> tuple[int, float]:
+    """Lines and height (em) of a fragment set ``width`` em wide, and whether it is set left."""
+    parser = _ReferenceBlocks()
+    parser.feed(fragment)
+    parser.close()
+    parser.flush()
+    lines, total = 0, 0.0
+    for index, (text, indent, mono, pre, kind) in enumerate(parser.blocks):
+        if index:
+            total += 0.3
+        if kind == "img":
+            total += image + 0.6
+        elif kind == "hr":
+            total += 1.0
+        else:
+            usable = max(width / 1.06 - indent, 1.0)
+            count = sum(
+                _reference_lines(p, usable, mono) for p in (text.split("\n") if pre else [text])
+            )
+            lines += count
+            total += count * html_export.LINE_HEIGHT
+    return lines, total
+
+
+def _reference_structured(fragment: str) -> bool:
+    parser = _ReferenceBlocks()
+    parser.feed(fragment)
+    parser.close()
+    parser.flush()
+    blocks = parser.blocks
+    return len(blocks) > 2 or any(indent or pre for _, indent, _, pre, _ in blocks)
+
+
+def _reference_fit(
+    parts: list[tuple[str, str]], width: float, height: float, sizes: tuple[float, ...]
+) -> tuple[int, bool, bool]:
+    """(size, left, overflow) as the exporter used to fit a card side, part by part."""
+    scale = {"question": 1.0, "answer": 1.0, "extra": 0.8, "source": 0.72}
+    gap = {"question": 0.0, "answer": 0.0, "extra": 1.1, "source": 1.0}
+    image = html_export.CARD_IMAGE_HEIGHT
+    for size, pt in enumerate(sizes):
+        total = 0.0
+        for index, (role, fragment) in enumerate(parts):
+            em = pt * html_export._PT * scale[role]
+            if index:
+                total += gap[role] * em
+            total += _reference_height(fragment, width / em, image / em)[1] * em
+        if total * html_export._HEIGHT_SAFETY <= height:
+            em = pt * html_export._PT * scale[parts[0][0]]
+            lines = _reference_height(parts[0][1], width / em, image / em)[0]
+            return size, _reference_structured(parts[0][1]) or lines > 5, False
+    return len(sizes) - 1, True, True
+
+
+def _reference_clean(fragment: str) -> str:
+    return nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        allowed_classes={"span": {"cp-blank", "cp-fill"}},
+    )
+
+
+def _fields_of(deck: Deck) -> list[str]:
+    """Every fragment a deck prints: its fields, and both sides of each cloze."""
+    out = [deck.description] if deck.description else []
+    for card in deck.cards:
+        out += [f for f in (card.front, card.back, card.extra, card.source) if f]
+        if card.kind is Kind.CLOZE:
+            out += [html_export._cloze_front(card.front), html_export._cloze_back(card.front)]
+    return out
+
+
+# Fragments that must fail the check (cleaned again: a cloze rewrite cutting through markup,
+# anything a hand-built deck could hold) or pass it, beside the decks' own fields.
+TRICKY_FRAGMENTS = [
+    '<span class="cp-fill">a <b>split</span> tag</b>',
+    '<p><span class="cp-fill">a</p><p>b</span></p>',
+    '<img alt="<span class="cp-blank">[x]</span>" src="a.png">',
+    '<a href="javascript:alert(1)" rel="noopener noreferrer">x</a>',
+    '<a href="JavaScript:alert(1)" rel="noopener noreferrer">x</a>',
+    '<a href="java&#10;script:alert(1)" rel="noopener noreferrer">x</a>',
+    '<a href="https://example.org/a?b=1&amp;c=2" rel="noopener noreferrer">ok</a>',
+    '<a href="https://example.org" rel="noopener noreferrer" title="a &quot;b&quot; >c">ok</a>',
+    '<a href="https://example.org">no rel</a>',
+    '<a href="page.html" rel="noopener noreferrer">relative</a>',
+    '<b onclick="alert(1)">x</b>',
+    '<span class="evil">x</span>',
+    '<span style="color:red">x</span>',
+    "<script>alert(1)</script>text",
+    "<style>body{display:none}</style>text",
+    "</div>closes the card",
+    "<div>never closed",
+    "<br/>self-closing",
+    "<B>upper</B>",
+    "a < b and c > d",
+    "a &lt; b &amp;&amp; c &gt; d &nbsp; e",
+    "&copy; &#169; &#xa9; &unknown; & alone",
+    "<!-- a comment --> text",
+    "<![CDATA[x]]> text",
+    "<table><tr><td>a</td><td>b</td></tr></table>",
+    "<pre><code>line one\n  line two\n\nline four</code></pre>",
+    "<ul>\n<li>one</li>\n<li>two<ul><li>nested</li></ul></li>\n</ul>",
+    "<blockquote><p>quoted</p></blockquote><hr><p>after</p>",
+    "<p>a</p><p>b</p><p>c</p>",
+    "x<br>\ny<br>\nz",
+    "<kbd>Ctrl</kbd>+<kbd>C</kbd> copies",
+    "<em>" + "nested " * 3 + "</em>" + " word" * 60,
+    "https://example.org/" + "abcdefghij" * 30,
+    "WMW " * 60,
+    "  spaced   out\ttext\u00a0with\u2003odd\u3000spaces  ",
+    "\u200b\u200b",
+    "🎴 漢字 עברית العربية кириллица " * 5,
+    "<blockquote>" * 40 + "supercalifragilistic" + "</blockquote>" * 40,
+]
+
+
+def _fragments() -> list[str]:
+    decks = [
+        load_deck(FIXTURES / "good" / "history.yaml"),
+        load_deck(FIXTURES / "unicode" / "scripts.yaml"),
+        load_deck(FIXTURES / "warn" / "warnings.yaml"),
+        load_deck(FIXTURES / "hostile" / "hostile.yaml"),
+    ]
+    return [f for deck in decks for f in _fields_of(deck)] + TRICKY_FRAGMENTS
+
+
+def _assert_like_reference(fragment: str) -> None:
+    """The exporter's HTML and fit of ``fragment`` are the reference ones."""
+    images = {"a.png": "data:image/png;base64,AAAA"}
+    html, measured = html_export._Fields(images)(fragment)
+    clean = _reference_clean(fragment)
+    expected = html_export._inline_images(clean, images)
+    assert html == expected, fragment
+    # The check passes a fragment only if cleaning it again would change nothing.
+    if html is fragment or html == fragment:
+        assert clean == fragment, fragment
+    # Fitted as the reference fits it, as every role, on both layouts' boxes, at every size.
+    for width, height, sizes in (
+        (*html_export._card_box(PAPERS["a4"]), html_export.CARD_SIZES),
+        (*html_export._card_box(PAPERS["letter"]), html_export.CARD_SIZES),
+        (PAPERS["a4"].column_width, 1000.0, html_export.SHEET_SIZES),
+        (30.0, 12.0, html_export.SHEET_SIZES),
+    ):
+        fitter = html_export._Fitter(width, height, sizes, html_export.CARD_IMAGE_HEIGHT)
+        for role in ("question", "answer", "extra", "source"):
+            face = fitter.fit(((role, html, measured),))
+            assert (face.size, face.left, face.overflow) == _reference_fit(
+                [(role, clean)], width, height, sizes
+            ), (fragment, role, width)
+        for size, pt in enumerate(sizes):
+            em = pt * html_export._PT
+            got = fitter.height((("question", html, measured),), size)
+            image = html_export.CARD_IMAGE_HEIGHT / em
+            assert got == _reference_height(clean, width / em, image)[1] * em, (fragment, pt)
+
+
+@pytest.mark.parametrize("fragment", _fragments())
+def test_fields_are_checked_read_and_fitted_as_the_reference_does(fragment: str) -> None:
+    _assert_like_reference(fragment)
+
+
+def test_answers_with_notes_fit_as_the_reference_fits_them() -> None:
+    fields = html_export._Fields({})
+    fitter = html_export._Fitter(
+        *html_export._card_box(PAPERS["a4"]), html_export.CARD_SIZES, html_export.CARD_IMAGE_HEIGHT
+    )
+    for n in LONG_ANSWERS:
+        parts = [("answer", _prose(n, n)), ("extra", _prose(n // 2, 3)), ("source", "§9 p. 12")]
+        face = fitter.fit(tuple((role, *fields(text)) for role, text in parts))
+        expected = _reference_fit(
+            parts, *html_export._card_box(PAPERS["a4"]), html_export.CARD_SIZES
+        )
+        assert (face.size, face.left, face.overflow) == expected, n
+
+
+_PIECES = st.sampled_from(
+    [
+        "word", "Wörter", "漢字", "עברית", "🎴", "e\u0301", " ", "  ", "\n", "\n\n", "**bold**",
+        "*em*", "`code`", "- item\n", "1. item\n", "> quote\n", "    indented code\n", "---\n",
+        "<kbd>K</kbd>", "<b>", "</b>", "<br>", "<table><tr><td>a</td><td>b</td></tr></table>",
+        "[link](https://example.org/a?b=1&c=2)", "[rel](page.html)", "&", "&amp;", "<", ">",
+        "{{c1::deleted}}", "{{c2::with::hint}}", "{{c1::<b>cut}} through</b>", "\\(x^2\\)",
+        "supercalifragilisticexpialidocious", "https://example.org/averyveryverylongpath",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_any_rendered_field_is_checked_read_and_fitted_as_the_reference_does(text: str) -> None:
+    fragment = render_field(text).html
+    for side in (fragment, html_export._cloze_front(fragment), html_export._cloze_back(fragment)):
+        _assert_like_reference(side)
+
+
+# -- written as it is made ------------------------------------------------------------------
+
+
+def test_a_failed_export_leaves_no_half_written_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are written as they are made: a failure on the way removes what was written."""
+    deck = load_deck(FIXTURES / "good" / "history.yaml")
+    for layout, markup, pages_before in (
+        ("cards", html_export._CardMarkup, 2),
+        ("sheet", html_export._SheetMarkup, 0),
+    ):
+        made: list[object] = []
+
+        def page(
+            self: object, *args: object, made: list[object] = made, ok: int = pages_before
+        ) -> str:
+            if len(made) == ok:
+                raise RuntimeError("disk on fire")
+            made.append(args)
+            return "<p>page</p>"
+
+        monkeypatch.setattr(markup, "page", page)
+        out = tmp_path / f"{layout}.html"
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            write_html(deck, out, layout=layout)
+        assert len(made) == pages_before and not out.exists()
+
+
+def test_the_sheet_after_the_cards_is_the_sheet_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cards export fits the sheet's rows too; the sheet export reuses them, to the byte."""
+    path = tmp_path / "long.yaml"
+    path.write_text(_long_deck_yaml(), encoding="utf-8")
+    for paper in PAPERS:
+        alone, after = tmp_path / f"alone-{paper}.html", tmp_path / f"after-{paper}.html"
+        first = write_html(load_deck(path), alone, layout="sheet", paper=paper)
+        deck = load_deck(path)
+        write_html(deck, tmp_path / "cards.html", layout="cards", paper=paper)
+        with monkeypatch.context() as patch:
+            patch.setattr(html_export._SheetFitter, "fit", None)  # reused, not fitted again
+            second = write_html(deck, after, layout="sheet", paper=paper)
+        assert alone.read_bytes() == after.read_bytes()
+        assert first == second
+    # Another deck, or the same one on another paper, is fitted afresh.
+    write_html(load_deck(path), tmp_path / "other.html", layout="sheet", paper="letter")
+
+
+def test_deep_nesting_ends(tmp_path: Path) -> None:
+    """A quote nested 130 deep leaves less than an em per line: wrapping it still ends."""
+    (tmp_path / "deep.yaml").write_text(
+        "format: 1\nkey: deep\nname: Deep\ncards:\n  - id: deep\n    front: Deep\n"
+        f'    back: "{"> " * 130}supercalifragilistic"\n',
+        encoding="utf-8",
+    )
+    deck = load_deck(tmp_path / "deep.yaml")
+    done: list[ExportSummary] = []
+
+    def export() -> None:
+        for layout in LAYOUTS:
+            done.append(write_html(deck, tmp_path / f"{layout}.html", layout=layout))
+
+    worker = threading.Thread(target=export, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert len(done) == 2, "the export did not end"
+    assert "does not fit on a card" in done[0].warnings[0].message

@@ -11,9 +11,18 @@ metrics) with a safety margin, and wraps words the way the browser does. A side 
 even at the smallest size is reported as a warning and marked on the card; nothing is clipped
 silently. The study sheet is paginated here with the same estimate, so no row is split.
 
-Card fields are sanitised HTML already (render.py). They are cleaned once more after the cloze
-markup is rewritten, and images are inlined as data URIs: the file is self-contained, and its
-Content-Security-Policy allows no script, no network and no external resource at all.
+Card fields are sanitised HTML already (render.py). Each is checked against a strict grammar of
+what the sanitiser writes and would leave unchanged if it cleaned it again (allowed tags and
+attributes only, balanced, nothing the HTML parser would move, ``http(s)``/``mailto`` links):
+one that passes goes on the page as it is; anything else (a cloze rewrite that cut through
+markup, a hand-built model) is cleaned again with nh3. Images are inlined as data URIs: the file
+is self-contained, and its Content-Security-Policy allows no script, no network and no external
+resource at all.
+
+Decks of 100,000 cards print to pages of 100 MB and more, so the pages are written as they are
+made, never held whole in memory: Jinja renders the document frame (head, styles, the how-to
+header), and the pages themselves, tens of thousands of identical little structures, are joined
+from the markup pieces below, which Jinja would otherwise spend seconds on.
 """
 
 from __future__ import annotations
@@ -22,19 +31,21 @@ import base64
 import html as html_lib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+import weakref
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from html.parser import HTMLParser
+from functools import cache
 from pathlib import Path
-
-import jinja2
-import nh3
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from cardpress.errors import Diagnostic, Severity
 from cardpress.export import ExportSummary
 from cardpress.model import Card, Deck, Kind
 from cardpress.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
+
+if TYPE_CHECKING:
+    import jinja2
 
 LAYOUTS = ("cards", "sheet")
 DUPLEX_MODES = ("long", "short", "none")
@@ -142,17 +153,12 @@ _ROLES = {
 }
 
 
-@dataclass(frozen=True)
-class Part:
-    """One part of a card side; ``html`` is sanitised, the template marks it safe."""
-
-    role: str
-    html: str
+Part = tuple[str, str, "_Measured"]
+"""One part of a card side: its role, its sanitised HTML and how it measures."""
 
 
-@dataclass(frozen=True)
-class Face:
-    """One side of a printed card (or one column of a study-sheet row), fitted."""
+class Face(NamedTuple):
+    """One side of a printed card, fitted."""
 
     parts: tuple[Part, ...]
     size: int  # index into the type sizes
@@ -160,71 +166,24 @@ class Face:
     overflow: bool  # does not fit even at the smallest size
 
 
-@dataclass(frozen=True)
-class PrintCard:
+class PrintCard(NamedTuple):
     """One cut-out card: a number and topic on both sides, a question and an answer."""
 
     number: str
-    topic: str
-    accent: int
     card: Card
     front: Face
     back: Face
 
 
 @dataclass(frozen=True)
-class CardPage:
-    """One page of the cards layout: a side of one sheet, cells in row-major order."""
-
-    side: str
-    sheet: int
-    cells: tuple[PrintCard | None, ...]
-
-
-@dataclass(frozen=True)
 class CutLine:
-    """A dashed cut line across the grid or a solid crop mark in the margin."""
+    """A dashed cut line across the grid or a solid crop mark in the margin (mm)."""
 
     x: float
     y: float
     length: float
     vertical: bool
     mark: bool
-
-    @property
-    def style(self) -> str:
-        size = "height" if self.vertical else "width"
-        return f"left:{_mm(self.x)};top:{_mm(self.y)};{size}:{_mm(self.length)}"
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    """One row of the study sheet: the question left of the fold, the answer right of it."""
-
-    number: str
-    card: Card
-    question: Face
-    answer: Face
-    size: int
-    height: float
-
-
-@dataclass(frozen=True)
-class SheetItem:
-    """A topic heading or a row on a study-sheet page."""
-
-    heading: str | None
-    continued: bool
-    accent: int
-    row: SheetRow | None
-
-
-@dataclass(frozen=True)
-class SheetPage:
-    """One page of the study sheet."""
-
-    number: int
-    items: tuple[SheetItem, ...]
 
 
 def write_html(
@@ -235,6 +194,9 @@ def write_html(
     ``layout`` is ``cards`` (cut-out flashcards, fronts and backs on alternate pages) or
     ``sheet`` (a study sheet to fold in half); ``paper`` is ``a4`` or ``letter``; ``duplex``
     (cards only) is ``long``, ``short`` or ``none`` and says where each back goes.
+
+    The file is written as its pages are made; if the export fails, the file is removed rather
+    than left half-written.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
@@ -243,13 +205,51 @@ def write_html(
     if duplex not in DUPLEX_MODES:
         raise ValueError(f"unknown duplex {duplex!r}; expected one of {', '.join(DUPLEX_MODES)}")
     sheet_paper = PAPERS[paper]
-    images = _data_uris(deck)
-    if layout == "cards":
-        text, summary = _cards_document(deck, sheet_paper, duplex, images)
+    fields = _Fields(_data_uris(deck))
+    try:
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            if layout == "cards":
+                return _write_cards(deck, sheet_paper, duplex, fields, out)
+            return _write_sheet(deck, sheet_paper, fields, out)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _directions(
+    card: Card, position: int, fields: _Fields
+) -> tuple[list[tuple[str, tuple[Part, ...], tuple[Part, ...]]], bool]:
+    """(number, question parts, answer parts) of each printed card a note makes, and whether
+    every part's HTML is its field's own (checked, not cleaned, no image to inline).
+
+    The number is the note's position, with an R for the reverse direction: nothing to escape.
+    """
+    if card.kind is Kind.CLOZE:
+        front_text, back_text = _cloze_front(card.front), _cloze_back(card.front)
+        front, back = _plain_cloze(card.front, front_text, back_text) or (
+            fields(front_text),
+            fields(back_text),
+        )
     else:
-        text, summary = _sheet_document(deck, sheet_paper, images)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    return summary
+        front_text, back_text = card.front, card.back
+        front, back = fields(front_text), fields(back_text)
+    verbatim = front[0] is front_text and back[0] is back_text
+    notes: tuple[Part, ...] = ()
+    if card.extra:
+        extra = fields(card.extra)
+        notes += (("extra", *extra),)
+        verbatim = verbatim and extra[0] is card.extra
+    if card.source:
+        source = fields(card.source)
+        notes += (("source", *source),)
+        verbatim = verbatim and source[0] is card.source
+    number = str(position)
+    directions: list[tuple[str, tuple[Part, ...], tuple[Part, ...]]] = [
+        (number, (("question", *front),), (("answer", *back), *notes))
+    ]
+    if card.kind is Kind.REVERSED:
+        directions.append((f"{number}R", (("question", *back),), (("answer", *front), *notes)))
+    return directions, verbatim
 
 
 # -- the cards layout ------------------------------------------------------------------------
@@ -263,26 +263,23 @@ def _card_box(paper: Paper) -> tuple[float, float]:
     )
 
 
-def _print_cards(deck: Deck, paper: Paper, images: Mapping[str, str]) -> list[PrintCard]:
-    """The cut-out cards of a deck, in authored order: one per card, two per reversed card."""
-    accents = _accents(deck)
+def _print_cards(
+    deck: Deck, paper: Paper, fields: _Fields, rows: _Rows | None = None
+) -> Iterator[PrintCard]:
+    """The cut-out cards of a deck, in authored order: one per card, two per reversed card.
+
+    With ``rows``, the study sheet's rows are fitted on the way, from the same measurements.
+    """
     width, height = _card_box(paper)
-    out: list[PrintCard] = []
+    fit = _Fitter(width, height, CARD_SIZES, CARD_IMAGE_HEIGHT).fit
+    fit_row = _SheetFitter(paper).fit if rows is not None else None
     for position, card in enumerate(deck.cards, start=1):
-        for number, question, answer in _directions(card, position):
-            front_parts = (Part("question", _field(question, images)),)
-            back_parts = _answer_parts(card, answer, images)
-            out.append(
-                PrintCard(
-                    number=number,
-                    topic=card.topic_title,
-                    accent=accents.get(card.topic, 0),
-                    card=card,
-                    front=_fit(front_parts, width, height, CARD_SIZES, CARD_IMAGE_HEIGHT),
-                    back=_fit(back_parts, width, height, CARD_SIZES, CARD_IMAGE_HEIGHT),
-                )
-            )
-    return out
+        directions, verbatim = _directions(card, position, fields)
+        if rows is not None and fit_row is not None:
+            _, question, answer = directions[0]
+            rows.add(*fit_row(question, answer), verbatim)
+        for number, question, answer in directions:
+            yield PrintCard(number, card, fit(question), fit(answer))
 
 
 def _back_cell(paper: Paper, duplex: str, index: int) -> int:
@@ -299,110 +296,121 @@ def _back_cell(paper: Paper, duplex: str, index: int) -> int:
     return row * paper.columns + column
 
 
-def _card_pages(cards: Sequence[PrintCard], paper: Paper, duplex: str) -> list[CardPage]:
-    """Front and back pages, sheet by sheet; the last sheet keeps its empty cells."""
-    pages: list[CardPage] = []
+def _card_sheets(
+    cards: Iterator[PrintCard], paper: Paper, duplex: str
+) -> Iterator[tuple[list[PrintCard | None], list[PrintCard | None]]]:
+    """Front and back cells, sheet by sheet; the last sheet keeps its empty cells."""
     per_sheet = paper.per_sheet
-    for sheet, start in enumerate(range(0, len(cards), per_sheet), start=1):
-        chunk = list(cards[start : start + per_sheet])
-        fronts: list[PrintCard | None] = [*chunk, *[None] * (per_sheet - len(chunk))]
+    places = [_back_cell(paper, duplex, index) for index in range(per_sheet)]
+    fronts: list[PrintCard | None] = []
+    for card in cards:
+        fronts.append(card)
+        if len(fronts) < per_sheet:
+            continue
         backs: list[PrintCard | None] = [None] * per_sheet
-        for index, card in enumerate(fronts):
-            backs[_back_cell(paper, duplex, index)] = card
-        pages.append(CardPage("front", sheet, tuple(fronts)))
-        pages.append(CardPage("back", sheet, tuple(backs)))
-    return pages
-
-
-def _directions(card: Card, position: int) -> list[tuple[str, str, str]]:
-    """(number, question HTML, answer HTML) of each printed card a note makes."""
-    if card.kind is Kind.CLOZE:
-        return [(str(position), _cloze_front(card.front), _cloze_back(card.front))]
-    directions = [(str(position), card.front, card.back)]
-    if card.kind is Kind.REVERSED:
-        directions.append((f"{position}R", card.back, card.front))
-    return directions
-
-
-def _answer_parts(card: Card, answer: str, images: Mapping[str, str]) -> tuple[Part, ...]:
-    parts = [Part("answer", _field(answer, images))]
-    if card.extra:
-        parts.append(Part("extra", _field(card.extra, images)))
-    if card.source:
-        parts.append(Part("source", _field(card.source, images)))
-    return tuple(parts)
+        for index, place in enumerate(places):
+            backs[place] = fronts[index]
+        yield fronts, backs
+        fronts = []
+    if fronts:
+        fronts += [None] * (per_sheet - len(fronts))
+        backs = [None] * per_sheet
+        for index, place in enumerate(places):
+            backs[place] = fronts[index]
+        yield fronts, backs
 
 
 def _cut_lines(paper: Paper, *, dashed: bool) -> list[CutLine]:
-    """Crop marks in the margins at every grid line and, with ``dashed``, the grid itself."""
+    """Crop marks in the margins at every grid line, then, with ``dashed``, the grid itself.
+
+    The marks come first, so the lines of a page without the grid are a prefix of those with it.
+    """
     gap = 1.5
     left, top = paper.grid_left, paper.grid_top
     right = left + paper.columns * paper.card_width
     bottom = top + paper.rows * paper.card_height
     mark_x = min(left - gap - 2.5, 7.0)
     mark_y = min(top - gap - 2.5, 7.0)
-    lines: list[CutLine] = []
+    marks: list[CutLine] = []
+    grid: list[CutLine] = []
     for column in range(paper.columns + 1):
         x = left + column * paper.card_width
-        lines.append(CutLine(x, top - gap - mark_y, mark_y, True, True))
-        lines.append(CutLine(x, bottom + gap, mark_y, True, True))
-        if dashed:
-            lines.append(CutLine(x, top, bottom - top, True, False))
+        marks.append(CutLine(x, top - gap - mark_y, mark_y, True, True))
+        marks.append(CutLine(x, bottom + gap, mark_y, True, True))
+        grid.append(CutLine(x, top, bottom - top, True, False))
     for row in range(paper.rows + 1):
         y = top + row * paper.card_height
-        lines.append(CutLine(left - gap - mark_x, y, mark_x, False, True))
-        lines.append(CutLine(right + gap, y, mark_x, False, True))
-        if dashed:
-            lines.append(CutLine(left, y, right - left, False, False))
-    return lines
+        marks.append(CutLine(left - gap - mark_x, y, mark_x, False, True))
+        marks.append(CutLine(right + gap, y, mark_x, False, True))
+        grid.append(CutLine(left, y, right - left, False, False))
+    return marks + grid if dashed else marks
 
 
-def _cards_document(
-    deck: Deck, paper: Paper, duplex: str, images: Mapping[str, str]
-) -> tuple[str, ExportSummary]:
-    cards = _print_cards(deck, paper, images)
-    pages = _card_pages(cards, paper, duplex)
-    warnings = []
-    for printed in cards:
-        for side, face in (("question", printed.front), ("answer", printed.back)):
-            if face.overflow:
-                warnings.append(
-                    Diagnostic(
-                        printed.card.location,
-                        Severity.WARNING,
-                        f"card {printed.card.id!r}: the {side} of printed card #{printed.number} "
-                        "does not fit on a card even at the smallest type and may be cut off; "
-                        "shorten it or split the card",
-                    )
-                )
+def _write_cards(
+    deck: Deck, paper: Paper, duplex: str, fields: _Fields, out: TextIO
+) -> ExportSummary:
+    count = sum(2 if card.kind is Kind.REVERSED else 1 for card in deck.cards)
+    sheets = -(-count // paper.per_sheet)
+    front_lines = _cut_lines(paper, dashed=True)
+    back_lines = _cut_lines(paper, dashed=duplex == "none")
+    markup = _CardMarkup(deck, sheets, len(front_lines), len(back_lines))
+    warnings: list[Diagnostic] = []
+    rows = _Rows()
+
+    def checked(cards: Iterator[PrintCard]) -> Iterator[PrintCard]:
+        for printed in cards:
+            if printed.front.overflow or printed.back.overflow:
+                warnings.extend(_card_warnings(printed))
+            yield printed
+
+    def pages() -> Iterator[str]:
+        cards = checked(_print_cards(deck, paper, fields, rows))
+        for sheet, (fronts, backs) in enumerate(_card_sheets(cards, paper, duplex), start=1):
+            yield markup.page("front", sheet, fronts)
+            yield markup.page("back", sheet, backs)
+
     width, height = _card_box(paper)
-    text = _template("cards.html.j2").render(
-        deck=deck,
-        paper=paper,
-        duplex=duplex,
-        pages=pages,
-        count=len(cards),
-        sheets=len(pages) // 2,
-        front_lines=_cut_lines(paper, dashed=True),
-        back_lines=_cut_lines(paper, dashed=duplex == "none"),
-        sizes=CARD_SIZES,
-        box_width=width,
-        box_height=height,
-        pad_x=CARD_PAD_X,
-        pad_y=CARD_PAD_Y,
-        band=CARD_LABEL_BAND,
-        image_height=CARD_IMAGE_HEIGHT,
-        line_height=LINE_HEIGHT,
-        accents=ACCENTS,
-        csp=CSP,
-        mm=_mm,
+    out.writelines(
+        _template("cards.html.j2").generate(
+            deck=deck,
+            paper=paper,
+            duplex=duplex,
+            pages=pages(),
+            count=count,
+            sheets=sheets,
+            cut_lines=front_lines,
+            sizes=CARD_SIZES,
+            box_width=width,
+            box_height=height,
+            pad_x=CARD_PAD_X,
+            pad_y=CARD_PAD_Y,
+            band=CARD_LABEL_BAND,
+            image_height=CARD_IMAGE_HEIGHT,
+            line_height=LINE_HEIGHT,
+            accents=ACCENTS,
+            csp=CSP,
+            mm=_mm,
+        )
     )
+    _share(deck, paper, rows)
     how = {"long": "long-edge duplex", "short": "short-edge duplex", "none": "single-sided"}
     summary = (
-        f"{_plural(len(cards), 'printed card')} on {_plural(len(pages), 'page')} "
+        f"{_plural(count, 'printed card')} on {_plural(2 * sheets, 'page')} "
         f"({paper.name}, {how[duplex]})"
     )
-    return text, ExportSummary(summary, tuple(warnings))
+    return ExportSummary(summary, tuple(warnings))
+
+
+def _card_warnings(printed: PrintCard) -> Iterator[Diagnostic]:
+    for side, face in (("question", printed.front), ("answer", printed.back)):
+        if face.overflow:
+            yield Diagnostic(
+                printed.card.location,
+                Severity.WARNING,
+                f"card {printed.card.id!r}: the {side} of printed card #{printed.number} does "
+                "not fit on a card even at the smallest type and may be cut off; shorten it "
+                "or split the card",
+            )
 
 
 # -- the sheet layout ------------------------------------------------------------------------
@@ -414,65 +422,115 @@ _SHEET_TOPIC = 9.5  # a topic heading with its space above and below
 _SHEET_BORDER = 0.3
 
 
-def _sheet_rows(deck: Deck, paper: Paper, images: Mapping[str, str]) -> list[SheetRow]:
-    """One row per note (a reversed card is one row: fold either way), in authored order."""
-    width = paper.column_width
-    # A row and its topic heading always fit on a page of their own.
-    limit = _sheet_body_height(paper) - _SHEET_TOPIC
-    rows = []
+class _Rows:
+    """The study sheet's rows, fitted: one per note (a reversed card is one row: fold either
+    way), in authored order. Only numbers are kept, so 100,000 rows take about a megabyte:
+    the type size, the height (mm), whether the row is too long even at the smallest size, and
+    whether its fields go on the page verbatim (else they are made ready again when written).
+    """
+
+    def __init__(self) -> None:
+        self.size = bytearray()
+        self.height = array("d")
+        self.overflow = bytearray()
+        self.verbatim = bytearray()
+
+    def add(self, size: int, height: float, overflow: bool, verbatim: bool) -> None:
+        self.size.append(size)
+        self.height.append(height)
+        self.overflow.append(overflow)
+        self.verbatim.append(verbatim)
+
+
+class _SheetFitter:
+    """Fits a study-sheet row: the largest type size at which the row fits on a page."""
+
+    def __init__(self, paper: Paper) -> None:
+        width = paper.column_width
+        self.question = _Fitter(width - SHEET_NUMBER_WIDTH, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+        self.answer = _Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+        # A row and its topic heading always fit on a page of their own.
+        self.limit = _sheet_body_height(paper) - _SHEET_TOPIC
+
+    def fit(self, question: Sequence[Part], answer: Sequence[Part]) -> tuple[int, float, bool]:
+        """The row's type size and height (mm), and whether it is too long for a page."""
+        height = 0.0
+        for size in range(len(SHEET_SIZES)):
+            q = self.question.height(question, size)
+            a = self.answer.height(answer, size)
+            height = max(q, a) * _HEIGHT_SAFETY + 2 * SHEET_ROW_PAD + _SHEET_BORDER
+            if height <= self.limit:
+                return size, height, False
+        return len(SHEET_SIZES) - 1, height, True
+
+
+def _sheet_rows(deck: Deck, paper: Paper, fields: _Fields) -> _Rows:
+    """The study sheet's rows, from the cards export of the same deck if it just ran."""
+    rows = _shared(deck, paper)
+    if rows is not None:
+        return rows
+    rows = _Rows()
+    fit = _SheetFitter(paper).fit
     for position, card in enumerate(deck.cards, start=1):
-        number, question, answer = _directions(card, position)[0]
-        q_parts = (Part("question", _field(question, images)),)
-        a_parts = _answer_parts(card, answer, images)
-        size, overflow = len(SHEET_SIZES) - 1, True
-        for index in range(len(SHEET_SIZES)):
-            height = _row_height(q_parts, a_parts, width, index)
-            if height <= limit:
-                size, overflow = index, False
-                break
-        rows.append(
-            SheetRow(
-                number=number,
-                card=card,
-                question=Face(q_parts, size, True, overflow),
-                answer=Face(a_parts, size, True, overflow),
-                size=size,
-                height=_row_height(q_parts, a_parts, width, size),
-            )
-        )
+        directions, verbatim = _directions(card, position, fields)
+        _, question, answer = directions[0]
+        rows.add(*fit(question, answer), verbatim)
     return rows
 
 
+# The cards export fits the study sheet's rows too (it has measured every field already); the
+# sheet export of the same deck on the same paper, which build runs next, uses them.
+_SHARED: dict[str, tuple[weakref.ref[Deck], _Rows]] = {}
+
+
+def _share(deck: Deck, paper: Paper, rows: _Rows) -> None:
+    _SHARED.clear()
+    _SHARED[paper.key] = (weakref.ref(deck), rows)
+
+
+def _shared(deck: Deck, paper: Paper) -> _Rows | None:
+    found = _SHARED.get(paper.key)
+    return found[1] if found is not None and found[0]() is deck else None
+
+
 def _sheet_pages(
-    deck: Deck, rows: Sequence[SheetRow], paper: Paper, title_height: float
-) -> list[SheetPage]:
+    deck: Deck, rows: _Rows, paper: Paper, title_height: float
+) -> Iterator[list[tuple[str, bool, int, int]]]:
     """Rows grouped by topic and packed onto pages; a heading never ends a page.
 
-    ``title_height`` is the room the deck's title takes at the top of the first page.
+    Each item of a page is (heading, continued, accent, card index); a topic heading has no
+    card (-1), a row no heading. ``title_height`` is the room the deck's title takes at the top
+    of the first page. Pages are made one at a time: this runs once to count them and once more
+    to write them.
     """
+    cards = deck.cards
     accents = _accents(deck)
     order = {key: index for index, (key, _) in enumerate(deck.topics)}
-    groups: dict[str, list[SheetRow]] = {}
-    for row in sorted(rows, key=lambda r: order.get(r.card.topic, len(order))):
-        groups.setdefault(row.card.topic, []).append(row)
-    pages: list[list[SheetItem]] = [[]]
+    groups: dict[str, list[int]] = {}
+    unknown = len(order)
+    for index in sorted(range(len(cards)), key=lambda i: order.get(cards[i].topic, unknown)):
+        groups.setdefault(cards[index].topic, []).append(index)
+    heights = rows.height
+    page: list[tuple[str, bool, int, int]] = []
     full = _sheet_body_height(paper)
     room = full - title_height
     for topic, members in groups.items():
-        title = members[0].card.topic_title
+        title = cards[members[0]].topic_title
         accent = accents.get(topic, 0)
-        for index, row in enumerate(members):
-            heading = _SHEET_TOPIC if title and (index == 0 or not pages[-1]) else 0.0
-            if heading + row.height > room and room < full:
-                pages.append([])
+        for place, index in enumerate(members):
+            height = heights[index]
+            heading = _SHEET_TOPIC if title and (place == 0 or not page) else 0.0
+            if heading + height > room and room < full:
+                yield page
+                page = []
                 room = full
                 heading = _SHEET_TOPIC if title else 0.0
             if heading:
-                pages[-1].append(SheetItem(title, index > 0, accent, None))
+                page.append((title, place > 0, accent, -1))
                 room -= heading
-            pages[-1].append(SheetItem(None, False, accent, row))
-            room -= row.height
-    return [SheetPage(n, tuple(items)) for n, items in enumerate(pages, start=1)]
+            page.append(("", False, accent, index))
+            room -= height
+    yield page
 
 
 def _sheet_body_height(paper: Paper) -> float:
@@ -480,61 +538,205 @@ def _sheet_body_height(paper: Paper) -> float:
     return paper.height - 2 * paper.margin - _SHEET_HEAD
 
 
-def _sheet_title_height(deck: Deck, paper: Paper) -> float:
+def _sheet_title_height(deck: Deck, paper: Paper, fields: _Fields) -> float:
     """Estimated height (mm) of the deck's title block on the first page."""
     width = paper.width - 2 * paper.margin
-    title = _parts_height([Part("question", html_lib.escape(deck.name))], width, _SHEET_TITLE_PT, 0)
-    intro = [Part("question", deck.description)] if deck.description else []
-    intro.append(Part("question", FOLD_HINT))
-    return (title + _parts_height(intro, width, _SHEET_TEXT_PT, 0)) * _HEIGHT_SAFETY + 6.0
+    name: Part = ("question", "", _paragraph(deck.name))  # text, not HTML
+    title = _Fitter(width, 0.0, (_SHEET_TITLE_PT,), 0.0).height((name,), 0)
+    intro: list[Part] = [("question", *fields(deck.description))] if deck.description else []
+    intro.append(("question", *fields(FOLD_HINT)))
+    text = _Fitter(width, 0.0, (_SHEET_TEXT_PT,), 0.0).height(intro, 0)
+    return (title + text) * _HEIGHT_SAFETY + 6.0
 
 
-def _row_height(q_parts: Sequence[Part], a_parts: Sequence[Part], width: float, size: int) -> float:
-    pt = SHEET_SIZES[size]
-    q = _parts_height(q_parts, width - SHEET_NUMBER_WIDTH, pt, SHEET_IMAGE_HEIGHT)
-    a = _parts_height(a_parts, width, pt, SHEET_IMAGE_HEIGHT)
-    return max(q, a) * _HEIGHT_SAFETY + 2 * SHEET_ROW_PAD + _SHEET_BORDER
-
-
-def _sheet_document(
-    deck: Deck, paper: Paper, images: Mapping[str, str]
-) -> tuple[str, ExportSummary]:
-    title_height = _sheet_title_height(deck, paper)
-    rows = _sheet_rows(deck, paper, images)
-    pages = _sheet_pages(deck, rows, paper, title_height)
+def _write_sheet(deck: Deck, paper: Paper, fields: _Fields, out: TextIO) -> ExportSummary:
+    title_height = _sheet_title_height(deck, paper, fields)
+    rows = _sheet_rows(deck, paper, fields)
+    page_count = sum(1 for _ in _sheet_pages(deck, rows, paper, title_height))
     warnings = [
         Diagnostic(
-            row.card.location,
+            card.location,
             Severity.WARNING,
-            f"card {row.card.id!r}: its study-sheet row does not fit on a page even at the "
+            f"card {card.id!r}: its study-sheet row does not fit on a page even at the "
             "smallest type and may be cut off; shorten it or split the card",
         )
-        for row in rows
-        if row.question.overflow
+        for card, overflow in zip(deck.cards, rows.overflow, strict=True)
+        if overflow
     ]
-    text = _template("sheet.html.j2").render(
-        deck=deck,
-        paper=paper,
-        pages=pages,
-        count=len(rows),
-        sizes=SHEET_SIZES,
-        accents=ACCENTS,
-        csp=CSP,
-        mm=_mm,
-        number_width=SHEET_NUMBER_WIDTH,
-        image_height=SHEET_IMAGE_HEIGHT,
-        line_height=LINE_HEIGHT,
-        title_pt=_SHEET_TITLE_PT,
-        text_pt=_SHEET_TEXT_PT,
-        row_pad=SHEET_ROW_PAD,
-        head_height=_SHEET_HEAD,
-        topic_height=_SHEET_TOPIC,
-        title_height=title_height,
-        fold_hint=FOLD_HINT,
-        description=_field(deck.description, images),
+    markup = _SheetMarkup(deck, rows, page_count, fields)
+    pages = (
+        markup.page(number, items)
+        for number, items in enumerate(_sheet_pages(deck, rows, paper, title_height), start=1)
     )
-    summary = f"{_plural(len(rows), 'row')} on {_plural(len(pages), 'page')} ({paper.name})"
-    return text, ExportSummary(summary, tuple(warnings))
+    out.writelines(
+        _template("sheet.html.j2").generate(
+            deck=deck,
+            paper=paper,
+            pages=pages,
+            page_count=page_count,
+            count=len(deck.cards),
+            sizes=SHEET_SIZES,
+            accents=ACCENTS,
+            csp=CSP,
+            mm=_mm,
+            number_width=SHEET_NUMBER_WIDTH,
+            image_height=SHEET_IMAGE_HEIGHT,
+            line_height=LINE_HEIGHT,
+            title_pt=_SHEET_TITLE_PT,
+            text_pt=_SHEET_TEXT_PT,
+            row_pad=SHEET_ROW_PAD,
+            head_height=_SHEET_HEAD,
+            topic_height=_SHEET_TOPIC,
+        )
+    )
+    summary = f"{_plural(len(deck.cards), 'row')} on {_plural(page_count, 'page')} ({paper.name})"
+    return ExportSummary(summary, tuple(warnings))
+
+
+# -- page markup -----------------------------------------------------------------------------
+# The pages, cards and rows as the templates would write them, joined here because there are
+# hundreds of thousands (Jinja takes seconds for what this does in a fraction of one; the
+# templates keep the document around them). Text is escaped as Jinja's autoescape escapes it;
+# field HTML is sanitised already.
+
+
+def _escape(text: str) -> str:
+    """``text`` for HTML, escaped exactly as Jinja's autoescape (MarkupSafe) escapes it."""
+    return (
+        text.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+
+
+def _parts_markup(parts: Sequence[tuple[str, str]] | Sequence[Part]) -> str:
+    if len(parts) == 1:
+        return f'<div class="{parts[0][0]}">{parts[0][1]}</div>\n'
+    return "".join([f'<div class="{part[0]}">{part[1]}</div>\n' for part in parts])
+
+
+class _CardMarkup:
+    """The pages of the cards layout."""
+
+    def __init__(self, deck: Deck, sheets: int, front_lines: int, back_lines: int) -> None:
+        self.sheets = sheets
+        self.name = _escape(deck.name)
+        self.accents = _accents(deck)
+        # The cut lines are placed and drawn by the stylesheet: one rule per line.
+        self.cuts = {
+            "front": '<div class="cuts">' + "<i></i>" * front_lines + "</div>\n",
+            "back": '<div class="cuts">' + "<i></i>" * back_lines + "</div>\n",
+        }
+        self.labels: dict[str, str] = {}
+
+    def page(self, side: str, sheet: int, cells: Sequence[PrintCard | None]) -> str:
+        out = [
+            f'<section class="page {side}" aria-label="Sheet {sheet} of {self.sheets}, {side}s">\n',
+            self.cuts[side],
+            '<div class="grid">\n',
+        ]
+        for item in cells:
+            out.append(self.card(side, item) if item else '<div class="card empty"></div>\n')
+        out.append(
+            f'</div>\n<div class="footer">{self.name} · sheet {sheet} of {self.sheets} '
+            f"· {side}s</div>\n</section>"
+        )
+        return "".join(out)
+
+    def card(self, side: str, item: PrintCard) -> str:
+        card = item.card
+        face = item.front if side == "front" else item.back
+        label = self.labels.get(card.topic_title)
+        if label is None:
+            title = card.topic_title
+            label = self.labels[title] = (
+                f'<span class="dot"></span><span class="topic">{_escape(title)}</span>'
+                if title
+                else ""
+            )
+        accent = self.accents.get(card.topic, 0)
+        left = " left" if face.left else ""
+        too_long = (
+            '<div class="too-long">too long for a card: text may be cut off</div>\n'
+            if face.overflow
+            else ""
+        )
+        return (
+            f'<div class="card {side} accent{accent}">\n'
+            f'<div class="label"><span class="no">#{item.number}</span>{label}</div>\n'
+            f'<div class="body fs{face.size}{left}">\n<div class="inner">\n'
+            f"{_parts_markup(face.parts)}</div>\n</div>\n{too_long}</div>\n"
+        )
+
+
+class _SheetMarkup:
+    """The pages of the sheet layout."""
+
+    def __init__(self, deck: Deck, rows: _Rows, pages: int, fields: _Fields) -> None:
+        self.cards = deck.cards
+        self.rows = rows
+        self.pages = pages
+        self.fields = fields
+        self.name = _escape(deck.name)
+        description = fields(deck.description)[0] if deck.description else ""
+        self.title = (
+            f'<div class="title">\n<h1>{self.name}</h1>\n'
+            + (f'<div class="description">{description}</div>\n' if description else "")
+            + f'<p class="hint">{_escape(FOLD_HINT)}</p>\n</div>\n'
+        )
+
+    def page(self, number: int, items: Sequence[tuple[str, bool, int, int]]) -> str:
+        out = [
+            f'<section class="page" aria-label="Page {number} of {self.pages}">\n'
+            '<div class="content">\n',
+            self.title if number == 1 else "",
+            '<div class="table">\n<i class="fold"></i>\n'
+            '<div class="heads"><div class="q">Question</div><div class="a">Answer</div></div>\n',
+        ]
+        for heading, continued, accent, index in items:
+            if index < 0:
+                cont = '<span class="cont"> (continued)</span>' if continued else ""
+                out.append(f'<h2 class="topic accent{accent}">{_escape(heading)}{cont}</h2>\n')
+            else:
+                out.append(self.row(index, accent))
+        out.append(
+            f'</div>\n</div>\n<div class="footer"><span class="deck">{self.name}</span>'
+            f'<span class="pageno">page {number} of {self.pages}</span></div>\n</section>'
+        )
+        return "".join(out)
+
+    def row(self, index: int, accent: int) -> str:
+        card = self.cards[index]
+        question, answer = self.parts(card, index)
+        too_long = (
+            '<div class="too-long">too long for one page: text may be cut off</div>\n'
+            if self.rows.overflow[index]
+            else ""
+        )
+        return (
+            f'<div class="row fs{self.rows.size[index]} accent{accent}">\n'
+            f'<div class="q"><span class="no">{index + 1}</span><div class="text">\n'
+            f'{_parts_markup(question)}</div></div>\n<div class="a">\n'
+            f"{_parts_markup(answer)}{too_long}</div>\n</div>\n"
+        )
+
+    def parts(self, card: Card, index: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The (role, HTML) of the question and the answer parts of a card's row."""
+        if not self.rows.verbatim[index]:
+            _, question, answer = _directions(card, index + 1, self.fields)[0][0]
+            return [p[:2] for p in question], [p[:2] for p in answer]
+        if card.kind is Kind.CLOZE:
+            front, back = _cloze_front(card.front), _cloze_back(card.front)
+        else:
+            front, back = card.front, card.back
+        answers = [("answer", back)]
+        if card.extra:
+            answers.append(("extra", card.extra))
+        if card.source:
+            answers.append(("source", card.source))
+        return [("question", front)], answers
 
 
 # -- card fields -----------------------------------------------------------------------------
@@ -567,10 +769,48 @@ def _cloze_back(fragment: str) -> str:
     return _CLOZE.sub(lambda m: f'<span class="cp-fill">{m.group(2)}</span>', fragment)
 
 
-def _field(fragment: str, images: Mapping[str, str]) -> str:
-    """A card field ready for the page: cleaned again (cloze rewriting may have unbalanced the
-    markup), images inlined."""
-    clean = nh3.clean(
+def _plain_cloze(
+    fragment: str, front: str, back: str
+) -> tuple[tuple[str, _Measured], tuple[str, _Measured]] | None:
+    """The two sides of a cloze note whose text is plain (most are), ready and measured.
+
+    Their only markup is the cloze spans just put in, so they pass the check by construction,
+    and they measure as their text does.
+    """
+    if _MARKUP_CHARS.search(fragment):
+        return None
+    front_text = front.replace('<span class="cp-blank">', "").replace("</span>", "")
+    back_text = back.replace('<span class="cp-fill">', "").replace("</span>", "")
+    return (front, _paragraph(front_text)), (back, _paragraph(back_text))
+
+
+class _Fields:
+    """Makes card fields ready for the page: checked (or cleaned), images inlined, measured.
+
+    A field that passes the check comes back as the very same string.
+    """
+
+    def __init__(self, images: Mapping[str, str]) -> None:
+        self.images = images
+
+    def __call__(self, fragment: str) -> tuple[str, _Measured]:
+        if not _MARKUP_CHARS.search(fragment):
+            return fragment, _paragraph(fragment)  # plain text, as most fields are
+        measured = _scan(fragment, strict=True)
+        if measured is None:
+            fragment = _clean(fragment)
+            measured = _scan(fragment, strict=False)
+            assert measured is not None
+        if "<img" in fragment:
+            fragment = _inline_images(fragment, self.images)
+        return fragment, measured
+
+
+def _clean(fragment: str) -> str:
+    """nh3's cleaning with the allow-list of render.py, plus the two cloze classes."""
+    import nh3  # only for fields that fail the check: cloze rewrites that cut through markup
+
+    return nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
@@ -579,10 +819,12 @@ def _field(fragment: str, images: Mapping[str, str]) -> str:
         allowed_classes={"span": {"cp-blank", "cp-fill"}},
     )
 
+
+def _inline_images(fragment: str, images: Mapping[str, str]) -> str:
     def inline(m: re.Match[str]) -> str:
         return m.group(1) + images.get(html_lib.unescape(m.group(2)), "") + m.group(3)
 
-    return _IMG_SRC.sub(inline, clean)
+    return _IMG_SRC.sub(inline, fragment)
 
 
 def _data_uris(deck: Deck) -> dict[str, str]:
@@ -600,168 +842,434 @@ def _accents(deck: Deck) -> dict[str, int]:
     return {key: index % len(ACCENTS) for index, key in enumerate(dict.fromkeys(keys))}
 
 
-# -- fitting ---------------------------------------------------------------------------------
+# -- reading a field -------------------------------------------------------------------------
+# One pass over a fragment's tags and text both checks it and splits it into the blocks the
+# browser stacks (paragraphs, list items, lines broken with <br>, images, rules), each with the
+# widths of its words measured once; fitting then only adds numbers.
 
-
-def _fit(
-    parts: Sequence[Part], width: float, height: float, sizes: Sequence[float], image: float
-) -> Face:
-    """The largest type size at which ``parts`` fit ``width`` x ``height`` mm."""
-    for index, pt in enumerate(sizes):
-        if _parts_height(parts, width, pt, image) * _HEIGHT_SAFETY <= height:
-            return _face_at(parts, width, index, sizes, image)
-    face = _face_at(parts, width, len(sizes) - 1, sizes, image)
-    return Face(face.parts, face.size, True, True)
-
-
-def _face_at(
-    parts: Sequence[Part], width: float, size: int, sizes: Sequence[float], image: float
-) -> Face:
-    main = _blocks(parts[0].html)
-    em = sizes[size] * _PT * _ROLES.get(parts[0].role, _ROLES["question"]).scale
-    lines = sum(_block_lines(block, width / em) for block in main)
-    structured = any(block.indent or block.pre for block in main) or len(main) > 2
-    return Face(tuple(parts), size, structured or lines > 5, False)
-
-
-def _parts_height(parts: Sequence[Part], width: float, pt: float, image: float) -> float:
-    """Estimated height (mm) of ``parts`` set in ``width`` mm at ``pt`` points."""
-    total = 0.0
-    for index, part in enumerate(parts):
-        role = _ROLES.get(part.role, _ROLES["question"])
-        em = pt * _PT * role.scale
-        if index:
-            total += role.gap * em
-        total += _fragment_height(part.html, width / em, image / em) * em
-    return total
-
-
-_BLOCK_GAP = 0.3  # em between paragraphs, list items and lines broken with <br>
-_LIST_INDENT = 1.3
-_QUOTE_INDENT = 1.0
-_IMAGE_MARGIN = 0.3  # em above and below an image
-
-
-def _fragment_height(fragment: str, width: float, image: float) -> float:
-    """Height in em of an HTML fragment set ``width`` em wide; images are ``image`` em tall."""
-    total = 0.0
-    for index, block in enumerate(_blocks(fragment)):
-        if index:
-            total += _BLOCK_GAP
-        if block.image:
-            total += image + 2 * _IMAGE_MARGIN
-        elif block.rule:
-            total += 1.0
-        else:
-            total += _block_lines(block, width) * LINE_HEIGHT
-    return total
-
-
-@dataclass(frozen=True)
-class _Block:
-    text: str = ""
-    indent: float = 0.0
-    mono: bool = False
-    pre: bool = False
-    image: bool = False
-    rule: bool = False
-
+_ATTRIBUTE = re.compile(r' ([a-z]+)="([^"]*)"')
+# What nh3 would write otherwise: in text "<", ">", "&" and no-break spaces are character
+# references, and only they; carriage returns become line feeds, and NULs go.
+_UNCLEAN_TEXT = re.compile(r"[<>\r\0\xa0]|&(?!(?:amp|lt|gt|nbsp);)")
+# In attribute values the double quote is one too.
+_UNCLEAN_VALUE = re.compile(r"[<>\r\0\xa0]|&(?!(?:amp|lt|gt|nbsp|quot);)")
+# Plain text has none of these: nothing to check or to unescape.
+_MARKUP_CHARS = re.compile(r"[<>&\r\0\xa0]")
+_HREF = re.compile(r"([a-z]+):")
+_VOID = frozenset({"br", "hr", "img"})
+_ALLOWED = {
+    **{tag: frozenset(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+    "a": frozenset({*ALLOWED_ATTRIBUTES["a"], "rel"}),
+    "span": frozenset({"class"}),
+}
+_LINK_REL = "noopener noreferrer"
+_CLOZE_CLASSES = frozenset({"cp-blank", "cp-fill"})
 
 _BLOCK_TAGS = frozenset(
     {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "blockquote", "pre", "table",
      "thead", "tbody", "tr"}
 )  # fmt: skip
+_BREAKS = _BLOCK_TAGS | {"br", "hr", "img"}
+_MONO_TAGS = frozenset({"code", "kbd", "pre"})
+_INDENTS = {"ul": 1.3, "ol": 1.3, "blockquote": 1.0}  # em: a list's or a quote's left indent
+
+_BLOCK_GAP = 0.3  # em between paragraphs, list items and lines broken with <br>
+_IMAGE_MARGIN = 0.3  # em above and below an image
+
+_TEXT, _IMAGE, _RULE = 0, 1, 2
 
 
-class _BlockParser(HTMLParser):
-    """Splits a fragment into the blocks the browser stacks: paragraphs, lines, images."""
+class _Block(NamedTuple):
+    """A block of a fragment, measured; widths in em of the type it is set in."""
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[_Block] = []
-        self.text: list[str] = []
-        self.indent = 0.0
-        self.mono = 0
-        self.pre = 0
-        self.had_mono = False
-
-    def flush(self) -> None:
-        text = "".join(self.text)
-        if not self.pre:
-            text = " ".join(text.split())
-        if text.strip():
-            self.blocks.append(_Block(text, self.indent, self.had_mono, self.pre > 0))
-        self.text = []
-        self.had_mono = self.mono > 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS or tag in ("br", "hr", "img"):
-            self.flush()
-        if tag in ("ul", "ol"):
-            self.indent += _LIST_INDENT
-        elif tag == "blockquote":
-            self.indent += _QUOTE_INDENT
-        elif tag == "pre":
-            self.pre += 1
-        elif tag == "img":
-            self.blocks.append(_Block(image=True))
-        elif tag == "hr":
-            self.blocks.append(_Block(rule=True))
-        elif tag in ("td", "th"):
-            self.text.append("   ")
-        if tag in ("code", "kbd", "pre"):
-            self.mono += 1
-            self.had_mono = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCK_TAGS:
-            self.flush()
-        if tag in ("ul", "ol"):
-            self.indent = max(0.0, self.indent - _LIST_INDENT)
-        elif tag == "blockquote":
-            self.indent = max(0.0, self.indent - _QUOTE_INDENT)
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        if tag in ("code", "kbd", "pre"):
-            self.mono = max(0, self.mono - 1)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
+    kind: int  # _TEXT, _IMAGE or _RULE
+    indent: float = 0.0
+    pre: bool = False
+    # The widths of the words of each paragraph: one, or one per line in <pre>.
+    words: tuple[tuple[float, ...], ...] = ()
 
 
-@lru_cache(maxsize=4096)
-def _blocks(fragment: str) -> tuple[_Block, ...]:
-    parser = _BlockParser()
-    parser.feed(fragment)
-    parser.close()
-    parser.flush()
-    return tuple(parser.blocks)
+class _Measured:
+    """How a fragment measures, for any width.
+
+    Most fields are a paragraph or two of text (``simple``: each block one unindented
+    paragraph) that fits on one line, or wraps to a few. For those, ``widest`` is a bound, a
+    hair above, of the width of the widest paragraph set on one line, and ``one_line_height``
+    the fragment's height in em if each fits on one line; a paragraph that may not fit is
+    wrapped word by word. Other fragments (lists, quotes, code, images) have a ``widest`` of -1
+    and are measured block by block.
+    """
+
+    __slots__ = ("blocks", "count", "one_line_height", "paragraphs", "structured", "widest")
+
+    def __init__(
+        self,
+        widest: float,
+        one_line_height: float,
+        count: int,
+        structured: bool,
+        blocks: tuple[_Block, ...] = (),
+        paragraphs: tuple[tuple[float, ...], ...] = (),
+    ) -> None:
+        self.widest = widest
+        self.one_line_height = one_line_height
+        self.count = count  # blocks
+        self.structured = structured  # set left-aligned: lists, quotes, code, > 2 blocks
+        self.blocks = blocks  # when not simple
+        self.paragraphs = paragraphs  # when simple: the widths of each one's words
+
+    def lines_and_height(self, metric: _Metrics) -> tuple[int, float]:
+        """Lines of text, and height in em, set in a role at a size."""
+        if self.widest < 0:
+            return _lines_and_height(self.blocks, metric.width, metric.image)
+        line = metric.line  # an unindented paragraph's usable width, as _block_lines has it
+        lines, total = 0, 0.0
+        for index, words in enumerate(self.paragraphs):
+            if index:
+                total += _BLOCK_GAP
+            count = _wrap(words, line)
+            lines += count
+            total += count * LINE_HEIGHT
+        return lines, total
+
+
+_IMAGE_BLOCK = _Block(_IMAGE)
+_RULE_BLOCK = _Block(_RULE)
+_NOTHING = _Measured(0.0, 0.0, 0, False)
+
+
+def _paragraph(text: str) -> _Measured:
+    """A fragment that is one paragraph of plain text (most card fields are)."""
+    words = tuple(map(_word_width, text.split()))
+    if not words:
+        return _NOTHING
+    return _Measured(_widest(words), LINE_HEIGHT, 1, False, (), (words,))
+
+
+def _widest(words: tuple[float, ...]) -> float:
+    """The width of words set on one line, or a hair more: a bound from above.
+
+    _wrap adds the same numbers in another order; rounding makes the sums differ in the last
+    few bits (about 1e-16 per word), far below the margin, so a paragraph within this width
+    is one line for _wrap too. One that is not goes to _wrap, which decides exactly.
+    """
+    return (sum(words) + _SPACE * (len(words) - 1)) * _BOUND
+
+
+_BOUND = 1 + 1e-6
+
+
+def _scan(fragment: str, *, strict: bool) -> _Measured | None:
+    """The measured blocks of ``fragment``; with ``strict``, None unless it passes the check.
+
+    The blocks are those the browser stacks, split as html.parser would split them. The check
+    accepts only what nh3 writes with render.py's allow-list and would write again: allowed
+    tags and attributes, balanced, nothing the HTML parser would move (see _allowed), the two
+    cloze classes on spans, absolute links with an allowed scheme and the rel nh3 gives them,
+    and text escaped as nh3 escapes it.
+
+    Fields share a few shapes (``<em>…</em>``, a list, a line break), so the tags are read once
+    per shape, into a plan that says which runs of text make each block.
+    """
+    if "<" not in fragment:
+        if strict and _UNCLEAN_TEXT.search(fragment):
+            return None
+        return _paragraph(html_lib.unescape(fragment) if "&" in fragment else fragment)
+    pieces = _TAG.split(fragment)
+    texts = pieces[::2]
+    tags = tuple(pieces[1::2])
+    plan = _PLANS.get(tags)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_LIMIT:
+            _PLANS.clear()
+        plan = _PLANS[tags] = _plan(tags)
+    # The runs of text separated, so that no character reference is made of two.
+    if strict and (
+        not plan.valid
+        or _UNCLEAN_TEXT.search("\x01".join(texts))
+        or (plan.after_pre and any(texts[run].startswith("\n") for run in plan.after_pre))
+    ):
+        return None
+    if plan.inline:  # emphasis, links, cloze blanks: one paragraph, as plain text is
+        text = "".join(texts)
+        return _paragraph(html_lib.unescape(text) if "&" in text else text)
+    texts.append("   ")  # what a table cell adds: index -1 in a plan
+    blocks: list[_Block] = []
+    simple = True  # each block one unindented paragraph of text
+    for kind, indent, mono, pre, runs in plan.blocks:
+        if kind != _TEXT:
+            blocks.append(_IMAGE_BLOCK if kind == _IMAGE else _RULE_BLOCK)
+            simple = False
+            continue
+        text = "".join(map(texts.__getitem__, runs))
+        if "&" in text:
+            text = html_lib.unescape(text)
+        measure = _mono_width if mono else _word_width
+        if pre:
+            if not text.strip():
+                continue
+            lines = tuple(tuple(map(measure, line.split())) for line in text.split("\n"))
+            blocks.append(_Block(_TEXT, indent, True, lines))
+            simple = False
+        else:
+            words = tuple(map(measure, text.split()))
+            if not words:
+                continue
+            blocks.append(_Block(_TEXT, indent, False, (words,)))
+            simple = simple and not indent
+    structured = len(blocks) > 2 or (not simple and any(b.indent or b.pre for b in blocks))
+    if not simple:
+        return _Measured(-1.0, -1.0, len(blocks), structured, tuple(blocks))
+    paragraphs = tuple(block.words[0] for block in blocks)
+    widest = max(map(_widest, paragraphs), default=0.0)
+    return _Measured(widest, _one_line_height(len(blocks)), len(blocks), structured, (), paragraphs)
+
+
+@cache
+def _one_line_height(blocks: int) -> float:
+    """Height in em of ``blocks`` paragraphs of one line each (added up as
+    _lines_and_height adds)."""
+    height = 0.0
+    for index in range(blocks):
+        if index:
+            height += _BLOCK_GAP
+        height += 1 * LINE_HEIGHT
+    return height
+
+
+class _Plan(NamedTuple):
+    """How the tags of a fragment split its text into blocks, and whether they pass the check.
+
+    Each block is (kind, indent, mono, pre, runs): ``runs`` index the runs of text between
+    the tags that make a text block (-1 for the spaces a table cell adds).
+    """
+
+    valid: bool
+    blocks: tuple[tuple[int, float, bool, bool, tuple[int, ...]], ...]
+    inline: bool  # one unindented block of all the text, in proportional type
+    after_pre: tuple[int, ...]  # runs right after a <pre>: a line feed there would be dropped
+
+
+# A start or end tag as the sanitiser writes it: lower case, one space before each attribute,
+# double-quoted values. Anything else is text (and a "<" in text fails the check).
+_TAG = re.compile(r'(</?[a-z][a-z0-9]*(?: [a-z]+="[^"]*")*>)')
+_TAG_PARTS = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [a-z]+="[^"]*")*)>')
+_PLANS: dict[tuple[str, ...], _Plan] = {}
+_PLANS_LIMIT = 4096
+
+
+def _plan(tags: tuple[str, ...]) -> _Plan:
+    """The plan for a fragment with these tags; the same steps html.parser's events would take."""
+    blocks: list[tuple[int, float, bool, bool, tuple[int, ...]]] = []
+    runs: list[int] = [0]
+    stack: list[str] = []
+    valid = True
+    indent = 0.0
+    mono = pre = 0
+    had_mono = False
+    after_pre: list[int] = []
+    for index, text in enumerate(tags, start=1):
+        match = _TAG_PARTS.fullmatch(text)
+        assert match is not None  # _TAG matched it
+        end, tag, attributes = match.groups()
+        valid = valid and _allowed(tag, end, attributes, stack)
+        if tag in _BREAKS and not (end and tag in _VOID):
+            if runs:
+                blocks.append((_TEXT, indent, had_mono, pre > 0, tuple(runs)))
+                runs = []
+            had_mono = mono > 0
+        if end:
+            if tag in _INDENTS:
+                indent = max(0.0, indent - _INDENTS[tag])
+            elif tag == "pre":
+                pre = max(0, pre - 1)
+            if tag in _MONO_TAGS:
+                mono = max(0, mono - 1)
+        else:
+            if tag in _INDENTS:
+                indent += _INDENTS[tag]
+            elif tag == "pre":
+                pre += 1
+                after_pre.append(index)
+            elif tag == "img":
+                blocks.append((_IMAGE, 0.0, False, False, ()))
+            elif tag == "hr":
+                blocks.append((_RULE, 0.0, False, False, ()))
+            elif tag == "td" or tag == "th":
+                runs.append(-1)
+            if tag in _MONO_TAGS:
+                mono += 1
+                had_mono = True
+        runs.append(index)
+    blocks.append((_TEXT, indent, had_mono, pre > 0, tuple(runs)))
+    inline = blocks == [(_TEXT, 0.0, False, False, tuple(range(len(tags) + 1)))]
+    return _Plan(valid and not stack, tuple(blocks), inline, tuple(after_pre))
+
+
+def _allowed(tag: str, end: str, attributes: str, stack: list[str]) -> bool:
+    """Whether a tag passes the check; keeps ``stack`` of the open elements.
+
+    Besides the allow-list: tags the HTML parser would move or close by itself are left to nh3
+    (a block in a paragraph, a heading in a heading, an item in an item, a link in a link,
+    tables), so a fragment that passes reads the same whether it is cleaned again or not.
+    """
+    if tag not in ALLOWED_TAGS:
+        return False
+    if end:
+        return not attributes and bool(stack) and stack.pop() == tag
+    if (
+        tag in _TABLE_TAGS
+        or (tag in _CLOSES_P and "p" in stack)
+        or (tag in _HEADINGS and stack and stack[-1] in _HEADINGS)
+        or (tag == "a" and "a" in stack)
+        or (tag == "li" and _open_item(stack))
+    ):
+        return False
+    if tag not in _VOID:
+        stack.append(tag)
+    if not attributes:
+        return tag != "a"  # nh3 gives every link its rel
+    names = _ALLOWED.get(tag, frozenset())
+    found = _ATTRIBUTE.findall(attributes)
+    for name, value in found:
+        if name not in names or _UNCLEAN_VALUE.search(value):
+            return False
+        if name == "href":
+            scheme = _HREF.match(value)
+            if scheme is None or scheme.group(1) not in URL_SCHEMES:
+                return False
+        elif (name == "class" and value not in _CLOZE_CLASSES) or (
+            name == "rel" and value != _LINK_REL
+        ):
+            return False
+    # nh3 puts a link's rel last, and nothing has a name twice.
+    return (tag != "a" or found[-1][0] == "rel") and len({n for n, _ in found}) == len(found)
+
+
+def _open_item(stack: list[str]) -> bool:
+    """Whether a new list item would close one that is open (the parser's steps for <li>)."""
+    for node in reversed(stack):
+        if node == "li":
+            return True
+        if node in _SPECIAL:
+            return False
+    return False
+
+
+_TABLE_TAGS = frozenset({"table", "thead", "tbody", "tr", "td", "th"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
+_CLOSES_P = _HEADINGS | {"blockquote", "div", "hr", "li", "ol", "p", "pre", "table", "ul"}
+# The parser's "special" elements among the allowed, less div and p.
+_SPECIAL = _HEADINGS | _TABLE_TAGS | {"blockquote", "br", "hr", "img", "ol", "pre", "ul"}
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+
+class _Metrics(NamedTuple):
+    """One role at one type size: its em (mm), and in that em the box's width, the width a
+    line of unindented text may take, the height of an image and the gap above the part."""
+
+    em: float
+    width: float
+    line: float
+    image: float
+    gap: float
+
+
+class _Fitter:
+    """Fits parts into a box of ``width`` x ``height`` mm at the largest of ``sizes`` (pt)."""
+
+    def __init__(self, width: float, height: float, sizes: Sequence[float], image: float) -> None:
+        self.limit = height
+        self.metrics: list[dict[str, _Metrics]] = []
+        for pt in sizes:
+            by_role = {}
+            for name, role in _ROLES.items():
+                em = pt * _PT * role.scale
+                line = max(width / em / _WIDTH_SAFETY, 1.0)
+                by_role[name] = _Metrics(em, width / em, line, image / em, role.gap * em)
+            self.metrics.append(by_role)
+
+    def fit(self, parts: tuple[Part, ...]) -> Face:
+        """The largest type size at which ``parts`` fit the box."""
+        main_role, _, main = parts[0]
+        for size, metrics in enumerate(self.metrics):
+            metric = metrics[main_role]
+            if 0 <= main.widest <= metric.line:
+                lines, height = main.count, main.one_line_height
+            else:
+                lines, height = main.lines_and_height(metric)
+            total = height * metric.em
+            for role, _, measured in parts[1:]:
+                metric = metrics[role]
+                total += metric.gap
+                total += _height(measured, metric) * metric.em
+            if total * _HEIGHT_SAFETY <= self.limit:
+                return Face(parts, size, main.structured or lines > 5, False)
+        return Face(parts, len(self.metrics) - 1, True, True)
+
+    def height(self, parts: Sequence[Part], size: int) -> float:
+        """Estimated height (mm) of ``parts`` at the type size ``size``."""
+        metrics = self.metrics[size]
+        total = 0.0
+        for index, (role, _, measured) in enumerate(parts):
+            metric = metrics[role]
+            if index:
+                total += metric.gap
+            total += _height(measured, metric) * metric.em
+        return total
+
+
+def _height(measured: _Measured, metric: _Metrics) -> float:
+    """Height in em of a fragment set in a role at a size."""
+    if 0 <= measured.widest <= metric.line:
+        return measured.one_line_height
+    return measured.lines_and_height(metric)[1]
+
+
+def _lines_and_height(blocks: Sequence[_Block], width: float, image: float) -> tuple[int, float]:
+    """Lines of text, and height in em, of blocks set ``width`` em wide; images are ``image``
+    em tall."""
+    lines = 0
+    total = 0.0
+    for index, block in enumerate(blocks):
+        if index:
+            total += _BLOCK_GAP
+        if block.kind == _IMAGE:
+            total += image + 2 * _IMAGE_MARGIN
+        elif block.kind == _RULE:
+            total += 1.0
+        else:
+            count = _block_lines(block, width)
+            lines += count
+            total += count * LINE_HEIGHT
+    return lines, total
 
 
 def _block_lines(block: _Block, width: float) -> int:
-    """Lines a block wraps to in ``width`` em (greedy at spaces, anywhere inside long words)."""
-    if block.image or block.rule:
-        return 0
-    usable = width / _WIDTH_SAFETY - block.indent
-    measure = _mono_width if block.mono else _text_width
-    paragraphs = block.text.split("\n") if block.pre else [block.text]
-    return sum(_wrap(p, max(usable, 1.0), measure) for p in paragraphs)
+    """Lines a text block wraps to in ``width`` em (greedy at spaces, anywhere inside words)."""
+    usable = max(width / _WIDTH_SAFETY - block.indent, 1.0)
+    return sum(_wrap(words, usable) for words in block.words)
 
 
-def _wrap(text: str, width: float, measure: Callable[[str], float]) -> int:
-    space = _char_width(" ")
+def _wrap(words: Sequence[float], width: float) -> int:
+    """Lines that words of these widths take, wrapped greedily at ``width``."""
+    space = _SPACE
+    # overflow-wrap: anywhere breaks a word longer than the line between any two letters; the
+    # part carried over loses about a letter's width (never less than half an em, so a line
+    # squeezed to 1 em by deep indentation still ends).
+    carry = max(width - 1.0, 0.5)
     lines, current = 0, -1.0
-    for word in text.split():
-        size = measure(word)
+    for size in words:
         if current >= 0 and current + space + size <= width:
             current += space + size
             continue
         if current >= 0:
             lines += 1
-        # overflow-wrap: anywhere breaks a word longer than the line between any two letters.
         while size > width:
             lines += 1
-            size -= width - 1.0
+            size -= carry
         current = size
     return lines + 1
 
@@ -778,7 +1286,6 @@ _ASCII_WIDTHS = (
 )  # fmt: skip
 
 
-@cache
 def _char_width(char: str) -> float:
     code = ord(char)
     if 32 <= code <= 126:
@@ -797,12 +1304,40 @@ def _char_width(char: str) -> float:
     return 0.8 if char.isupper() else 0.65
 
 
-def _text_width(word: str) -> float:
-    return sum(_char_width(c) for c in word)
+_SPACE = _char_width(" ")
 
 
-def _mono_width(word: str) -> float:
-    return sum(max(_char_width(c), 0.61) for c in word)
+class _Chars(dict[str, float]):
+    """Widths of characters, worked out once and then looked up."""
+
+    def __init__(self, width: Callable[[str], float]) -> None:
+        super().__init__()
+        self.width = width
+
+    def __missing__(self, char: str) -> float:
+        width = self[char] = self.width(char)
+        return width
+
+
+class _Words(dict[str, float]):
+    """Widths of words, summed from their characters' once and then looked up."""
+
+    def __init__(self, chars: _Chars, limit: int) -> None:
+        super().__init__()
+        self.char = chars.__getitem__
+        self.limit = limit
+
+    def __missing__(self, word: str) -> float:
+        if len(self) >= self.limit:
+            self.clear()  # a bound on memory; the common words come back soon enough
+        width = self[word] = sum(map(self.char, word))
+        return width
+
+
+_CHARS = _Chars(_char_width)
+_MONO_CHARS = _Chars(lambda char: max(_char_width(char), 0.61))
+_word_width = _Words(_CHARS, 1 << 16).__getitem__
+_mono_width = _Words(_MONO_CHARS, 1 << 12).__getitem__
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -810,6 +1345,8 @@ def _mono_width(word: str) -> float:
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # deferred: the command line imports this module for its option names
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("cardpress.export", "templates"),
         autoescape=True,
