@@ -23,6 +23,9 @@ PROBLEM_BUCKETS = (
     "empty_first_field",
 )
 
+# The bucket sizes of an import in which Anki skipped nothing.
+NONE_SKIPPED = dict.fromkeys(PROBLEM_BUCKETS, 0)
+
 
 @pytest.fixture
 def good_deck(tmp_path: Path) -> Path:

@@ -13,16 +13,7 @@ from cardpress import build, load_deck
 from cardpress.export.apkg import MODEL_IDS, MODEL_NAMES, note_fields, note_tags
 from cardpress.ids import guid
 from cardpress.model import Kind
-from tests.conftest import bucket_sizes, import_apkg, notes_by_guid
-
-NONE_SKIPPED = {
-    "duplicate": 0,
-    "conflicting": 0,
-    "first_field_match": 0,
-    "missing_notetype": 0,
-    "missing_deck": 0,
-    "empty_first_field": 0,
-}
+from tests.conftest import NONE_SKIPPED, bucket_sizes, import_apkg, notes_by_guid
 
 
 def _build(deck_file: Path, out: Path) -> Path:

@@ -28,16 +28,14 @@ from cardpress.export.csv import (
 )
 from cardpress.ids import guid
 from cardpress.model import Kind
-from tests.conftest import REPO, bucket_sizes, import_apkg, import_csv, notes_by_guid
-
-NONE_SKIPPED = {
-    "duplicate": 0,
-    "conflicting": 0,
-    "first_field_match": 0,
-    "missing_notetype": 0,
-    "missing_deck": 0,
-    "empty_first_field": 0,
-}
+from tests.conftest import (
+    NONE_SKIPPED,
+    REPO,
+    bucket_sizes,
+    import_apkg,
+    import_csv,
+    notes_by_guid,
+)
 
 # Anki's "if matches" choices (CsvMetadata.DupeResolution).
 UPDATE, PRESERVE = 0, 1
