@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,8 +39,14 @@ def good_deck(tmp_path: Path) -> Path:
 @pytest.fixture
 def collection(tmp_path: Path) -> Iterator[Collection]:
     """A fresh Anki collection, like a new profile: stock note types and the Default deck."""
-    folder = tmp_path / "anki"
-    folder.mkdir()
+    with fresh_collection(tmp_path / "anki") as col:
+        yield col
+
+
+@contextlib.contextmanager
+def fresh_collection(folder: Path) -> Iterator[Collection]:
+    """A new collection in ``folder`` (created), closed when done."""
+    folder.mkdir(parents=True)
     col = Collection(str(folder / "collection.anki2"))
     try:
         yield col

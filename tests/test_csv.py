@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from tests.conftest import (
     NONE_SKIPPED,
     REPO,
     bucket_sizes,
+    fresh_collection,
     import_apkg,
     import_csv,
     notes_by_guid,
@@ -39,17 +38,6 @@ from tests.conftest import (
 
 # Anki's "if matches" choices (CsvMetadata.DupeResolution).
 UPDATE, PRESERVE = 0, 1
-
-
-@contextmanager
-def _fresh_collection(folder: Path) -> Iterator[Collection]:
-    """A second fresh collection, beside the ``collection`` fixture's."""
-    folder.mkdir(parents=True)
-    col = Collection(str(folder / "collection.anki2"))
-    try:
-        yield col
-    finally:
-        col.close()
 
 
 def _build(deck_file: Path, out: Path, dialect: str = "anki") -> tuple[Path, Path]:
@@ -94,7 +82,7 @@ def test_csv_imports_the_same_notes_as_the_package(
 
     assert bucket_sizes(log) == {"new": 8, "updated": 0, **NONE_SKIPPED}
     from_csv = notes_by_guid(collection)
-    with _fresh_collection(tmp_path / "package") as other:
+    with fresh_collection(tmp_path / "package") as other:
         import_apkg(other, package)
         from_package = notes_by_guid(other)
         assert set(from_csv) == set(from_package) == {guid(deck.key, c.id) for c in deck.cards}
@@ -339,7 +327,7 @@ def test_the_example_deck_imports_cleanly(tmp_path: Path, collection: Collection
 
     assert bucket_sizes(log) == {"new": len(deck.cards), "updated": 0, **NONE_SKIPPED}
     assert list(collection.get_empty_cards().notes) == []
-    with _fresh_collection(tmp_path / "package") as other:
+    with fresh_collection(tmp_path / "package") as other:
         import_apkg(other, package)
         assert collection.card_count() == other.card_count()
         assert {d.name for d in collection.decks.all_names_and_ids()} == {

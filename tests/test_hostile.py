@@ -19,7 +19,14 @@ from anki.collection import Collection
 from cardpress import build, load_deck
 from cardpress.export.apkg import note_fields
 from cardpress.ids import guid
-from tests.conftest import FIXTURES, bucket_sizes, import_apkg, import_csv, notes_by_guid
+from tests.conftest import (
+    FIXTURES,
+    bucket_sizes,
+    fresh_collection,
+    import_apkg,
+    import_csv,
+    notes_by_guid,
+)
 
 MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for one check
 TIME_LIMIT = 5.0
@@ -189,17 +196,12 @@ def test_right_to_left_emoji_and_combining_text_work(tmp_path: Path) -> None:
     deck = load_deck(cards / "scripts.yaml")
 
     for importer, path in ((import_apkg, out / "scripts.apkg"), (import_csv, out / "scripts.csv")):
-        folder = tmp_path / path.suffix[1:]
-        folder.mkdir()
-        col = Collection(str(folder / "collection.anki2"))
-        try:
+        with fresh_collection(tmp_path / path.suffix[1:]) as col:
             log = importer(col, path)
             sizes = bucket_sizes(log)
             assert sizes == {**dict.fromkeys(sizes, 0), "new": len(deck.cards)}
             notes = notes_by_guid(col)
             names = {d.name for d in col.decks.all_names_and_ids()}
-        finally:
-            col.close()
         assert {f"{deck.name}::כיוון ימין לשמאל", f"{deck.name}::Emoji 🧠"} <= names
         for card in deck.cards:
             note = notes[guid(deck.key, card.id)]

@@ -43,7 +43,7 @@ from cardpress.ids import guid
 from cardpress.load import load_bytes, load_deck
 from cardpress.model import Card, Deck, Location
 from cardpress.render import plain_text, render
-from tests.conftest import bucket_sizes, import_apkg, import_csv, notes_by_guid
+from tests.conftest import bucket_sizes, fresh_collection, import_apkg, import_csv, notes_by_guid
 
 EPOCH = 1_700_000_000
 
@@ -506,16 +506,6 @@ def source_date_epoch(value: int) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
-@contextlib.contextmanager
-def fresh_collection(folder: Path) -> Iterator[Collection]:
-    folder.mkdir(parents=True)
-    col = Collection(str(folder / "collection.anki2"))
-    try:
-        yield col
-    finally:
-        col.close()
-
-
 def write_card_file(folder: Path, data: bytes) -> Path:
     path = folder / "cards" / "deck.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -870,6 +860,19 @@ def test_edited_text_updates_the_same_notes(
 # -- bugs these properties found, fixed; each pins its minimal input ------------------------
 
 
+def _imported_both_ways(
+    tmp_path: Path, dist: Path
+) -> Iterator[tuple[str, Collection, dict[str, Any]]]:
+    """The built deck imported into a fresh collection as .apkg, then as CSV."""
+    for route, importer, name in (
+        ("apkg", import_apkg, "deck.apkg"),
+        ("csv", import_csv, "deck.csv"),
+    ):
+        with fresh_collection(tmp_path / route) as col:
+            importer(col, dist / name)
+            yield route, col, notes_by_guid(col)
+
+
 def _build_or_refuse(folder: Path, body: str) -> tuple[Deck, Path] | None:
     """Build ``body``; None when the loader refuses it with an InputError (one way to fix)."""
     card_file = write_card_file(folder, body.encode("utf-8"))
@@ -921,17 +924,11 @@ def test_fixed_bug_names_anki_normalises(head: str, tmp_path: Path) -> None:
     if built is None:
         return
     deck, dist = built
-    for route, importer, name in (
-        ("apkg", import_apkg, "deck.apkg"),
-        ("csv", import_csv, "deck.csv"),
-    ):
-        with fresh_collection(tmp_path / route) as col:
-            importer(col, dist / name)
-            notes = notes_by_guid(col)
-            for card in deck.cards:
-                note = notes[guid(deck.key, card.id)]
-                assert _decks_of(col, note) == {deck.deck_name_for(card)}, route
-                assert sorted(note.tags) == sorted(note_tags(deck, card)), route
+    for route, col, notes in _imported_both_ways(tmp_path, dist):
+        for card in deck.cards:
+            note = notes[guid(deck.key, card.id)]
+            assert _decks_of(col, note) == {deck.deck_name_for(card)}, route
+            assert sorted(note.tags) == sorted(note_tags(deck, card)), route
 
 
 @pytest.mark.parametrize(
@@ -950,16 +947,10 @@ def test_fixed_bug_topic_titles_equal_but_for_case(
     if built is None:
         return
     deck, dist = built
-    for route, importer, name in (
-        ("apkg", import_apkg, "deck.apkg"),
-        ("csv", import_csv, "deck.csv"),
-    ):
-        with fresh_collection(tmp_path / route) as col:
-            importer(col, dist / name)
-            notes = notes_by_guid(col)
-            for card in deck.cards:
-                note = notes[guid(deck.key, card.id)]
-                assert _decks_of(col, note) == {deck.deck_name_for(card)}, route
+    for route, col, notes in _imported_both_ways(tmp_path, dist):
+        for card in deck.cards:
+            note = notes[guid(deck.key, card.id)]
+            assert _decks_of(col, note) == {deck.deck_name_for(card)}, route
 
 
 @pytest.mark.parametrize(

@@ -91,9 +91,12 @@ def _answer(question: str, answer: str) -> str:
 _FRONT_BACK_FIELDS = ["Front", "Back", "Extra", "Topic", "Source"]
 
 
+MODEL_NAMES = {kind: f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}" for kind in Kind}
+
+
 def _model(kind: Kind) -> genanki.Model:
     model_id = MODEL_IDS[kind]
-    name = f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}"
+    name = MODEL_NAMES[kind]
     if kind is Kind.CLOZE:
         return genanki.Model(
             model_id,
@@ -142,9 +145,6 @@ def _model(kind: Kind) -> genanki.Model:
         templates=templates,
         css=CSS,
     )
-
-
-MODEL_NAMES = {kind: f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}" for kind in Kind}
 
 
 def note_fields(card: Card) -> list[str]:
