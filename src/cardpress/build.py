@@ -22,6 +22,7 @@ from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary, apkg
 from cardpress.export import html as html_export
 from cardpress.export.csv import write_csv
+from cardpress.fork import ChildFailed, Forked
 from cardpress.load import load, paused_gc
 from cardpress.model import Deck
 
@@ -87,6 +88,7 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
         read_lock(deck), deck.key, {cid: ids.fingerprint(c) for cid, c in contents.items()}
     )
     mtimes = {cid: e.mtime for cid, e in lock.entries.items()}
+    guids = {card.id: ids.guid(deck.key, card.id) for card in deck.cards}
     stem = deck.file_stem
 
     def write_lock(path: Path) -> ExportSummary:
@@ -94,10 +96,10 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
         return ExportSummary(f"{len(lock.entries)} cards")
 
     def write_package(path: Path) -> ExportSummary:
-        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes)))
+        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes, guids=guids)))
 
     def write_csv_job(path: Path) -> ExportSummary:
-        return write_csv(deck, path, dialect=options.csv_dialect)
+        return write_csv(deck, path, dialect=options.csv_dialect, guids=guids)
 
     def write_cards(path: Path) -> ExportSummary:
         return html_export.write_html(
@@ -123,14 +125,29 @@ def build(
     strict: bool = False,
     check_only: bool = False,
     options: BuildOptions | None = None,
+    workers: int = 1,
 ) -> BuildResult:
     """Load the card files under ``paths`` and write every output into ``out_dir``.
 
-    With ``check_only`` nothing is written: the result says which outputs are stale.
+    With ``check_only`` nothing is written: the result says which outputs are stale. With
+    ``workers`` > 1 big decks are read and written by that many processes (forked: call it
+    only from a single-threaded program); the outputs are the same bytes either way.
     """
-    loaded = load(paths, strict=strict)
-    out = Path(out_dir)
-    opts = options or BuildOptions()
+    # A build allocates millions of objects and frees none in cycles: the cycle collector
+    # would only re-scan the growing deck, again and again (seconds at 100k cards).
+    with paused_gc():
+        return _build(paths, Path(out_dir), strict, check_only, options or BuildOptions(), workers)
+
+
+def _build(
+    paths: Sequence[Path | str],
+    out: Path,
+    strict: bool,
+    check_only: bool,
+    opts: BuildOptions,
+    workers: int,
+) -> BuildResult:
+    loaded = load(paths, strict=strict, workers=workers)
     jobs = [job for deck in loaded.decks for job in plan(deck, out, opts)]
     if not check_only:
         try:
@@ -138,11 +155,12 @@ def build(
         except OSError as exc:
             raise ExportError(f"{out}: error: cannot create output folder: {exc.strerror}") from exc
     result = BuildResult(warnings=loaded.warnings)
+    cards = sum(len(deck.cards) for deck in loaded.decks)
+    side = workers > 1 and cards >= PARALLEL_MIN_CARDS
     if check_only:
         with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
-            for i, (target, writer) in enumerate(jobs):
-                temp = Path(scratch) / f"{i}{target.suffix}"
-                _run(writer, temp, target, result)
+            temps = [Path(scratch) / f"{i}{target.suffix}" for i, (target, _) in enumerate(jobs)]
+            _write_all(jobs, temps, result, side)
         _fail_if_strict(result, strict)
         return result
     folders = sorted({target.parent for target, _ in jobs})
@@ -151,9 +169,9 @@ def build(
             _sweep(folder)
         staged: list[tuple[Path, Path]] = []
         try:
-            for target, writer in jobs:
+            for target, _ in jobs:
                 staged.append((_temp_beside(target), target))
-                _run(writer, staged[-1][0], target, result)
+            _write_all(jobs, [temp for temp, _ in staged], result, side)
             _fail_if_strict(result, strict)
             _commit(staged)
         except OSError as exc:
@@ -165,19 +183,45 @@ def build(
     return result
 
 
+# From about this many cards a second process for the printable pages pays for its start.
+PARALLEL_MIN_CARDS = 2000
+
+
+def _write_all(
+    jobs: list[tuple[Path, Writer]], temps: list[Path], result: BuildResult, side: bool
+) -> None:
+    """Run every writer into its temporary file, in job order.
+
+    With ``side`` the printable pages (the HTML writers, a third of the work) are written by a
+    forked second process while this one writes the package, the CSV and the lock file.
+    """
+    forked = [i for i, (target, _) in enumerate(jobs) if side and target.suffix == ".html"]
+
+    def pages() -> dict[int, ExportSummary]:
+        return {i: jobs[i][1](temps[i]) for i in forked}
+
+    summaries: dict[int, ExportSummary] = {}
+    with contextlib.ExitStack() as stack:
+        worker = stack.enter_context(Forked(pages)) if forked else None
+        for i, (_, writer) in enumerate(jobs):
+            if i not in forked:
+                summaries[i] = writer(temps[i])
+        if worker is not None:
+            try:
+                summaries.update(worker.result())
+            except ChildFailed as exc:
+                raise ExportError(f"{jobs[forked[0]][0]}: error: {exc}") from exc
+    for i, (target, _) in enumerate(jobs):
+        result.warnings.extend(summaries[i].warnings)
+        result.outputs.append(Output(target, summaries[i].text, _differs(temps[i], target)))
+
+
 def _fail_if_strict(result: BuildResult, strict: bool) -> None:
     # The loader already failed on its own warnings; these are the exports' (e.g. overlong text).
     if strict and result.warnings:
         raise InputError(
             [Diagnostic(d.location, Severity.ERROR, d.message) for d in result.warnings]
         )
-
-
-def _run(writer: Writer, temp: Path, target: Path, result: BuildResult) -> None:
-    with paused_gc():
-        summary = writer(temp)
-    result.warnings.extend(summary.warnings)
-    result.outputs.append(Output(target, summary.text, _differs(temp, target)))
 
 
 def _commit(staged: list[tuple[Path, Path]]) -> None:

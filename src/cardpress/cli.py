@@ -14,9 +14,22 @@ from cardpress.build import build as build_decks
 from cardpress.errors import CardpressError, Diagnostic, InputError
 from cardpress.export.csv import DIALECTS as CSV_DIALECTS
 from cardpress.export.html import DUPLEX_MODES, PAPERS
+from cardpress.fork import available_cores
 from cardpress.load import load
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+_JOBS = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default="0: one per CPU core",
+    help="Processes to use for big decks; 1 runs everything in this process.",
+)
+
+
+def _workers(jobs: int) -> int:
+    return jobs or available_cores()
 
 
 class _Exit(click.ClickException):
@@ -97,6 +110,7 @@ def cli() -> None:
     help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
     "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
 )
+@_JOBS
 def build(
     paths: tuple[Path, ...],
     out_dir: Path,
@@ -105,6 +119,7 @@ def build(
     csv_dialect: str,
     paper: str,
     duplex: str,
+    jobs: int,
 ) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
 
@@ -130,6 +145,7 @@ def build(
             strict=strict,
             check_only=check_only,
             options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
+            workers=_workers(jobs),
         )
     except CardpressError as error:
         raise _fail(error) from None
@@ -149,7 +165,8 @@ def build(
 @cli.command()
 @_PATHS
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
-def check(paths: tuple[Path, ...], strict: bool) -> None:
+@_JOBS
+def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     """Check card files under PATHS (default: cards/) and report every problem.
 
     Problems are printed as FILE:LINE:COL: error|warning: MESSAGE, all at once.
@@ -160,7 +177,7 @@ def check(paths: tuple[Path, ...], strict: bool) -> None:
       cardpress check --strict cards/history.yaml
     """
     try:
-        result = load(paths or [Path("cards")], strict=strict)
+        result = load(paths or [Path("cards")], strict=strict, workers=_workers(jobs))
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)

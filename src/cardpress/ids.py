@@ -44,9 +44,12 @@ def stable_id(*parts: str) -> int:
     return (1 << 30) + int.from_bytes(digest[:4], "big") % (1 << 30)
 
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def fingerprint(values: object) -> str:
     """A content fingerprint of whatever a note exports (fields, tags, deck, note type)."""
-    data = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    data = _CANONICAL.encode(values)  # json.dumps with these options, without a new encoder
     return hashlib.sha256(data.encode()).hexdigest()[:20]
 
 

@@ -7,10 +7,13 @@ tag can build a Python object and every node keeps its line and column. Each pro
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import difflib
+import functools
 import gc
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
+from cardpress.fork import ChildFailed, Forked
 from cardpress.model import FORMAT_VERSION, Card, Deck, Kind, Location, Media
 from cardpress.render import plain_text, render
 
@@ -85,6 +89,22 @@ CARD_FILE_SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# The same characters in UTF-8: one byte each, and U+FFFE / U+FFFF as EF BF BE / EF BF BF.
+_CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xef\xbf[\xbe\xbf]")
+
+
+def _is_utf8(data: bytes, piece: int = 1 << 20) -> bool:
+    """Whether ``data`` is valid UTF-8, decoded a piece at a time (never all of it at once)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), piece):
+            decoder.decode(data[start : start + piece])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 _IMAGE_MAGIC = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
@@ -117,6 +137,7 @@ CARD_KEYS = {
     "extra": False,
     "tags": False,
 }
+_KINDS = {k.value: k for k in Kind}
 _PLAIN_TAGS = {_STR, _NULL, _BOOL, _INT, _FLOAT, "tag:yaml.org,2002:timestamp"}
 
 
@@ -148,16 +169,18 @@ def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]
     return unique, problems
 
 
-def load(paths: Sequence[Path | str], *, strict: bool = False) -> LoadResult:
+def load(paths: Sequence[Path | str], *, strict: bool = False, workers: int = 1) -> LoadResult:
     """Load every card file under ``paths``; raise InputError listing all problems.
 
-    With ``strict`` warnings count as errors.
+    With ``strict`` warnings count as errors. With ``workers`` > 1 a big file is read by that
+    many processes (forked: call it only from a single-threaded program); the result is the
+    same either way.
     """
     files, problems = find_card_files([Path(p) for p in paths])
     decks: list[Deck] = []
     with paused_gc():
         for path in files:
-            loader = _FileLoader(path)
+            loader = _FileLoader(path, workers=workers)
             deck = loader.load()
             problems.extend(loader.diagnostics)
             if deck is not None:
@@ -240,14 +263,14 @@ class _Composer:
     stay. Iterative, so no nesting depth can exhaust Python's stack.
     """
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.parser = _Loader(text)
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.parser = _Loader(data)
         self.anchors: dict[str, yaml.Node] = {}
 
     def may_have(self, word: str) -> bool:
         """False when ``word`` appears nowhere in the file, so no key can be spelled so."""
-        return word in self.text
+        return word.encode() in self.data
 
     def peek(self) -> Any:
         return self.parser.peek_event()
@@ -334,19 +357,23 @@ class _TooManyProblems(Exception):
 class _FileLoader:
     """Loads one file, collecting diagnostics instead of stopping at the first."""
 
-    def __init__(self, path: Path, data: bytes | None = None) -> None:
+    def __init__(self, path: Path, data: bytes | None = None, *, workers: int = 1) -> None:
         self.path = path
         self.data = data
+        self.workers = workers
         self.base = path.parent
         self.diagnostics: list[Diagnostic] = []
         self.media: dict[str, Media] = {}
+        # Set while this loader reads one chunk of a file read in parallel (see _Chunks).
+        self.line_offset = 0
+        self.rest: _Chunks | None = None
 
     # -- reporting -------------------------------------------------------------------------
     def loc(self, node: yaml.Node | None) -> Location:
         if node is None:
             return Location(str(self.path))
         mark = node.start_mark
-        return Location(str(self.path), mark.line + 1, mark.column + 1)
+        return Location(str(self.path), mark.line + 1 + self.line_offset, mark.column + 1)
 
     def error(self, node: yaml.Node | None, message: str) -> None:
         self.report(Diagnostic(self.loc(node), Severity.ERROR, message))
@@ -360,7 +387,12 @@ class _FileLoader:
             raise _TooManyProblems
 
     # -- reading ---------------------------------------------------------------------------
-    def read_text(self) -> str | None:
+    def read_data(self) -> bytes | None:
+        """The file's bytes, once they are known to be UTF-8 text without control characters.
+
+        The parser reads the bytes as they are (libyaml decodes UTF-8 itself): a decoded copy
+        of the whole file would hold four bytes a character as soon as it has one emoji.
+        """
         where = Location(str(self.path))
         data = self.data
         if data is None:
@@ -385,6 +417,9 @@ class _FileLoader:
                 _error(Location(str(self.path), 1, 1), "file is UTF-16; save it as UTF-8")
             )
             return None
+        if _is_utf8(data) and not _CONTROL_BYTES.search(data):
+            return data
+        # Something is wrong: decode it all to say exactly where (the rare, slow path).
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -398,24 +433,34 @@ class _FileLoader:
             )
             return None
         bad = _CONTROL.search(text)
-        if bad:
-            line = text.count("\n", 0, bad.start()) + 1
-            col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-            self.diagnostics.append(
-                _error(
-                    Location(str(self.path), line, col),
-                    f"control character U+{ord(bad.group()):04X} is not allowed in a card file",
-                )
+        assert bad is not None
+        line = text.count("\n", 0, bad.start()) + 1
+        col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        self.diagnostics.append(
+            _error(
+                Location(str(self.path), line, col),
+                f"control character U+{ord(bad.group()):04X} is not allowed in a card file",
             )
-            return None
-        return text
+        )
+        return None
 
     def load(self) -> Deck | None:
-        text = self.read_text()
-        if text is None:
+        data = self.read_data()
+        if data is None:
             return None
+        if self.workers > 1 and len(data) >= PARALLEL_MIN_BYTES:
+            try:
+                return _Chunks.load(self, data)
+            except _Fallback:
+                self.diagnostics.clear()
+                self.media.clear()
+                self.rest = None
+        return self.parse(data)
+
+    def parse(self, data: bytes) -> Deck | None:
+        """Read the whole file in this process: the reference for every diagnostic."""
         try:
-            return self.document(_Composer(text))
+            return self.document(_Composer(data))
         except yaml.MarkedYAMLError as exc:
             self.report_yaml_error(exc)
         except yaml.YAMLError as exc:
@@ -487,6 +532,8 @@ class _FileLoader:
             ):
                 streamed = self.stream_cards(composer, topics)
                 pairs.append((key, streamed.node))
+                if self.rest is not None and not isinstance(composer.peek(), yaml.MappingEndEvent):
+                    raise _Fallback  # a key after the cards: this chunk did not end inside them
             else:
                 # Topics may still come after the cards: keep their nodes, judge them at the end.
                 pairs.append((key, composer.node()))
@@ -509,6 +556,8 @@ class _FileLoader:
             else:
                 judge.add(composer.node())
         shell.end_mark = composer.next().end_mark
+        if self.rest is not None:
+            count += self.rest.merge_into(judge)
         if count == 0:
             self.error(shell, "the deck has no cards")
         if count > MAX_CARDS_PER_DECK:
@@ -565,6 +614,10 @@ class _FileLoader:
 
     def scalar(self, node: yaml.Node, what: str, *, required: bool = True) -> str | None:
         """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no")."""
+        if node.tag == _STR and type(node) is yaml.ScalarNode:  # by far the most common case
+            value = node.value
+            if 0 < len(value) <= MAX_FIELD_CHARS and not (value[0] + value[-1]).isspace():
+                return str(value)  # text with something visible at both ends: nothing to check
         if not self.check_tag(node):
             return None
         if not isinstance(node, yaml.ScalarNode):
@@ -795,9 +848,9 @@ class _FileLoader:
         kind = Kind.BASIC
         if "kind" in fields:
             raw = self.scalar(fields["kind"][1], "card kind")
-            kinds = [k.value for k in Kind]
-            if raw is not None and raw.strip() in kinds:
-                kind = Kind(raw.strip())
+            kinds = list(_KINDS)
+            if raw is not None and raw.strip() in _KINDS:
+                kind = _KINDS[raw.strip()]
             elif raw is not None:
                 self.error(
                     fields["kind"][1],
@@ -976,6 +1029,198 @@ class _CardJudge:
             else:
                 self.questions[folded] = (card.id, card.location)
         self.cards.append(card)
+
+
+class _Fallback(Exception):
+    """A file cannot be read in chunks after all; it is read again, whole, in one process."""
+
+
+@dataclass
+class _ChunkResult:
+    """What a worker found in its chunk of cards: all the parent needs to go on."""
+
+    cards: list[Card]
+    diagnostics: list[Diagnostic]
+    media: dict[str, Media]
+    questions: dict[str, tuple[str, Location]]
+    titles: dict[str, str]
+
+
+class _Chunks:
+    """Reads a big card file on every core: the cards list is cut into chunks at item lines.
+
+    The parent reads the head of the file (the deck's keys and the first chunk of cards) while
+    each forked worker reads one later chunk, judges its cards and sends them back. A chunk
+    boundary is a line that starts a new item of the top-level ``cards`` list, ``- `` at the
+    list's column. Nothing in YAML can put such a line inside a card: block scalars and plain
+    multi-line text must be indented deeper, and a quoted text or flow collection cut there
+    leaves the chunk before it unterminated, which is a syntax error in that chunk.
+
+    Any surprise (a syntax error, any error at all, a card id or question shared across
+    chunks, too many problems or cards, keys after the cards) raises :class:`_Fallback`, and
+    the file is read again in one process, so every diagnostic is the one-process one.
+    The result is the same Deck, card for card; ``tests/test_parallel.py`` compares them.
+    """
+
+    def __init__(self, loader: _FileLoader, data: bytes, bounds: list[int]) -> None:
+        self.loader = loader
+        self.data = data
+        self.bounds = bounds  # byte offsets where chunks 1.. start, and len(data) at the end
+        self.workers: list[Forked[_ChunkResult]] = []
+        self.merged = False
+
+    @staticmethod
+    def load(loader: _FileLoader, data: bytes) -> Deck | None:
+        layout = _cards_layout(loader.path, data)
+        if layout is None:
+            raise _Fallback
+        first_item, column, topics = layout
+        bounds = _chunk_bounds(data, first_item, column, loader.workers)
+        if not bounds:
+            raise _Fallback
+        chunks = _Chunks(loader, data, [*bounds, len(data)])
+        try:
+            for start, end in itertools.pairwise(chunks.bounds):
+                offset = data.count(b"\n", 0, start)
+                piece = data[start:end]
+                chunks.workers.append(
+                    Forked(functools.partial(_judge_chunk, loader.path, piece, offset, topics))
+                )
+            loader.rest = chunks
+            try:
+                deck = loader.document(_Composer(data[: bounds[0]]))
+            except (yaml.YAMLError, _TooManyProblems) as exc:
+                raise _Fallback from exc
+            if not chunks.merged or any(d.severity is Severity.ERROR for d in loader.diagnostics):
+                raise _Fallback
+            return deck
+        finally:
+            loader.rest = None
+            for worker in chunks.workers:
+                worker.kill()
+
+    def merge_into(self, judge: _CardJudge) -> int:
+        """Append the workers' cards to the first chunk's; returns how many were added."""
+        added = 0
+        for worker in self.workers:
+            try:
+                part = worker.result()
+            except (_Fallback, ChildFailed) as exc:
+                raise _Fallback from exc
+            for folded, title in part.titles.items():
+                if judge.titles.setdefault(folded, title) != title:
+                    raise _Fallback
+            for card in part.cards:
+                if card.id in judge.ids:
+                    raise _Fallback
+                judge.ids[card.id] = card.location
+            for folded, first in part.questions.items():
+                if folded in judge.questions:
+                    raise _Fallback
+                judge.questions[folded] = first
+            judge.cards.extend(part.cards)
+            self.loader.diagnostics.extend(part.diagnostics)
+            self.loader.media.update(part.media)
+            added += len(part.cards)
+        if (
+            len(self.loader.diagnostics) >= MAX_PROBLEMS_PER_FILE
+            or len(judge.cards) > MAX_CARDS_PER_DECK
+        ):
+            raise _Fallback
+        self.merged = True
+        return added
+
+
+PARALLEL_MIN_BYTES = 1 << 20  # below about 5,000 cards a second process costs more than it saves
+
+
+def _cards_layout(path: Path, data: bytes) -> tuple[int, int, dict[str, str] | None] | None:
+    """Where the cards list's first item starts (byte offset of its line), its column, and the
+    deck's topics; None when the file is not laid out for chunks."""
+    if (
+        data.count(b"\r") != data.count(b"\r\n")
+        or any(brk in data for brk in (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"))
+        or re.search(rb"(?m)^%", data)
+    ):
+        return None  # other line breaks (libyaml counts them as lines) or directives
+    scout = _FileLoader(path)
+    composer = _Composer(data)
+    topics: dict[str, str] | None = None
+    try:
+        composer.next()  # StreamStart
+        composer.next()  # DocumentStart
+        start = composer.next()
+        if type(start) is not yaml.MappingStartEvent or start.tag not in (None, "!"):
+            return None
+        while type(composer.peek()) is yaml.ScalarEvent:
+            key = composer.node()
+            if key.value == "topics" and topics is None:
+                topics = scout.topics(composer.node())
+            elif key.value == "cards":
+                items = composer.next()
+                first = composer.peek()
+                if (
+                    type(items) is not yaml.SequenceStartEvent
+                    or items.flow_style
+                    or items.tag not in (None, "!")
+                    or type(first) is not yaml.MappingStartEvent
+                    or (topics is None and b"topics" in data)
+                    or scout.diagnostics
+                ):
+                    return None
+                mark = items.start_mark
+                assert mark is not None
+                offset = 0
+                for _ in range(mark.line):
+                    offset = data.index(b"\n", offset) + 1
+                return offset, mark.column, topics
+            else:
+                composer.skip()
+    except (yaml.YAMLError, _TooManyProblems, ValueError):
+        return None
+    return None
+
+
+def _chunk_bounds(data: bytes, first_item: int, column: int, workers: int) -> list[int]:
+    """Byte offsets, evenly spread, of lines that start an item of the cards list."""
+    item = re.compile(rb"\n" + b" " * column + rb"-[ \r\n]")
+    bounds: list[int] = []
+    for k in range(1, workers):
+        target = first_item + (len(data) - first_item) * k // workers
+        found = item.search(data, max(target, bounds[-1] if bounds else first_item))
+        if found is None:
+            break
+        bounds.append(found.start() + 1)
+    return sorted(set(bounds))
+
+
+def _judge_chunk(
+    path: Path, data: bytes, line_offset: int, topics: dict[str, str] | None
+) -> _ChunkResult:
+    """In a worker: the cards of one chunk (a bare block list), judged; _Fallback on surprise."""
+    loader = _FileLoader(path)
+    loader.line_offset = line_offset
+    judge = _CardJudge(loader, topics)
+    composer = _Composer(data)
+    try:
+        composer.next()  # StreamStart
+        composer.next()  # DocumentStart
+        items = composer.next()
+        if type(items) is not yaml.SequenceStartEvent or items.flow_style or items.tag:
+            raise _Fallback
+        while type(composer.peek()) is not yaml.SequenceEndEvent:
+            judge.add(composer.node())
+        composer.next()
+        composer.next()  # DocumentEnd
+        if type(composer.next()) is not yaml.StreamEndEvent:
+            raise _Fallback
+    except (yaml.YAMLError, _TooManyProblems) as exc:
+        raise _Fallback from exc
+    if any(d.severity is Severity.ERROR for d in loader.diagnostics):
+        raise _Fallback
+    return _ChunkResult(
+        judge.cards, loader.diagnostics, loader.media, judge.questions, judge.titles
+    )
 
 
 def _is_key(node: yaml.Node, name: str) -> bool:

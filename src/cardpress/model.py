@@ -9,7 +9,7 @@ from pathlib import Path
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A position in an input file; line and column are 1-based, 0 when unknown."""
 
@@ -34,7 +34,7 @@ class Kind(enum.Enum):
     TYPE = "type"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Media:
     """An image referenced by a card, stored under a collision-free name."""
 
@@ -42,7 +42,7 @@ class Media:
     path: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Card:
     """One authored note. Text fields hold sanitised HTML, rendered from Markdown.
 
@@ -66,7 +66,7 @@ class Card:
     generated_id: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # no slots: the HTML export keeps a weak reference to it
 class Deck:
     """One card file: a named deck of cards."""
 

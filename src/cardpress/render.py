@@ -162,5 +162,7 @@ _TAG = re.compile(r"<[^>]*>")
 
 def plain_text(fragment: str) -> str:
     """The visible text of an HTML fragment (for plain exports and duplicate checks)."""
+    if "<" not in fragment and "&" not in fragment:
+        return fragment.strip()  # no tag, no entity: the fragment is its own text
     text = re.sub(r"<br\s*/?>", "\n", fragment)
     return html.unescape(_TAG.sub("", text)).strip()

@@ -20,6 +20,7 @@ import csv
 import html
 import io
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from cardpress import ids
@@ -59,10 +60,15 @@ _NEWLINE_AT_BLOCK = re.compile(
 )
 
 
-def write_csv(deck: Deck, path: Path, *, dialect: str = "anki") -> ExportSummary:
-    """Write ``deck`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others."""
+def write_csv(
+    deck: Deck, path: Path, *, dialect: str = "anki", guids: Mapping[str, str] | None = None
+) -> ExportSummary:
+    """Write ``deck`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others.
+
+    ``guids`` maps card id to GUID (computed when missing).
+    """
     if dialect == "anki":
-        data = anki_csv(deck).encode("utf-8")
+        data = anki_csv(deck, guids).encode("utf-8")
         decks = _count(len({deck.deck_name_for(card) for card in deck.cards}), "deck")
         text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
     elif dialect == "plain":
@@ -102,7 +108,7 @@ def _is_deck_id(name: str) -> bool:
 # -- the anki dialect ----------------------------------------------------------------------
 
 
-def anki_csv(deck: Deck) -> str:
+def anki_csv(deck: Deck, guids: Mapping[str, str] | None = None) -> str:
     """The text of the ``anki`` dialect: Anki's import headers, then one row per note."""
     out = io.StringIO()
     column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
@@ -127,7 +133,7 @@ def anki_csv(deck: Deck) -> str:
                 first,
                 second,
                 " ".join(note_tags(deck, card)),
-                ids.guid(deck.key, card.id),
+                guids[card.id] if guids is not None else ids.guid(deck.key, card.id),
             ]
         )
     return out.getvalue()
@@ -174,6 +180,8 @@ def one_line(fragment: str) -> str:
     the card does not. Each one becomes what it renders as: inside ``<pre>`` a ``<br>``; beside
     a block-level tag (or after ``<br>``) nothing; elsewhere a space.
     """
+    if "\n" not in fragment and "\r" not in fragment:
+        return fragment  # most fields: already one line
     text = fragment.replace("\r\n", "\n").replace("\r", "\n")
     pieces: list[str] = []
     end = 0

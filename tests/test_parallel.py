@@ -1,0 +1,278 @@
+"""More than one process (``-j``): the same decks, messages and bytes as one process.
+
+A big card file is read in chunks by forked workers (load.py, ``_Chunks``), and a big build
+writes its printable pages in a second process (build.py). These tests lower the size limits
+so small files take the same paths, and compare every result with the one-process result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cardpress import ExportError, InputError, build, load
+from cardpress.cli import cli
+from cardpress.fork import ChildFailed, Forked
+
+# The package re-exports functions named like these modules; take the modules themselves.
+load_module: Any = sys.modules["cardpress.load"]
+build_module: Any = sys.modules["cardpress.build"]
+
+HEAD = """\
+format: 1
+key: big
+name: Big deck
+tags: [big]
+topics:
+  one: One
+  two: Two
+cards:
+"""
+
+
+def card(i: int, **extra: str) -> str:
+    kind = ("basic", "reversed", "cloze", "type")[i % 4]
+    lines = [f"  - id: c{i}", f"    topic: {('one', 'two')[i % 2]}", f"    kind: {kind}"]
+    if kind == "cloze":
+        lines.append(f'    text: "Item {{{{c1::number {i}}}}} is *here*"')
+    else:
+        lines += [f"    front: Question number {i}?", f"    back: Answer {i} **bold**"]
+    lines += [f"    {key}: {value}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def deck_text(n: int = 40, special: dict[int, str] | None = None) -> str:
+    special = special or {}
+    return HEAD + "".join(special.get(i, card(i)) for i in range(n))
+
+
+@pytest.fixture
+def chunked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every file is read in chunks; returns the list of chunk workers started (one per fork)."""
+    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)
+    started: list[int] = []
+
+    class Counted(Forked[Any]):
+        def __init__(self, fn: Any) -> None:
+            started.append(1)
+            super().__init__(fn)
+
+    monkeypatch.setattr(load_module, "Forked", Counted)
+    return started
+
+
+def outcome(path: Path, workers: int) -> Any:
+    """The load's decks and warnings, or the diagnostics of its InputError."""
+    try:
+        result = load([path], workers=workers)
+    except InputError as error:
+        return ("error", [str(d) for d in error.diagnostics])
+    return ("ok", result.decks, [str(d) for d in result.warnings])
+
+
+def same_either_way(path: Path, workers: int = 2) -> Any:
+    one = outcome(path, 1)
+    assert outcome(path, workers) == one
+    return one
+
+
+def test_a_clean_file_is_read_in_chunks_to_the_same_deck(
+    tmp_path: Path, chunked: list[int]
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(60), encoding="utf-8")
+    for workers in (2, 3, 4):
+        chunked.clear()
+        result = same_either_way(path, workers)
+        assert chunked == [1] * (workers - 1)
+        assert result[0] == "ok"
+        deck = result[1][0]
+        assert [c.id for c in deck.cards] == [f"c{i}" for i in range(60)]
+        # Positions in later chunks are file positions, not chunk positions.
+        assert deck.cards[59].location.line == deck_text(60).splitlines().index("  - id: c59") + 1
+
+
+def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(12000), encoding="utf-8")
+    assert path.stat().st_size > load_module.PARALLEL_MIN_BYTES
+    started: list[int] = []
+    real = load_module.Forked
+
+    def counted(fn: Any) -> Any:
+        started.append(1)
+        return real(fn)
+
+    load_module.Forked = counted
+    try:
+        assert same_either_way(path)[0] == "ok"
+    finally:
+        load_module.Forked = real
+    assert started == [1]
+
+
+@pytest.mark.parametrize(
+    "special",
+    [
+        # an error in the second chunk: one-process messages, all of them
+        {35: card(35, front="x") + "    bogus: 1\n", 50: "  - id: c50\n    front: no back\n"},
+        # a card id used in both chunks
+        {45: card(3).replace("topic: two", "topic: one")},
+        # the same question in both chunks (a warning)
+        {44: card(0).replace("id: c0", "id: twin")},
+        # warnings inside the second chunk only: kept, with file positions
+        {42: "  - topic: one\n    front: No id here\n    back: b\n"},
+        # a deck key after the cards
+        {59: card(59) + "source: after the cards\n"},
+        # an alias in a later chunk to an anchor in the first
+        {1: card(1, source="&src shared"), 50: card(50, source="*src")},
+        # a topic whose title differs only in case, across chunks
+        {55: card(55).replace("topic: two", "topic: ONE")},
+    ],
+    ids=["errors", "dup-id", "dup-question", "warnings", "key-after", "alias", "topic-case"],
+)
+def test_surprises_in_a_later_chunk_give_the_one_process_result(
+    tmp_path: Path, chunked: list[int], special: dict[int, str]
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(60, special), encoding="utf-8")
+    same_either_way(path)
+    assert chunked  # the chunked reader ran, and what it found sent the file back to one process
+
+
+def test_a_boundary_line_inside_quoted_text_falls_back(tmp_path: Path, chunked: list[int]) -> None:
+    # Inside a quoted scalar libyaml accepts a line that looks like a new item: cutting there
+    # leaves the first chunk unterminated, and the file is read in one process.
+    lines = "".join(f"\n  - id: fake{j}\n" for j in range(200))
+    special = {30: f'  - id: c30\n    topic: one\n    front: "quoted{lines}  end"\n    back: b\n'}
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(40, special), encoding="utf-8")
+    result = same_either_way(path)
+    assert chunked
+    assert result[0] == "ok"
+    assert len(result[1][0].cards) == 40
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        deck_text(40).replace("\n", "\r\n"),
+        deck_text(40)
+        .replace("cards:\n", "cards:\n", 1)
+        .replace("  - id:", "- id:")
+        .replace("\n    ", "\n  "),
+        HEAD.replace("topics:\n  one: One\n  two: Two\n", "")
+        + deck_text(40).split("cards:\n", 1)[1]
+        + "topics:\n  one: One\n  two: Two\n",
+        "%YAML 1.1\n---\n" + deck_text(40),
+        deck_text(40).replace("Question number 7?", '"Question\u2028number 7?"'),
+    ],
+    ids=["crlf", "column-0-items", "topics-last", "directive", "unicode-line-separator"],
+)
+def test_other_layouts_give_the_one_process_result(
+    tmp_path: Path, chunked: list[int], text: str
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert same_either_way(path)[0] == "ok"
+
+
+def test_a_build_with_jobs_writes_the_same_bytes(
+    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch, chunked: list[int]
+) -> None:
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    outputs = {}
+    for jobs in (1, 2):
+        good_deck.with_name("history.lock.json").unlink(missing_ok=True)
+        out = tmp_path / f"out{jobs}"
+        result = CliRunner().invoke(cli, ["build", str(good_deck), "-o", str(out), "-j", str(jobs)])
+        assert result.exit_code == 0, result.output
+        outputs[jobs] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+        outputs[jobs]["lock"] = good_deck.with_name("history.lock.json").read_bytes()
+    assert outputs[1] == outputs[2]
+    assert len(outputs[2]) == 5
+    assert chunked  # the loader forked too
+
+
+def test_a_page_writer_failing_in_the_second_process_changes_nothing(
+    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
+    out = tmp_path / "out"
+    build([good_deck], out)
+
+    def snapshot() -> dict[str, bytes]:
+        files = [*out.iterdir(), *good_deck.parent.iterdir()]
+        return {str(p): p.read_bytes() for p in files if p.is_file()}
+
+    before = snapshot()
+    real_plan = build_module.plan
+
+    def failing_plan(*args: Any, **kwargs: Any) -> list[Any]:
+        jobs: list[Any] = real_plan(*args, **kwargs)
+        target = jobs[2][0]
+        assert target.suffix == ".html"
+
+        def broken(path: Path) -> Any:
+            assert os.getpid() != parent  # it runs in the second process
+            path.write_bytes(b"half a page")
+            raise OSError(28, "No space left on device", str(path))
+
+        jobs[2] = (target, broken)
+        return jobs
+
+    parent = os.getpid()
+    monkeypatch.setattr(build_module, "plan", failing_plan)
+    good_deck.write_text(good_deck.read_text("utf-8").replace("Test History", "Changed"), "utf-8")
+    before[str(good_deck)] = good_deck.read_bytes()
+    with pytest.raises(ExportError, match="No space left on device"):
+        build([good_deck], out, workers=2)
+    assert snapshot() == before
+
+
+def test_forked_returns_values_and_raises_what_the_child_raised() -> None:
+    def work() -> dict[str, Any]:
+        return {"pid": os.getpid(), "big": "x" * 1_000_000}
+
+    with Forked(work) as worker:
+        value = worker.result()
+    assert value["pid"] != os.getpid()
+    assert len(value["big"]) == 1_000_000
+
+    def fails() -> None:
+        raise OSError(28, "No space left on device", "/somewhere")
+
+    with Forked(fails) as failing, pytest.raises(OSError) as caught:
+        failing.result()
+    assert (caught.value.errno, caught.value.filename) == (28, "/somewhere")
+
+
+def test_a_killed_worker_is_reported_not_hung() -> None:
+    def dies() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with Forked(dies) as worker, pytest.raises(ChildFailed, match="signal 9"):
+        worker.result()
+
+
+def test_a_killed_chunk_worker_means_one_process_reads_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)
+    real = load_module._judge_chunk
+
+    def dying(*args: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)  # pragma: no cover
+
+    monkeypatch.setattr(load_module, "_judge_chunk", dying)
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(40), encoding="utf-8")
+    assert outcome(path, 2) == outcome(path, 1)
