@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import secrets
+import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -173,7 +174,8 @@ def _build(
                 staged.append((_temp_beside(target), target))
             _write_all(jobs, [temp for temp, _ in staged], result, side)
             _fail_if_strict(result, strict)
-            _commit(staged)
+            with _signals_deferred():
+                _commit(staged)
         except OSError as exc:
             where = exc.filename or out
             raise ExportError(f"{where}: error: cannot write: {exc.strerror}") from exc
@@ -249,6 +251,19 @@ def _commit(staged: list[tuple[Path, Path]]) -> None:
     for _, old in done:
         if old is not None:
             old.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done: the renames and the removal of the
+    backups happen all or not at all (and no backup is left behind); the signal then
+    stops the build as usual. SIGKILL cannot be held: the next build sweeps up after it."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager
