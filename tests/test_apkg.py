@@ -10,8 +10,15 @@ import pytest
 from anki.collection import Collection
 
 from cardpress import build, load_deck
-from cardpress.export.apkg import MODEL_IDS, MODEL_NAMES, note_fields, note_tags
-from cardpress.ids import guid
+from cardpress.export.apkg import (
+    MODEL_IDS,
+    MODEL_NAMES,
+    note_contents,
+    note_fields,
+    note_fingerprints,
+    note_tags,
+)
+from cardpress.ids import fingerprint, guid
 from cardpress.model import Kind
 from tests.conftest import NONE_SKIPPED, bucket_sizes, import_apkg, notes_by_guid
 
@@ -203,3 +210,26 @@ def test_source_date_epoch_stamps_new_and_edited_notes(
 def test_every_kind_has_its_own_frozen_note_type() -> None:
     assert len(set(MODEL_IDS.values())) == len(Kind)
     assert all((1 << 30) < mid < (1 << 31) for mid in MODEL_IDS.values())
+
+
+def test_the_fast_fingerprints_are_the_canonical_json_ones(tmp_path: Path) -> None:
+    """note_fingerprints writes the JSON itself; a lock file must never see a difference."""
+    fixtures = Path(__file__).parent / "fixtures"
+    tricky = tmp_path / "tricky.yaml"
+    tricky.write_text(
+        'key: tricky\nname: Tricky "deck" \\ name\ntags: [a"b, c\\d]\ncards:\n'
+        '  - id: x\n    front: "quote \\" backslash \\\\ tab\\t nl\\n ls\\u2028 emoji 🎴"\n'
+        "    back: |\n      two\n      lines\n",
+        encoding="utf-8",
+    )
+    decks = [
+        load_deck(fixtures / "good" / "history.yaml"),
+        load_deck(fixtures / "unicode" / "scripts.yaml"),
+        load_deck(Path(__file__).parents[1] / "cards" / "stalin-trotsky.yaml"),
+        load_deck(tricky),
+    ]
+    for deck in decks:
+        contents = note_contents(deck)
+        assert note_fingerprints(deck) == {cid: fingerprint(c) for cid, c in contents.items()}
+    front = decks[-1].cards[0].front
+    assert all(ch in front for ch in '"\\\t\n\u2028🎴')  # what JSON escapes, and what not

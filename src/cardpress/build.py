@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import secrets
 import signal
@@ -83,24 +84,31 @@ def read_lock(deck: Deck) -> ids.Lock | None:
 
 
 def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, Writer]]:
-    """The files one deck produces, each with the function that writes it."""
-    contents = apkg.note_contents(deck)
-    lock = ids.update_lock(
-        read_lock(deck), deck.key, {cid: ids.fingerprint(c) for cid, c in contents.items()}
-    )
-    mtimes = {cid: e.mtime for cid, e in lock.entries.items()}
-    guids = {card.id: ids.guid(deck.key, card.id) for card in deck.cards}
+    """The files one deck produces, each with the function that writes it.
+
+    The lock and the GUIDs are computed by the first writer that needs them, so the printable
+    pages, which need neither, can start (in a second process) as soon as the deck is loaded.
+    """
     stem = deck.file_stem
 
+    @functools.cache
+    def lock() -> ids.Lock:
+        return ids.update_lock(read_lock(deck), deck.key, apkg.note_fingerprints(deck))
+
+    @functools.cache
+    def guids() -> dict[str, str]:
+        return {card.id: ids.guid(deck.key, card.id) for card in deck.cards}
+
     def write_lock(path: Path) -> ExportSummary:
-        path.write_text(lock.to_json(), encoding="utf-8")
-        return ExportSummary(f"{len(lock.entries)} cards")
+        path.write_text(lock().to_json(), encoding="utf-8")
+        return ExportSummary(f"{len(lock().entries)} cards")
 
     def write_package(path: Path) -> ExportSummary:
-        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes, guids=guids)))
+        mtimes = {cid: e.mtime for cid, e in lock().entries.items()}
+        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes, guids=guids())))
 
     def write_csv_job(path: Path) -> ExportSummary:
-        return write_csv(deck, path, dialect=options.csv_dialect, guids=guids)
+        return write_csv(deck, path, dialect=options.csv_dialect, guids=guids())
 
     def write_cards(path: Path) -> ExportSummary:
         return html_export.write_html(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -209,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     # SIGTERM unwinds like Ctrl-C, so a stopped build removes its temporary files.
     # Click turns the interrupt into "Aborted!" and exit status 1.
     signal.signal(signal.SIGTERM, _terminate)
+    # A run allocates a deck's worth of objects and makes no garbage cycles worth collecting:
+    # the cycle collector would only walk the whole deck again, more often the bigger it is.
+    gc.disable()
     cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
 
 

@@ -24,18 +24,21 @@ _BASE91 = (
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 )
 
+_BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]
+
 LOCK_FORMAT = 1
 
 
 def guid(deck_key: str, card_id: str) -> str:
     """The Anki GUID of a card: a hash of the deck key and the card id, in Anki's base91."""
-    digest = hashlib.sha256(f"cardpress\x1f{deck_key}\x1f{card_id}".encode()).digest()
-    number = int.from_bytes(digest[:8], "big")
-    chars = []
+    hashed = hashlib.sha256(f"cardpress\x1f{deck_key}\x1f{card_id}".encode()).digest()
+    number = int.from_bytes(hashed[:8], "big")
+    # Base 91, most significant digit first, no leading zero ("a"): two digits a step.
+    pairs = []
     while number:
-        number, rest = divmod(number, len(_BASE91))
-        chars.append(_BASE91[rest])
-    return "".join(reversed(chars)) or "a"
+        number, rest = divmod(number, 91 * 91)
+        pairs.append(_BASE91_PAIRS[rest])
+    return "".join(reversed(pairs)).removeprefix("a") or "a"
 
 
 def stable_id(*parts: str) -> int:
@@ -49,8 +52,12 @@ _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",
 
 def fingerprint(values: object) -> str:
     """A content fingerprint of whatever a note exports (fields, tags, deck, note type)."""
-    data = _CANONICAL.encode(values)  # json.dumps with these options, without a new encoder
-    return hashlib.sha256(data.encode()).hexdigest()[:20]
+    return digest(_CANONICAL.encode(values))  # json.dumps with these options, one encoder
+
+
+def digest(text: str) -> str:
+    """The fingerprint of a note's canonical JSON text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def now() -> int:

@@ -14,6 +14,7 @@ import functools
 import gc
 import hashlib
 import itertools
+import marshal
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,7 +28,7 @@ import yaml
 from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
 from cardpress.fork import ChildFailed, Forked
 from cardpress.model import FORMAT_VERSION, Card, Deck, Kind, Location, Media
-from cardpress.render import plain_text, render
+from cardpress.render import plain_text, render, render_html
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -88,9 +89,12 @@ LONG_ANSWER_CHARS = 300
 CARD_FILE_SUFFIXES = (".yaml", ".yml")
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-# The same characters in UTF-8: one byte each, and U+FFFE / U+FFFF as EF BF BE / EF BF BF.
-_CONTROL_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xef\xbf[\xbe\xbf]")
+# Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+# The same characters in UTF-8: C0 one byte each, C1 as C2 80-9F, U+FFFE/F as EF BF BE/F.
+_CONTROL_BYTES = re.compile(
+    b"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x84\x86-\x9f]|\xef\xbf[\xbe\xbf]"
+)
 
 
 def _is_utf8(data: bytes, piece: int = 1 << 20) -> bool:
@@ -185,8 +189,8 @@ def load(paths: Sequence[Path | str], *, strict: bool = False, workers: int = 1)
             problems.extend(loader.diagnostics)
             if deck is not None:
                 decks.append(deck)
-    problems.extend(_cross_file_checks(decks))
-    return _result(decks, problems, strict)
+        problems.extend(_cross_file_checks(decks))
+        return _result(decks, problems, strict)
 
 
 def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:
@@ -464,7 +468,8 @@ class _FileLoader:
         except yaml.MarkedYAMLError as exc:
             self.report_yaml_error(exc)
         except yaml.YAMLError as exc:
-            self.diagnostics.append(_error(Location(str(self.path)), f"YAML error: {exc}"))
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.diagnostics.append(_error(Location(str(self.path)), f"YAML error: {first_line}"))
         except _TooManyProblems:
             last = max(d.location for d in self.diagnostics)
             self.diagnostics.append(
@@ -721,6 +726,8 @@ class _FileLoader:
         return name
 
     def field_html(self, node: yaml.Node, text: str) -> tuple[str, tuple[str, ...]]:
+        if "<" not in text and "![" not in text:
+            return render_html(text), ()  # no image can be written without either
         names: list[str] = []
 
         def resolver(src: str) -> str | None:
@@ -944,7 +951,7 @@ class _FileLoader:
             topic=topic,
             topic_title=topic_title,
             tags=tags,
-            source=render(source[0]).html if source else "",
+            source=render_html(source[0]) if source else "",
             extra=extra_html,
             location=self.loc(node),
             front_text=first[0],
@@ -1037,13 +1044,46 @@ class _Fallback(Exception):
 
 @dataclass
 class _ChunkResult:
-    """What a worker found in its chunk of cards: all the parent needs to go on."""
+    """What a worker found in its chunk of cards: all the parent needs to go on.
 
-    cards: list[Card]
+    Cards and questions travel as ``marshal`` data of plain tuples: pickling and unpickling
+    50,000 dataclass objects cost five times as much (both processes are the same Python).
+    """
+
+    cards: bytes
     diagnostics: list[Diagnostic]
     media: dict[str, Media]
-    questions: dict[str, tuple[str, Location]]
+    questions: bytes
     titles: dict[str, str]
+
+    @staticmethod
+    def pack(
+        cards: list[Card],
+        diagnostics: list[Diagnostic],
+        media: dict[str, Media],
+        questions: dict[str, tuple[str, Location]],
+        titles: dict[str, str],
+    ) -> _ChunkResult:
+        rows = [
+            (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
+             c.extra, c.location.line, c.location.col, c.front_text, c.back_text, c.media,
+             c.generated_id)
+            for c in cards
+        ]  # fmt: skip
+        asked = {q: (cid, loc.line, loc.col) for q, (cid, loc) in questions.items()}
+        return _ChunkResult(marshal.dumps(rows), diagnostics, media, marshal.dumps(asked), titles)
+
+    def unpack_cards(self, path: str) -> list[Card]:
+        return [
+            Card(cid, _KINDS[kind], front, back, topic, title, tags, source, extra,
+                 Location(path, line, col), front_text, back_text, media, generated)
+            for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
+                 front_text, back_text, media, generated) in marshal.loads(self.cards)
+        ]  # fmt: skip
+
+    def unpack_questions(self, path: str) -> dict[str, tuple[str, Location]]:
+        asked = marshal.loads(self.questions)
+        return {q: (cid, Location(path, line, col)) for q, (cid, line, col) in asked.items()}
 
 
 class _Chunks:
@@ -1107,21 +1147,23 @@ class _Chunks:
                 part = worker.result()
             except (_Fallback, ChildFailed) as exc:
                 raise _Fallback from exc
+            path = str(self.loader.path)
+            cards = part.unpack_cards(path)
             for folded, title in part.titles.items():
                 if judge.titles.setdefault(folded, title) != title:
                     raise _Fallback
-            for card in part.cards:
+            for card in cards:
                 if card.id in judge.ids:
                     raise _Fallback
                 judge.ids[card.id] = card.location
-            for folded, first in part.questions.items():
+            for folded, first in part.unpack_questions(path).items():
                 if folded in judge.questions:
                     raise _Fallback
                 judge.questions[folded] = first
-            judge.cards.extend(part.cards)
+            judge.cards.extend(cards)
             self.loader.diagnostics.extend(part.diagnostics)
             self.loader.media.update(part.media)
-            added += len(part.cards)
+            added += len(cards)
         if (
             len(self.loader.diagnostics) >= MAX_PROBLEMS_PER_FILE
             or len(judge.cards) > MAX_CARDS_PER_DECK
@@ -1131,7 +1173,8 @@ class _Chunks:
         return added
 
 
-PARALLEL_MIN_BYTES = 1 << 20  # below about 5,000 cards a second process costs more than it saves
+PARALLEL_MIN_BYTES = 1 << 20
+PARENT_SHARE = 0.5
 
 
 def _cards_layout(path: Path, data: bytes) -> tuple[int, int, dict[str, str] | None] | None:
@@ -1182,11 +1225,15 @@ def _cards_layout(path: Path, data: bytes) -> tuple[int, int, dict[str, str] | N
 
 
 def _chunk_bounds(data: bytes, first_item: int, column: int, workers: int) -> list[int]:
-    """Byte offsets, evenly spread, of lines that start an item of the cards list."""
+    """Byte offsets of lines that start an item of the cards list, spread so that every
+    process finishes together: the parent's chunk is a little smaller, since it also takes
+    in the others' cards."""
     item = re.compile(rb"\n" + b" " * column + rb"-[ \r\n]")
     bounds: list[int] = []
+    share = (1 - PARENT_SHARE) / (workers - 1) if workers > 1 else 0
     for k in range(1, workers):
-        target = first_item + (len(data) - first_item) * k // workers
+        fraction = PARENT_SHARE / workers * workers + share * (k - 1)
+        target = first_item + int((len(data) - first_item) * fraction)
         found = item.search(data, max(target, bounds[-1] if bounds else first_item))
         if found is None:
             break
@@ -1218,7 +1265,7 @@ def _judge_chunk(
         raise _Fallback from exc
     if any(d.severity is Severity.ERROR for d in loader.diagnostics):
         raise _Fallback
-    return _ChunkResult(
+    return _ChunkResult.pack(
         judge.cards, loader.diagnostics, loader.media, judge.questions, judge.titles
     )
 

@@ -74,6 +74,14 @@ def render(
     return render_markdown(text, resolve_image, inline=inline)
 
 
+def render_html(text: str) -> str:
+    """``render(text).html`` for a field with no image to resolve (the loader's common case)."""
+    text = text.strip()
+    if _PLAIN.fullmatch(text) and not text.endswith((" ", "\\")):
+        return unicodedata.normalize("NFC", text)
+    return render_markdown(text).html
+
+
 def render_markdown(
     text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
 ) -> Rendered:

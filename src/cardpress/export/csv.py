@@ -22,6 +22,7 @@ import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TextIO
 
 from cardpress import ids
 from cardpress.errors import Diagnostic, Severity
@@ -67,16 +68,18 @@ def write_csv(
 
     ``guids`` maps card id to GUID (computed when missing).
     """
-    if dialect == "anki":
-        data = anki_csv(deck, guids).encode("utf-8")
-        decks = _count(len({deck.deck_name_for(card) for card in deck.cards}), "deck")
-        text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
-    elif dialect == "plain":
-        data = plain_csv(deck).encode("utf-8-sig")
-        text = f"{_count(len(deck.cards), 'row')} of plain CSV"
-    else:
+    if dialect not in DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    path.write_bytes(data)
+    # Written row by row (never the whole text in memory); the plain dialect starts with a BOM.
+    encoding = "utf-8" if dialect == "anki" else "utf-8-sig"
+    with path.open("w", encoding=encoding, newline="") as out:
+        if dialect == "anki":
+            write_anki_csv(deck, out, guids)
+            decks = _count(len({deck.deck_name_for(card) for card in deck.cards}), "deck")
+            text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
+        else:
+            write_plain_csv(deck, out)
+            text = f"{_count(len(deck.cards), 'row')} of plain CSV"
     warnings: list[Diagnostic] = []
     if deck.media:
         warnings.append(
@@ -111,6 +114,12 @@ def _is_deck_id(name: str) -> bool:
 def anki_csv(deck: Deck, guids: Mapping[str, str] | None = None) -> str:
     """The text of the ``anki`` dialect: Anki's import headers, then one row per note."""
     out = io.StringIO()
+    write_anki_csv(deck, out, guids)
+    return out.getvalue()
+
+
+def write_anki_csv(deck: Deck, out: TextIO, guids: Mapping[str, str] | None = None) -> None:
+    """Write the ``anki`` dialect to ``out``."""
     column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
     out.write(
         "#separator:Comma\n"
@@ -136,7 +145,6 @@ def anki_csv(deck: Deck, guids: Mapping[str, str] | None = None) -> str:
                 guids[card.id] if guids is not None else ids.guid(deck.key, card.id),
             ]
         )
-    return out.getvalue()
 
 
 def rows_in_deck_order(deck: Deck) -> list[Card]:
@@ -205,13 +213,18 @@ def _flow_line(text: str) -> str:
 def plain_csv(deck: Deck) -> str:
     """The text of the ``plain`` dialect (without its BOM): a header row, then one per card."""
     out = io.StringIO()
+    write_plain_csv(deck, out)
+    return out.getvalue()
+
+
+def write_plain_csv(deck: Deck, out: TextIO) -> None:
+    """Write the ``plain`` dialect (its BOM is the file encoding's) to ``out``."""
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(PLAIN_HEADER)
     for card in deck.cards:
         question, answer = plain_question_answer(card)
         cells = [question, answer, card.topic_title, " ".join(note_tags(deck, card))]
         writer.writerow([neutralise(cell) for cell in cells])
-    return out.getvalue()
 
 
 def plain_question_answer(card: Card) -> tuple[str, str]:
