@@ -20,6 +20,7 @@ import html
 import json
 import os
 import re
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ from cardpress.errors import Diagnostic
 from cardpress.export.apkg import note_fields, note_tags
 from cardpress.export.csv import anki_fields, write_csv
 from cardpress.ids import guid
-from cardpress.load import load_bytes, load_deck
+from cardpress.load import _FileLoader, load_bytes, load_deck
 from cardpress.model import Card, Deck, Location
 from cardpress.render import plain_text, render
 from tests.conftest import bucket_sizes, fresh_collection, import_apkg, import_csv, notes_by_guid
@@ -641,8 +642,46 @@ def card_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def check_load(data: bytes, path: Path) -> None:
-    """``data`` loads or raises InputError whose every diagnostic is well-formed."""
+def _outcome(data: bytes, path: Path, workers: int = 1) -> object:
+    try:
+        result = load_bytes(data, path, workers=workers)
+    except InputError as error:
+        return ("error", [str(d) for d in error.diagnostics])
+    return ("ok", result.decks, [str(d) for d in result.warnings])
+
+
+@contextlib.contextmanager
+def _without_quick_cards() -> Iterator[None]:
+    """Every card judged by the full path (the quick path is an optimisation only)."""
+    quick = _FileLoader.quick_card
+    _FileLoader.quick_card = lambda self, node, topics: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _FileLoader.quick_card = quick  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _in_chunks() -> Iterator[None]:
+    """Every file read in chunks by two processes (forked), however small."""
+    module: Any = sys.modules["cardpress.load"]
+    limit = module.PARALLEL_MIN_BYTES
+    module.PARALLEL_MIN_BYTES = 0
+    try:
+        yield
+    finally:
+        module.PARALLEL_MIN_BYTES = limit
+
+
+def check_load(data: bytes, path: Path, *, chunks: bool = False) -> None:
+    """``data`` loads or raises InputError whose every diagnostic is well-formed; the quick
+    card path and (with ``chunks``) reading in two processes change nothing."""
+    outcome = _outcome(data, path)
+    with _without_quick_cards():
+        assert _outcome(data, path) == outcome
+    if chunks:
+        with _in_chunks():
+            assert _outcome(data, path, workers=2) == outcome
     try:
         result = load_bytes(data, path)
     except InputError as error:
@@ -725,7 +764,16 @@ def mutated_decks(draw: st.DrawFn) -> bytes:
 @settings(LOADER_SETTINGS, max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=mutated_decks())
 def test_edited_valid_files_load_or_raise_input_error(data: bytes, card_folder: Path) -> None:
-    check_load(data, card_folder / "x.yaml")
+    check_load(data, card_folder / "x.yaml", chunks=True)
+
+
+@settings(LOADER_SETTINGS, max_examples=150)
+@given(authored=authored_decks(), how=EMISSIONS)
+def test_valid_decks_load_the_same_on_every_path(
+    authored: AuthoredDeck, how: Emission, card_folder: Path
+) -> None:
+    """The quick card path and the chunked reader are optimisations: same decks, same words."""
+    check_load(emit(authored, how), card_folder / "x.yaml", chunks=True)
 
 
 _CHECK_LINE = re.compile(r"(?::(\d+)(?::(\d+))?)?: (error|warning): (.+)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,3 +78,27 @@ def test_every_image_source_goes_through_the_resolver() -> None:
 
 def test_plain_text() -> None:
     assert plain_text("a <em>b</em><br>c &amp; d") == "a b\nc & d"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["<p>", "</p>", "p>", "<", "/", "a", "\n", "<br />"]), max_size=8))
+def test_single_paragraph_check_is_the_regex_it_replaced(pieces: list[str]) -> None:
+    """render_markdown unwraps one paragraph with string checks; the regex was the spec."""
+    raw = "".join(pieces)
+    single = re.fullmatch(r"<p>((?:(?!<p>).)*)</p>", raw, re.DOTALL)
+    fast = raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]
+    assert fast == bool(single)
+    if single:
+        assert raw[3:-4] == single.group(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("one *paragraph*", "one <em>paragraph</em>"),
+        ("one\n\ntwo", "<p>one</p>\n<p>two</p>"),
+        ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>"),
+    ],
+)
+def test_a_single_paragraph_loses_its_wrapper(text: str, html: str) -> None:
+    assert render_markdown(text).html == html

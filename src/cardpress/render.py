@@ -45,7 +45,6 @@ _PLAIN = re.compile(
 
 # Raw HTML is kept by cmark (UNSAFE) because nh3 decides what stays; newlines are line breaks.
 _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_HARDBREAKS
-_SINGLE_PARAGRAPH = re.compile(r"<p>((?:(?!<p>).)*)</p>", re.DOTALL)
 
 
 @dataclass
@@ -106,9 +105,8 @@ def render_markdown(
         protected = _MATH.sub(keep_math, protected)
         placeholder = re.compile(f"{open_}(\\d+){close}")
     raw = _markdown_to_html(protected).strip()
-    single = _SINGLE_PARAGRAPH.fullmatch(raw) if inline else None
-    if single:
-        raw = single.group(1)
+    if inline and raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]:
+        raw = raw[3:-4]  # a single paragraph: its content, without the wrapper
     token = _IMAGES.set((resolve_image, result))
     try:
         clean = _CLEANER.clean(raw)
