@@ -135,3 +135,27 @@ def test_strict_build_fails_on_export_warnings_and_writes_nothing(
     )
     assert list(out.iterdir()) == []
     assert not good_deck.with_name("history.lock.json").exists()
+
+
+def test_the_cli_offers_exactly_the_exporters_choices() -> None:
+    from cardpress import cli as cli_module
+    from cardpress.export import csv as csv_export
+    from cardpress.export import html as html_export
+
+    assert cli_module.CSV_DIALECTS == csv_export.DIALECTS
+    assert tuple(html_export.PAPERS) == cli_module.PAPERS
+    assert cli_module.DUPLEX_MODES == html_export.DUPLEX_MODES
+
+
+def test_check_does_not_import_the_exporters() -> None:
+    code = (
+        "import sys; from cardpress.cli import main\n"
+        "try:\n    main(['check', 'cards'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('genanki', 'jinja2', 'sqlite3', 'cardpress.export.apkg')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"

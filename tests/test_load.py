@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cardpress import InputError, Kind, load, load_deck
 from cardpress.cli import cli
@@ -126,3 +130,17 @@ def test_yaml_bombs_do_not_expand(tmp_path: Path) -> None:
     with pytest.raises(InputError) as raised:
         load_deck(deck_file)
     assert len(raised.value.diagnostics) < 100
+
+
+_BYTES_NEAR_CONTROLS = st.binary(max_size=40) | st.lists(
+    st.sampled_from([b"a", b"\t", b"\n", b"\r", b"\x00", b"\x1f", b"\x7f", b"\xc2", b"\x80",
+                     b"\x85", b"\x9f", b"\xa0", b"\xef", b"\xbf", b"\xbe", b"\xbd"]),
+    max_size=12,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_BYTES_NEAR_CONTROLS)
+def test_the_fast_control_check_is_the_regex(data: bytes) -> None:
+    load_module: Any = sys.modules["cardpress.load"]
+    assert load_module._has_control(data) == bool(load_module._CONTROL_BYTES.search(data))

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from cardpress import ExportError, InputError, build, load
 from cardpress.cli import cli
 from cardpress.fork import ChildFailed, Forked
+from cardpress.load import check
 
 # The package re-exports functions named like these modules; take the modules themselves.
 load_module: Any = sys.modules["cardpress.load"]
@@ -76,9 +77,21 @@ def outcome(path: Path, workers: int) -> Any:
     return ("ok", result.decks, [str(d) for d in result.warnings])
 
 
+def checked(path: Path, workers: int) -> Any:
+    """What `check` says: the same errors as `load`, or counts and warnings."""
+    try:
+        result = check([path], workers=workers)
+    except InputError as error:
+        return ("error", [str(d) for d in error.diagnostics])
+    return ("ok", result.decks, result.cards, [str(d) for d in result.warnings])
+
+
 def same_either_way(path: Path, workers: int = 2) -> Any:
     one = outcome(path, 1)
     assert outcome(path, workers) == one
+    summary = one if one[0] == "error" else ("ok", 1, len(one[1][0].cards), one[2])
+    assert checked(path, 1) == summary
+    assert checked(path, workers) == summary
     return one
 
 
@@ -90,7 +103,7 @@ def test_a_clean_file_is_read_in_chunks_to_the_same_deck(
     for workers in (2, 3, 4):
         chunked.clear()
         result = same_either_way(path, workers)
-        assert chunked == [1] * (workers - 1)
+        assert len(chunked) == 2 * (workers - 1)  # load, then check
         assert result[0] == "ok"
         deck = result[1][0]
         assert [c.id for c in deck.cards] == [f"c{i}" for i in range(60)]
@@ -114,7 +127,7 @@ def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(tmp_path:
         assert same_either_way(path)[0] == "ok"
     finally:
         load_module.Forked = real
-    assert started == [1]
+    assert started == [1, 1]  # load, then check
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,7 @@ from pathlib import Path
 
 from cardpress import ids
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
-from cardpress.export import ExportSummary, apkg
-from cardpress.export import html as html_export
-from cardpress.export.csv import write_csv
+from cardpress.export import ExportSummary
 from cardpress.fork import ChildFailed, Forked
 from cardpress.load import load, paused_gc
 from cardpress.model import Deck
@@ -89,6 +87,12 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
     The lock and the GUIDs are computed by the first writer that needs them, so the printable
     pages, which need neither, can start (in a second process) as soon as the deck is loaded.
     """
+    # The exporters (genanki, Jinja2) are imported here, not at the top: `cardpress check`
+    # and programs that only load cards never pay for them.
+    from cardpress.export import apkg
+    from cardpress.export import html as html_export
+    from cardpress.export.csv import write_csv
+
     stem = deck.file_stem
 
     @functools.cache

@@ -10,13 +10,15 @@ from pathlib import Path
 import click
 
 from cardpress import __version__
-from cardpress.build import BuildOptions
-from cardpress.build import build as build_decks
 from cardpress.errors import CardpressError, Diagnostic, InputError
-from cardpress.export.csv import DIALECTS as CSV_DIALECTS
-from cardpress.export.html import DUPLEX_MODES, PAPERS
 from cardpress.fork import available_cores
-from cardpress.load import load
+from cardpress.load import check as check_files
+
+# The exporters' choices, spelled here so that `check` never imports the exporters
+# (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.html).
+CSV_DIALECTS = ("anki", "plain")
+PAPERS = ("a4", "letter")
+DUPLEX_MODES = ("long", "short", "none")
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 _JOBS = click.option(
@@ -98,7 +100,7 @@ def cli() -> None:
 )
 @click.option(
     "--paper",
-    type=click.Choice(tuple(PAPERS)),
+    type=click.Choice(PAPERS),
     default="a4",
     show_default=True,
     help="Paper size of the printable NAME.cards.html and NAME.sheet.html.",
@@ -139,6 +141,9 @@ def build(
       cardpress build --csv-dialect plain  # a CSV for spreadsheets
       cardpress build --paper letter --duplex short
     """
+    from cardpress.build import BuildOptions
+    from cardpress.build import build as build_decks
+
     try:
         result = build_decks(
             paths or [Path("cards")],
@@ -178,13 +183,12 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
       cardpress check --strict cards/history.yaml
     """
     try:
-        result = load(paths or [Path("cards")], strict=strict, workers=_workers(jobs))
+        result = check_files(paths or [Path("cards")], strict=strict, workers=_workers(jobs))
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
-    cards = sum(len(d.cards) for d in result.decks)
     click.echo(
-        f"{_count(len(result.decks), 'deck')}, {_count(cards, 'card')}: OK"
+        f"{_count(result.decks, 'deck')}, {_count(result.cards, 'card')}: OK"
         + (f" ({_count(len(result.warnings), 'warning')})" if result.warnings else "")
     )
 
