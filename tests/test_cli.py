@@ -159,3 +159,60 @@ def test_check_does_not_import_the_exporters() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _build_with_stderr_on_a_terminal(deck: Path, out: Path) -> tuple[int, str]:
+    """Run `cardpress build` with standard error on a pseudo-terminal; returns what it showed."""
+    import pty
+
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cardpress", "build", str(deck), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=child,
+    )
+    os.close(child)
+    shown = b""
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # the terminal closed: the build is over
+            break
+        if not data:
+            break
+        shown += data
+    os.close(main)
+    return process.wait(), shown.decode("utf-8", "replace")
+
+
+def _big_deck(folder: Path) -> Path:
+    from tests.test_parallel import deck_text
+
+    deck = folder / "big.yaml"
+    deck.write_text(deck_text(12000), encoding="utf-8")
+    assert deck.stat().st_size >= 1 << 20  # PROGRESS_MIN_BYTES
+    return deck
+
+
+def test_a_long_build_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    code, shown = _build_with_stderr_on_a_terminal(_big_deck(tmp_path), tmp_path / "out")
+    assert code == 0
+    assert "cardpress build" in shown
+    assert "writing big.apkg" in shown
+    assert "100%" in shown
+
+
+def test_no_progress_bar_in_a_pipe_or_for_a_small_deck(tmp_path: Path, good_deck: Path) -> None:
+    piped = subprocess.run(
+        [sys.executable, "-m", "cardpress", "build", str(_big_deck(tmp_path)), "-o",
+         str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )  # fmt: skip
+    assert piped.stderr == ""
+    assert "%" not in piped.stdout
+    code, shown = _build_with_stderr_on_a_terminal(good_deck, tmp_path / "small")
+    assert code == 0
+    assert "warning: this deck has 2 images" in shown  # standard error is shown...
+    assert "cardpress build" not in shown and "%" not in shown  # ...but no bar

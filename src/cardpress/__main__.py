@@ -1,3 +1,3 @@
-from cardpress.cli import main
+from cardpress.cli import run
 
-main()
+run()

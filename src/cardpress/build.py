@@ -23,7 +23,7 @@ from cardpress import ids
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary
 from cardpress.fork import ChildFailed, Forked
-from cardpress.load import load, paused_gc
+from cardpress.load import find_card_files, load, paused_gc
 from cardpress.model import Deck
 
 
@@ -53,6 +53,9 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 Writer = Callable[[Path], ExportSummary]
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, doing)``: called as a build moves from one step to the next."""
 
 
 @dataclass(frozen=True)
@@ -139,17 +142,31 @@ def build(
     check_only: bool = False,
     options: BuildOptions | None = None,
     workers: int = 1,
+    progress: Progress | None = None,
 ) -> BuildResult:
     """Load the card files under ``paths`` and write every output into ``out_dir``.
 
     With ``check_only`` nothing is written: the result says which outputs are stale. With
     ``workers`` > 1 big decks are read and written by that many processes (forked: call it
     only from a single-threaded program); the outputs are the same bytes either way.
+    ``progress`` hears of every step (reading the cards, then each output).
     """
     # A build allocates millions of objects and frees none in cycles: the cycle collector
     # would only re-scan the growing deck, again and again (seconds at 100k cards).
     with paused_gc():
-        return _build(paths, Path(out_dir), strict, check_only, options or BuildOptions(), workers)
+        return _build(
+            paths,
+            Path(out_dir),
+            strict,
+            check_only,
+            options or BuildOptions(),
+            workers,
+            progress or _silent,
+        )
+
+
+def _silent(done: int, total: int, doing: str) -> None:
+    pass
 
 
 def _build(
@@ -159,7 +176,10 @@ def _build(
     check_only: bool,
     opts: BuildOptions,
     workers: int,
+    progress: Progress,
 ) -> BuildResult:
+    files, _ = find_card_files([Path(p) for p in paths])
+    progress(0, 1 + JOBS_PER_DECK * len(files), "reading the cards")
     loaded = load(paths, strict=strict, workers=workers)
     jobs = [job for deck in loaded.decks for job in plan(deck, out, opts)]
     if not check_only:
@@ -173,7 +193,7 @@ def _build(
     if check_only:
         with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
             temps = [Path(scratch) / f"{i}{target.suffix}" for i, (target, _) in enumerate(jobs)]
-            _write_all(jobs, temps, result, side)
+            _write_all(jobs, temps, result, side, progress)
         _fail_if_strict(result, strict)
         return result
     folders = sorted({target.parent for target, _ in jobs})
@@ -184,7 +204,7 @@ def _build(
         try:
             for target, _ in jobs:
                 staged.append((_temp_beside(target), target))
-            _write_all(jobs, [temp for temp, _ in staged], result, side)
+            _write_all(jobs, [temp for temp, _ in staged], result, side, progress)
             _fail_if_strict(result, strict)
             with _signals_deferred():
                 _commit(staged)
@@ -197,12 +217,18 @@ def _build(
     return result
 
 
+JOBS_PER_DECK = 5  # .apkg, .csv, .cards.html, .sheet.html, .lock.json
+
 # From about this many cards a second process for the printable pages pays for its start.
 PARALLEL_MIN_CARDS = 2000
 
 
 def _write_all(
-    jobs: list[tuple[Path, Writer]], temps: list[Path], result: BuildResult, side: bool
+    jobs: list[tuple[Path, Writer]],
+    temps: list[Path],
+    result: BuildResult,
+    side: bool,
+    progress: Progress,
 ) -> None:
     """Run every writer into its temporary file, in job order.
 
@@ -215,16 +241,21 @@ def _write_all(
         return {i: jobs[i][1](temps[i]) for i in forked}
 
     summaries: dict[int, ExportSummary] = {}
+    total = 1 + len(jobs)
     with contextlib.ExitStack() as stack:
         worker = stack.enter_context(Forked(pages)) if forked else None
-        for i, (_, writer) in enumerate(jobs):
+        for i, (target, writer) in enumerate(jobs):
             if i not in forked:
+                progress(1 + len(summaries), total, f"writing {target.name}")
                 summaries[i] = writer(temps[i])
         if worker is not None:
+            names = ", ".join(jobs[i][0].name for i in forked)
+            progress(1 + len(summaries), total, f"writing {names}")
             try:
                 summaries.update(worker.result())
             except ChildFailed as exc:
                 raise ExportError(f"{jobs[forked[0]][0]}: error: {exc}") from exc
+    progress(total, total, "done")
     for i, (target, _) in enumerate(jobs):
         result.warnings.extend(summaries[i].warnings)
         result.outputs.append(Output(target, summaries[i].text, _differs(temps[i], target)))

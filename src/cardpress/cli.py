@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -13,6 +17,7 @@ from cardpress import __version__
 from cardpress.errors import CardpressError, Diagnostic, InputError
 from cardpress.fork import available_cores
 from cardpress.load import check as check_files
+from cardpress.load import find_card_files
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
 # (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.html).
@@ -144,15 +149,18 @@ def build(
     from cardpress.build import BuildOptions
     from cardpress.build import build as build_decks
 
+    sources = paths or (Path("cards"),)
     try:
-        result = build_decks(
-            paths or [Path("cards")],
-            out_dir,
-            strict=strict,
-            check_only=check_only,
-            options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
-            workers=_workers(jobs),
-        )
+        with _progress_bar(sources) as progress:
+            result = build_decks(
+                sources,
+                out_dir,
+                strict=strict,
+                check_only=check_only,
+                options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
+                workers=_workers(jobs),
+                progress=progress,
+            )
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
@@ -218,6 +226,62 @@ def main(argv: Sequence[str] | None = None) -> None:
     # the cycle collector would only walk the whole deck again, more often the bigger it is.
     gc.disable()
     cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
+
+
+# Inputs from this size on (about 5,000 cards, a second or more) get a progress bar.
+PROGRESS_MIN_BYTES = 1 << 20
+
+
+@contextlib.contextmanager
+def _progress_bar(paths: Sequence[Path]) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A progress bar on standard error for a long build, when it is a terminal.
+
+    Never in a pipe, a file or a CI log (click hides its bar when the stream is not a
+    terminal; this does not even start one), never for a small deck.
+    """
+    files, _ = find_card_files(list(paths))
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    if size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    doing = ""
+    bar: click._termui_impl.ProgressBar[int] = click.progressbar(
+        length=1,
+        label="cardpress build",
+        file=sys.stderr,
+        show_eta=False,
+        item_show_func=lambda _: doing,
+    )
+
+    def progress(done: int, total: int, now: str) -> None:
+        nonlocal doing
+        doing = now
+        bar.length = total
+        bar.update(done - bar.pos)
+
+    with bar:
+        yield progress
+
+
+def run() -> NoReturn:
+    """The ``cardpress`` command: :func:`main`, then an exit that skips freeing the deck.
+
+    Python would free every object one by one at exit (0.1 s at 100,000 cards); the operating
+    system takes the whole process back at once. Output is flushed first, and nothing else
+    runs at exit: cardpress registers no exit handlers, and its files are closed by then.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:
+            print(done.code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _terminate(signum: int, frame: object) -> None:
