@@ -107,11 +107,12 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
         return {card.id: ids.guid(deck.key, card.id) for card in deck.cards}
 
     def write_lock(path: Path) -> ExportSummary:
-        path.write_text(lock().to_json(), encoding="utf-8")
+        with path.open("w", encoding="utf-8") as out:
+            lock().write_json(out)
         return ExportSummary(f"{len(lock().entries)} cards")
 
     def write_package(path: Path) -> ExportSummary:
-        mtimes = {cid: e.mtime for cid, e in lock().entries.items()}
+        mtimes = lock().mtimes
         return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes, guids=guids())))
 
     def write_csv_job(path: Path) -> ExportSummary:

@@ -14,11 +14,13 @@ card file records, per card, a fingerprint of what was exported and the time it 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TextIO
 
 _BASE91 = (
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
@@ -71,7 +73,7 @@ def now() -> int:
     return int(time.time())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LockEntry:
     """What the lock file remembers of one card."""
 
@@ -86,20 +88,29 @@ class Lock:
     deck_key: str
     entries: Mapping[str, LockEntry]
 
+    @property
+    def mtimes(self) -> Mapping[str, int]:
+        """Per card id, its mtime: a view, not a copy."""
+        return _Mtimes(self.entries)
+
     def to_json(self) -> str:
         """The lock file's text: sorted, stable, one card a line, so diffs stay readable."""
-        lines = [
-            f'    {json.dumps(card_id)}: {{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
-            for card_id, e in sorted(self.entries.items())
-        ]
-        body = ",\n".join(lines)
-        return (
-            "{\n"
-            f'  "format": {LOCK_FORMAT},\n'
-            f'  "deck": {json.dumps(self.deck_key)},\n'
-            '  "cards": {' + ("\n" + body + "\n  " if lines else "") + "}\n"
-            "}\n"
-        )
+        out = io.StringIO()
+        self.write_json(out)
+        return out.getvalue()
+
+    def write_json(self, out: TextIO) -> None:
+        """Write :meth:`to_json`'s text to ``out`` a line at a time."""
+        out.write(f'{{\n  "format": {LOCK_FORMAT},\n  "deck": {json.dumps(self.deck_key)},\n')
+        out.write('  "cards": {')
+        separator = "\n"
+        for card_id, e in sorted(self.entries.items()):
+            out.write(
+                f"{separator}    {json.dumps(card_id)}: "
+                f'{{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
+            )
+            separator = ",\n"
+        out.write("\n  }\n}\n" if self.entries else "}\n}\n")
 
     @classmethod
     def from_json(cls, text: str) -> Lock:
@@ -120,6 +131,20 @@ class Lock:
                 raise ValueError(f"lock entry {card_id!r} is malformed")
             entries[str(card_id)] = LockEntry(entry["fingerprint"], entry["mtime"])
         return cls(str(data.get("deck", "")), entries)
+
+
+class _Mtimes(Mapping[str, int]):
+    def __init__(self, entries: Mapping[str, LockEntry]) -> None:
+        self.entries = entries
+
+    def __getitem__(self, card_id: str) -> int:
+        return self.entries[card_id].mtime
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
 
 def update_lock(previous: Lock | None, deck_key: str, fingerprints: Mapping[str, str]) -> Lock:
