@@ -342,9 +342,16 @@ def _temp_beside(target: Path) -> Path:
 
 
 def _differs(new: Path, old: Path) -> bool:
+    """Whether two files differ, read a megabyte at a time (outputs can be 100 MB)."""
     try:
         if new.stat().st_size != old.stat().st_size:
             return True
-        return new.read_bytes() != old.read_bytes()
+        with new.open("rb") as a, old.open("rb") as b:
+            while True:
+                block = a.read(1 << 20)
+                if block != b.read(1 << 20):
+                    return True
+                if not block:
+                    return False
     except FileNotFoundError:
         return True

@@ -115,22 +115,26 @@ class Lock:
     @classmethod
     def from_json(cls, text: str) -> Lock:
         """Parse a lock file; raises ValueError when it is not one."""
-        data = json.loads(text)
+        # Each card's object becomes its LockEntry as it is parsed: no dict per card.
+        data = json.loads(text, object_pairs_hook=_entry_or_dict)
         if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
             raise ValueError("not a cardpress lock file of format 1")
         cards = data.get("cards")
         if not isinstance(cards, dict):
             raise ValueError("lock file has no 'cards' mapping")
-        entries = {}
         for card_id, entry in cards.items():
-            if (
-                not isinstance(entry, dict)
-                or not isinstance(entry.get("fingerprint"), str)
-                or not isinstance(entry.get("mtime"), int)
-            ):
+            if not isinstance(entry, LockEntry):
                 raise ValueError(f"lock entry {card_id!r} is malformed")
-            entries[str(card_id)] = LockEntry(entry["fingerprint"], entry["mtime"])
-        return cls(str(data.get("deck", "")), entries)
+        return cls(str(data.get("deck", "")), cards)
+
+
+def _entry_or_dict(pairs: list[tuple[str, object]]) -> object:
+    """A JSON object: a LockEntry when it has a text fingerprint and an integer mtime."""
+    found = dict(pairs)
+    fingerprint, mtime = found.get("fingerprint"), found.get("mtime")
+    if isinstance(fingerprint, str) and isinstance(mtime, int):
+        return LockEntry(fingerprint, mtime)
+    return found
 
 
 class _Mtimes(Mapping[str, int]):
