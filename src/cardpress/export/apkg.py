@@ -374,8 +374,14 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _add_file(zf: zipfile.ZipFile, name: str, source: Path) -> None:
-    """Deflate a file into the zip a megabyte at a time (zlib's default level, 6)."""
+    """Deflate a file into the zip a megabyte at a time, at level 1.
+
+    The collection is most of a package; level 1 deflates it 3.4 times faster than the
+    default 6 for 10% more bytes (100k cards: 0.2 s and 9.8 MB against 0.68 s and 8.9 MB).
+    """
     info = _entry(name)
+    # ZipInfo's level: `compress_level` from Python 3.13, `_compresslevel` before.
+    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", 1)
     info.file_size = source.stat().st_size  # tells zipfile whether the entry needs ZIP64
     with source.open("rb") as src, zf.open(info, "w") as dest:
         shutil.copyfileobj(src, dest, 1 << 20)
