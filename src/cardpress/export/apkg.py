@@ -262,9 +262,19 @@ def write_apkg(
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
             package.write_to_db(cursor, stamp, _id_gen(stamp))  # schema, note types, decks
+            # genanki's indexes on notes and cards, built once after the rows instead of
+            # updated row by row (half the insert time); the same statements, the same schema.
+            indexes = cursor.execute(
+                "SELECT name, sql FROM sqlite_master"
+                " WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY rowid"
+            ).fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
             card_count = _insert_notes(
                 cursor, deck, models, anki_decks, members, mtimes, guids, stamp
             )
+            for _, sql in indexes:
+                cursor.execute(sql)
             conn.commit()
         finally:
             conn.close()
