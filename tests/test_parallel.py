@@ -147,8 +147,14 @@ def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(tmp_path:
         {1: card(1, source="&src shared"), 50: card(50, source="*src")},
         # a topic whose title differs only in case, across chunks
         {55: card(55).replace("topic: two", "topic: ONE")},
+        # lists nested 50,000 deep, in the parent's chunk and in a worker's
+        {5: card(5) + "    extra: " + "[" * 50_000 + "]" * 50_000 + "\n"},
+        {45: "  - " + "- " * 50_000 + "x\n"},
     ],
-    ids=["errors", "dup-id", "dup-question", "warnings", "key-after", "alias", "topic-case"],
+    ids=[
+        *("errors", "dup-id", "dup-question", "warnings", "key-after", "alias", "topic-case"),
+        *("deep-flow-parent", "deep-block-worker"),
+    ],
 )
 def test_surprises_in_a_later_chunk_give_the_one_process_result(
     tmp_path: Path, chunked: list[int], special: dict[int, str]
