@@ -229,19 +229,21 @@ def _load_files(
     paths: Sequence[Path | str], strict: bool, workers: int, keep_cards: bool
 ) -> tuple[list[Deck], int, list[Diagnostic]]:
     files, problems = find_card_files([Path(p) for p in paths])
-    decks: list[Deck] = []
-    entries: list[tuple[Deck, list[_CardEntry]]] = []
+    loaded: list[tuple[Deck, _FileLoader]] = []
     for path in files:
         loader = _FileLoader(path, workers=workers, keep_cards=keep_cards)
         deck = loader.load()
         problems.extend(loader.diagnostics)
         if deck is not None:
-            decks.append(deck)
-            entries.append((deck, _entries(deck) + loader.other_cards))
-    problems.extend(_cross_file_checks(entries))
+            loaded.append((deck, loader))
+    if len(loaded) > 1:  # card ids shared between files (one file checks its own)
+        problems.extend(
+            _cross_file_checks([(deck, _entries(deck, loader)) for deck, loader in loaded])
+        )
     _release_free_memory()
-    result = _result(decks, problems, strict)
-    return result.decks, sum(len(cards) for _, cards in entries), result.warnings
+    result = _result([deck for deck, _ in loaded], problems, strict)
+    cards = sum(len(deck.cards) + len(loader.other_cards) for deck, loader in loaded)
+    return result.decks, cards, result.warnings
 
 
 def _release_free_memory() -> None:
@@ -263,10 +265,16 @@ except OSError:  # pragma: no cover - no C library to ask
 
 
 _CardEntry = tuple[str, Location, bool]  # a card's id, where it is, and whether it was generated
+_CardRow = tuple[str, int, int, bool]  # the same, as a worker sends it: id, line, column
 
 
-def _entries(deck: Deck) -> list[_CardEntry]:
-    return [(card.id, card.location, card.generated_id) for card in deck.cards]
+def _entries(deck: Deck, loader: _FileLoader | None = None) -> list[_CardEntry]:
+    """Every card of the deck, those only counted (``loader.other_cards``) too."""
+    entries = [(card.id, card.location, card.generated_id) for card in deck.cards]
+    if loader is not None:
+        path = str(loader.path)
+        entries += [(cid, Location(path, ln, col), gen) for cid, ln, col, gen in loader.other_cards]
+    return entries
 
 
 def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:
@@ -448,7 +456,7 @@ class _FileLoader:
         # Without keep_cards the workers' cards are judged but not sent back: only their ids
         # and positions come, in other_cards (for `check`, which counts and reports).
         self.keep_cards = keep_cards
-        self.other_cards: list[_CardEntry] = []
+        self.other_cards: list[_CardRow] = []
         self.base = path.parent
         self.diagnostics: list[Diagnostic] = []
         self.media: dict[str, Media] = {}
@@ -1194,8 +1202,8 @@ class _CardJudge:
         self.loader = loader
         self.topics = topics
         self.cards: list[Card] = []
-        self.ids: dict[str, Location] = {}
-        self.questions: dict[str, tuple[str, Location]] = {}
+        self.ids: dict[str, int] = {}  # card id -> its line
+        self.questions: dict[str, tuple[str, int]] = {}  # question -> first card id, line
         self.titles: dict[str, str] = {}
 
     def add(self, item: yaml.Node) -> None:
@@ -1210,23 +1218,23 @@ class _CardJudge:
             return
         if card.id in self.ids:
             first = self.ids[card.id]
-            loader.error(item, f"duplicate card id {card.id!r} (first at line {first.line})")
+            loader.error(item, f"duplicate card id {card.id!r} (first at line {first})")
             return
-        self.ids[card.id] = card.location
+        self.ids[card.id] = card.location.line
         prompts = [plain_text(card.front)]
         if card.kind is Kind.REVERSED:
             prompts.append(plain_text(card.back))
         for prompt in filter(None, prompts):
             folded = " ".join(prompt.casefold().split())
             if folded in self.questions:
-                other_id, other = self.questions[folded]
+                other_id, other_line = self.questions[folded]
                 loader.warn(
                     item,
                     f"card {card.id!r} asks the same question as card "
-                    f"{other_id!r} (line {other.line})",
+                    f"{other_id!r} (line {other_line})",
                 )
             else:
-                self.questions[folded] = (card.id, card.location)
+                self.questions[folded] = (card.id, card.location.line)
         self.cards.append(card)
 
 
@@ -1253,7 +1261,7 @@ class _ChunkResult:
         cards: list[Card],
         diagnostics: list[Diagnostic],
         media: dict[str, Media],
-        questions: dict[str, tuple[str, Location]],
+        questions: dict[str, tuple[str, int]],
         titles: dict[str, str],
         keep_cards: bool,
     ) -> _ChunkResult:
@@ -1264,8 +1272,9 @@ class _ChunkResult:
             if keep_cards else (c.id, c.location.line, c.location.col, c.generated_id)
             for c in cards
         ]  # fmt: skip
-        asked = {q: (cid, loc.line, loc.col) for q, (cid, loc) in questions.items()}
-        return _ChunkResult(marshal.dumps(rows), diagnostics, media, marshal.dumps(asked), titles)
+        return _ChunkResult(
+            marshal.dumps(rows), diagnostics, media, marshal.dumps(questions), titles
+        )
 
     def unpack_cards(self, path: str) -> list[Card]:
         return [
@@ -1275,16 +1284,12 @@ class _ChunkResult:
                  front_text, back_text, media, generated) in marshal.loads(self.cards)
         ]  # fmt: skip
 
-    def unpack_entries(self, path: str) -> list[_CardEntry]:
-        """The cards of a result packed without keep_cards: id, position, generated."""
-        return [
-            (cid, Location(path, line, col), generated)
-            for cid, line, col, generated in marshal.loads(self.cards)
-        ]
+    def unpack_rows(self) -> list[_CardRow]:
+        """The cards of a result packed without keep_cards: id, line, column, generated."""
+        return list(marshal.loads(self.cards))
 
-    def unpack_questions(self, path: str) -> dict[str, tuple[str, Location]]:
-        asked = marshal.loads(self.questions)
-        return {q: (cid, Location(path, line, col)) for q, (cid, line, col) in asked.items()}
+    def unpack_questions(self) -> dict[str, tuple[str, int]]:
+        return dict(marshal.loads(self.questions))
 
 
 class _Chunks:
@@ -1367,25 +1372,26 @@ class _Chunks:
             path = str(self.loader.path)
             if self.loader.keep_cards:
                 cards = part.unpack_cards(path)
-                entries = [(card.id, card.location, False) for card in cards]
+                lines = [(card.id, card.location.line) for card in cards]
             else:
-                cards, entries = [], part.unpack_entries(path)
-                self.loader.other_cards.extend(entries)
+                rows = part.unpack_rows()
+                cards, lines = [], [(cid, line) for cid, line, _, _ in rows]
+                self.loader.other_cards.extend(rows)
             for folded, title in part.titles.items():
                 if judge.titles.setdefault(folded, title) != title:
                     raise _Fallback
-            for card_id, location, _ in entries:
+            for card_id, line in lines:
                 if card_id in judge.ids:
                     raise _Fallback
-                judge.ids[card_id] = location
-            for folded, first in part.unpack_questions(path).items():
+                judge.ids[card_id] = line
+            for folded, first in part.unpack_questions().items():
                 if folded in judge.questions:
                     raise _Fallback
                 judge.questions[folded] = first
             judge.cards.extend(cards)
             self.loader.diagnostics.extend(part.diagnostics)
             self.loader.media.update(part.media)
-            added += len(entries)
+            added += len(lines)
         if (
             len(self.loader.diagnostics) >= MAX_PROBLEMS_PER_FILE
             or len(judge.cards) + len(self.loader.other_cards) > MAX_CARDS_PER_DECK
