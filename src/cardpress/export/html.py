@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import base64
 import html as html_lib
+import math
 import re
 import unicodedata
 import weakref
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
@@ -157,22 +160,16 @@ Part = tuple[str, str, "_Measured"]
 """One part of a card side: its role, its sanitised HTML and how it measures."""
 
 
-class Face(NamedTuple):
-    """One side of a printed card, fitted."""
+Side = tuple[str, "_Measured"]
+"""A field ready for the page: its sanitised HTML and how it measures."""
 
-    parts: tuple[Part, ...]
+
+class Face(NamedTuple):
+    """How one side of a printed card is set. The fitters hand out shared instances."""
+
     size: int  # index into the type sizes
     left: bool  # long or structured text reads better left-aligned than centred
     overflow: bool  # does not fit even at the smallest size
-
-
-class PrintCard(NamedTuple):
-    """One cut-out card: a number and topic on both sides, a question and an answer."""
-
-    number: str
-    card: Card
-    front: Face
-    back: Face
 
 
 @dataclass(frozen=True)
@@ -207,7 +204,8 @@ def write_html(
     sheet_paper = PAPERS[paper]
     fields = _Fields(_data_uris(deck))
     try:
-        with path.open("w", encoding="utf-8", newline="\n") as out:
+        # Pages are a few kilobytes each: a bigger buffer writes many at a time.
+        with path.open("w", encoding="utf-8", newline="\n", buffering=1 << 18) as out:
             if layout == "cards":
                 return _write_cards(deck, sheet_paper, duplex, fields, out)
             return _write_sheet(deck, sheet_paper, fields, out)
@@ -216,40 +214,36 @@ def write_html(
         raise
 
 
-def _directions(
-    card: Card, position: int, fields: _Fields
-) -> tuple[list[tuple[str, tuple[Part, ...], tuple[Part, ...]]], bool]:
-    """(number, question parts, answer parts) of each printed card a note makes, and whether
-    every part's HTML is its field's own (checked, not cleaned, no image to inline).
+def _sides(card: Card, fields: _Fields) -> tuple[Side, Side, tuple[Part, ...], bool]:
+    """A note's question and answer (a cloze's two sides), ready and measured; the notes under
+    the answer (extra, source); and whether every part's HTML is its field's own (checked, not
+    cleaned, no image to inline).
 
-    The number is the note's position, with an R for the reverse direction: nothing to escape.
+    A note prints as one card, question in front and answer and notes behind; a reversed note
+    as a second card too, the other way round.
     """
     if card.kind is Kind.CLOZE:
-        front_text, back_text = _cloze_front(card.front), _cloze_back(card.front)
-        front, back = _plain_cloze(card.front, front_text, back_text) or (
-            fields(front_text),
-            fields(back_text),
-        )
+        front_text, back_text, front_plain, back_plain = _cloze_sides(card.front)
+        if _MARKUP_CHARS.search(card.front):
+            front, back = fields(front_text), fields(back_text)
+        else:  # its only markup the spans just put in: it passes, and measures as its text
+            front = front_text, _paragraph(front_plain)
+            back = back_text, _paragraph(back_plain)
     else:
         front_text, back_text = card.front, card.back
         front, back = fields(front_text), fields(back_text)
     verbatim = front[0] is front_text and back[0] is back_text
     notes: tuple[Part, ...] = ()
-    if card.extra:
-        extra = fields(card.extra)
-        notes += (("extra", *extra),)
-        verbatim = verbatim and extra[0] is card.extra
-    if card.source:
-        source = fields(card.source)
-        notes += (("source", *source),)
-        verbatim = verbatim and source[0] is card.source
-    number = str(position)
-    directions: list[tuple[str, tuple[Part, ...], tuple[Part, ...]]] = [
-        (number, (("question", *front),), (("answer", *back), *notes))
-    ]
-    if card.kind is Kind.REVERSED:
-        directions.append((f"{number}R", (("question", *back),), (("answer", *front), *notes)))
-    return directions, verbatim
+    extra, source = card.extra, card.source
+    if extra:
+        html, measured = fields(extra)
+        notes = (("extra", html, measured),)
+        verbatim = verbatim and html is extra
+    if source:
+        html, measured = fields(source)
+        notes += (("source", html, measured),)
+        verbatim = verbatim and html is source
+    return front, back, notes, verbatim
 
 
 # -- the cards layout ------------------------------------------------------------------------
@@ -264,22 +258,40 @@ def _card_box(paper: Paper) -> tuple[float, float]:
 
 
 def _print_cards(
-    deck: Deck, paper: Paper, fields: _Fields, rows: _Rows | None = None
-) -> Iterator[PrintCard]:
-    """The cut-out cards of a deck, in authored order: one per card, two per reversed card.
+    deck: Deck,
+    paper: Paper,
+    fields: _Fields,
+    markup: _CardMarkup,
+    rows: _Rows,
+    warnings: list[Diagnostic],
+) -> Iterator[tuple[_Cell, _Cell]]:
+    """The cut-out cards of a deck, in authored order (one per note, two per reversed note), as
+    the markup of their fronts and backs; a side that does not fit adds a warning.
 
-    With ``rows``, the study sheet's rows are fitted on the way, from the same measurements.
+    The number is the note's position, with an R for the reverse direction: nothing to escape.
+    The study sheet's rows are fitted on the way, into ``rows``, from the same measurements.
     """
     width, height = _card_box(paper)
-    fit = _Fitter(width, height, CARD_SIZES, CARD_IMAGE_HEIGHT).fit
-    fit_row = _SheetFitter(paper).fit if rows is not None else None
+    fit = _Fitter(width, height, CARD_SIZES, CARD_IMAGE_HEIGHT).fit_side
+    fit_row = _SheetFitter(paper).fit
+    add_row = rows.add
     for position, card in enumerate(deck.cards, start=1):
-        directions, verbatim = _directions(card, position, fields)
-        if rows is not None and fit_row is not None:
-            _, question, answer = directions[0]
-            rows.add(*fit_row(question, answer), verbatim)
-        for number, question, answer in directions:
-            yield PrintCard(number, card, fit(question), fit(answer))
+        (front, front_measured), (back, back_measured), notes, verbatim = _sides(card, fields)
+        add_row(fit_row(front_measured, back_measured, notes), verbatim)
+        below = _notes_markup(notes) if notes else ""
+        number = str(position)
+        question = fit("question", front_measured)
+        answer = fit("answer", back_measured, notes)
+        if question.overflow or answer.overflow:
+            warnings.extend(_card_warnings(card, number, question, answer))
+        yield markup.card(number, card, question, front, answer, back, below)
+        if card.kind is Kind.REVERSED:
+            number = f"{number}R"
+            question = fit("question", back_measured)
+            answer = fit("answer", front_measured, notes)
+            if question.overflow or answer.overflow:
+                warnings.extend(_card_warnings(card, number, question, answer))
+            yield markup.card(number, card, question, back, answer, front, below)
 
 
 def _back_cell(paper: Paper, duplex: str, index: int) -> int:
@@ -296,28 +308,30 @@ def _back_cell(paper: Paper, duplex: str, index: int) -> int:
     return row * paper.columns + column
 
 
-def _card_sheets(
-    cards: Iterator[PrintCard], paper: Paper, duplex: str
-) -> Iterator[tuple[list[PrintCard | None], list[PrintCard | None]]]:
-    """Front and back cells, sheet by sheet; the last sheet keeps its empty cells."""
+def _card_pages(
+    cards: Iterator[tuple[_Cell, _Cell]], paper: Paper, duplex: str, markup: _CardMarkup
+) -> Iterator[str]:
+    """Front and back pages, sheet by sheet; the last sheet keeps its empty cells."""
     per_sheet = paper.per_sheet
     places = [_back_cell(paper, duplex, index) for index in range(per_sheet)]
-    fronts: list[PrintCard | None] = []
-    for card in cards:
-        fronts.append(card)
-        if len(fronts) < per_sheet:
-            continue
-        backs: list[PrintCard | None] = [None] * per_sheet
-        for index, place in enumerate(places):
-            backs[place] = fronts[index]
-        yield fronts, backs
-        fronts = []
-    if fronts:
-        fronts += [None] * (per_sheet - len(fronts))
-        backs = [None] * per_sheet
-        for index, place in enumerate(places):
-            backs[place] = fronts[index]
-        yield fronts, backs
+    fronts = [_EMPTY_CELL] * per_sheet
+    backs = [_EMPTY_CELL] * per_sheet
+    sheet = filled = 0
+    for front, back in cards:
+        fronts[filled] = front
+        backs[places[filled]] = back
+        filled += 1
+        if filled == per_sheet:
+            sheet += 1
+            yield markup.page("front", sheet, fronts)
+            yield markup.page("back", sheet, backs)
+            fronts = [_EMPTY_CELL] * per_sheet
+            backs = [_EMPTY_CELL] * per_sheet
+            filled = 0
+    if filled:
+        sheet += 1
+        yield markup.page("front", sheet, fronts)
+        yield markup.page("back", sheet, backs)
 
 
 def _cut_lines(paper: Paper, *, dashed: bool) -> list[CutLine]:
@@ -349,25 +363,15 @@ def _cut_lines(paper: Paper, *, dashed: bool) -> list[CutLine]:
 def _write_cards(
     deck: Deck, paper: Paper, duplex: str, fields: _Fields, out: TextIO
 ) -> ExportSummary:
-    count = sum(2 if card.kind is Kind.REVERSED else 1 for card in deck.cards)
+    count = len(deck.cards) + list(map(attrgetter("kind"), deck.cards)).count(Kind.REVERSED)
     sheets = -(-count // paper.per_sheet)
     front_lines = _cut_lines(paper, dashed=True)
     back_lines = _cut_lines(paper, dashed=duplex == "none")
     markup = _CardMarkup(deck, sheets, len(front_lines), len(back_lines))
     warnings: list[Diagnostic] = []
     rows = _Rows()
-
-    def checked(cards: Iterator[PrintCard]) -> Iterator[PrintCard]:
-        for printed in cards:
-            if printed.front.overflow or printed.back.overflow:
-                warnings.extend(_card_warnings(printed))
-            yield printed
-
-    def pages() -> Iterator[str]:
-        cards = checked(_print_cards(deck, paper, fields, rows))
-        for sheet, (fronts, backs) in enumerate(_card_sheets(cards, paper, duplex), start=1):
-            yield markup.page("front", sheet, fronts)
-            yield markup.page("back", sheet, backs)
+    cards = _print_cards(deck, paper, fields, markup, rows, warnings)
+    pages = _card_pages(cards, paper, duplex, markup)
 
     width, height = _card_box(paper)
     out.writelines(
@@ -375,7 +379,7 @@ def _write_cards(
             deck=deck,
             paper=paper,
             duplex=duplex,
-            pages=pages(),
+            pages=pages,
             count=count,
             sheets=sheets,
             cut_lines=front_lines,
@@ -401,13 +405,13 @@ def _write_cards(
     return ExportSummary(summary, tuple(warnings))
 
 
-def _card_warnings(printed: PrintCard) -> Iterator[Diagnostic]:
-    for side, face in (("question", printed.front), ("answer", printed.back)):
+def _card_warnings(card: Card, number: str, front: Face, back: Face) -> Iterator[Diagnostic]:
+    for side, face in (("question", front), ("answer", back)):
         if face.overflow:
             yield Diagnostic(
-                printed.card.location,
+                card.location,
                 Severity.WARNING,
-                f"card {printed.card.id!r}: the {side} of printed card #{printed.number} does "
+                f"card {card.id!r}: the {side} of printed card #{number} does "
                 "not fit on a card even at the smallest type and may be cut off; shorten it "
                 "or split the card",
             )
@@ -435,7 +439,9 @@ class _Rows:
         self.overflow = bytearray()
         self.verbatim = bytearray()
 
-    def add(self, size: int, height: float, overflow: bool, verbatim: bool) -> None:
+    def add(self, fitted: tuple[int, float, bool], verbatim: bool) -> None:
+        """Add a row fitted by _SheetFitter.fit."""
+        size, height, overflow = fitted
         self.size.append(size)
         self.height.append(height)
         self.overflow.append(overflow)
@@ -447,17 +453,41 @@ class _SheetFitter:
 
     def __init__(self, paper: Paper) -> None:
         width = paper.column_width
-        self.question = _Fitter(width - SHEET_NUMBER_WIDTH, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
-        self.answer = _Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+        question = _Fitter(width - SHEET_NUMBER_WIDTH, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+        answer = _Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+        # At each size: how the question is set, and how the answer and its notes are.
+        self.metrics = [
+            (by_role["question"], answers)
+            for by_role, answers in zip(question.metrics, answer.metrics, strict=True)
+        ]
         # A row and its topic heading always fit on a page of their own.
         self.limit = _sheet_body_height(paper) - _SHEET_TOPIC
 
-    def fit(self, question: Sequence[Part], answer: Sequence[Part]) -> tuple[int, float, bool]:
-        """The row's type size and height (mm), and whether it is too long for a page."""
+    def fit(
+        self, question: _Measured, answer: _Measured, notes: Sequence[Part]
+    ) -> tuple[int, float, bool]:
+        """The row's type size and height (mm), and whether it is too long for a page: the
+        question beside the answer and the notes under it (each added up as _Fitter.height
+        adds a side)."""
         height = 0.0
-        for size in range(len(SHEET_SIZES)):
-            q = self.question.height(question, size)
-            a = self.answer.height(answer, size)
+        for size, (metric, answers) in enumerate(self.metrics):
+            # _height, inline: a row is fitted for every note.
+            if question.widest <= metric.line:
+                q = question.one_line_height * metric.em
+            else:
+                q = question.lines_and_height(metric)[1] * metric.em
+            metric = answers["answer"]
+            if answer.widest <= metric.line:
+                a = answer.one_line_height * metric.em
+            else:
+                a = answer.lines_and_height(metric)[1] * metric.em
+            for role, _, measured in notes:
+                metric = answers[role]
+                a += metric.gap
+                if measured.widest <= metric.line:
+                    a += measured.one_line_height * metric.em
+                else:
+                    a += measured.lines_and_height(metric)[1] * metric.em
             height = max(q, a) * _HEIGHT_SAFETY + 2 * SHEET_ROW_PAD + _SHEET_BORDER
             if height <= self.limit:
                 return size, height, False
@@ -471,10 +501,9 @@ def _sheet_rows(deck: Deck, paper: Paper, fields: _Fields) -> _Rows:
         return rows
     rows = _Rows()
     fit = _SheetFitter(paper).fit
-    for position, card in enumerate(deck.cards, start=1):
-        directions, verbatim = _directions(card, position, fields)
-        _, question, answer = directions[0]
-        rows.add(*fit(question, answer), verbatim)
+    for card in deck.cards:
+        (_, question), (_, answer), notes, verbatim = _sides(card, fields)
+        rows.add(fit(question, answer, notes), verbatim)
     return rows
 
 
@@ -493,44 +522,73 @@ def _shared(deck: Deck, paper: Paper) -> _Rows | None:
     return found[1] if found is not None and found[0]() is deck else None
 
 
-def _sheet_pages(
-    deck: Deck, rows: _Rows, paper: Paper, title_height: float
-) -> Iterator[list[tuple[str, bool, int, int]]]:
-    """Rows grouped by topic and packed onto pages; a heading never ends a page.
+_Topic = tuple[str, int, "array[int]"]
+"""A topic on the study sheet: its title, its accent and the indexes of its cards."""
 
-    Each item of a page is (heading, continued, accent, card index); a topic heading has no
-    card (-1), a row no heading. ``title_height`` is the room the deck's title takes at the top
-    of the first page. Pages are made one at a time: this runs once to count them and once more
-    to write them.
-    """
+_Run = tuple[int, int, int]
+"""Rows of one topic on a page: the topic's number, and where they start and stop in it."""
+
+
+def _sheet_topics(deck: Deck, accents: Mapping[str, int]) -> list[_Topic]:
+    """The cards grouped by topic: the deck's topics in their order, then any other in the order
+    of its first card; each topic's cards in authored order."""
     cards = deck.cards
-    accents = _accents(deck)
+    groups: dict[str, array[int]] = {}  # arrays: 100,000 indexes take 800 kB, not 3.6 MB
+    for index, topic in enumerate(map(attrgetter("topic"), cards)):
+        members = groups.get(topic)
+        if members is None:
+            members = groups[topic] = array("l")
+        members.append(index)
     order = {key: index for index, (key, _) in enumerate(deck.topics)}
-    groups: dict[str, list[int]] = {}
     unknown = len(order)
-    for index in sorted(range(len(cards)), key=lambda i: order.get(cards[i].topic, unknown)):
-        groups.setdefault(cards[index].topic, []).append(index)
+    ordered = sorted(groups.items(), key=lambda group: order.get(group[0], unknown))  # stable
+    return [
+        (cards[members[0]].topic_title, accents.get(topic, 0), members)
+        for topic, members in ordered
+    ]
+
+
+def _sheet_pages(
+    topics: Sequence[_Topic], rows: _Rows, paper: Paper, title_height: float
+) -> Iterator[list[_Run]]:
+    """Rows packed onto pages in topic order; a heading never ends a page.
+
+    Each run of a topic's rows on a page opens with the topic's heading (if it has a title):
+    "continued" unless it starts the topic. ``title_height`` is the room the deck's title takes
+    at the top of the first page. Pages are made one at a time: this runs once to count them
+    and once more to write them.
+    """
     heights = rows.height
-    page: list[tuple[str, bool, int, int]] = []
+    page: list[_Run] = []
     full = _sheet_body_height(paper)
     room = full - title_height
-    for topic, members in groups.items():
-        title = cards[members[0]].topic_title
-        accent = accents.get(topic, 0)
+    for number, (title, _, members) in enumerate(topics):
+        start = 0  # where the topic's run on this page starts
         for place, index in enumerate(members):
             height = heights[index]
-            heading = _SHEET_TOPIC if title and (place == 0 or not page) else 0.0
+            first = place == 0 or (place == start and not page)  # of a topic or of a page
+            heading = _SHEET_TOPIC if title and first else 0.0
             if heading + height > room and room < full:
+                if place > start:
+                    page.append((number, start, place))
                 yield page
                 page = []
+                start = place
                 room = full
                 heading = _SHEET_TOPIC if title else 0.0
             if heading:
-                page.append((title, place > 0, accent, -1))
                 room -= heading
-            page.append(("", False, accent, index))
             room -= height
+        page.append((number, start, len(members)))
     yield page
+
+
+def _indexes(flags: bytearray) -> Iterator[int]:
+    """Where ``flags`` are set (found in C: they seldom are)."""
+    index = flags.find(1)
+    while index >= 0:
+        yield index
+        index = flags.find(1, index + 1)
 
 
 def _sheet_body_height(paper: Paper) -> float:
@@ -552,7 +610,8 @@ def _sheet_title_height(deck: Deck, paper: Paper, fields: _Fields) -> float:
 def _write_sheet(deck: Deck, paper: Paper, fields: _Fields, out: TextIO) -> ExportSummary:
     title_height = _sheet_title_height(deck, paper, fields)
     rows = _sheet_rows(deck, paper, fields)
-    page_count = sum(1 for _ in _sheet_pages(deck, rows, paper, title_height))
+    topics = _sheet_topics(deck, _accents(deck))
+    page_count = sum(1 for _ in _sheet_pages(topics, rows, paper, title_height))
     warnings = [
         Diagnostic(
             card.location,
@@ -560,13 +619,12 @@ def _write_sheet(deck: Deck, paper: Paper, fields: _Fields, out: TextIO) -> Expo
             f"card {card.id!r}: its study-sheet row does not fit on a page even at the "
             "smallest type and may be cut off; shorten it or split the card",
         )
-        for card, overflow in zip(deck.cards, rows.overflow, strict=True)
-        if overflow
+        for card in map(deck.cards.__getitem__, _indexes(rows.overflow))
     ]
-    markup = _SheetMarkup(deck, rows, page_count, fields)
+    markup = _SheetMarkup(deck, rows, fields, topics, page_count)
     pages = (
-        markup.page(number, items)
-        for number, items in enumerate(_sheet_pages(deck, rows, paper, title_height), start=1)
+        markup.page(number, runs)
+        for number, runs in enumerate(_sheet_pages(topics, rows, paper, title_height), start=1)
     )
     out.writelines(
         _template("sheet.html.j2").generate(
@@ -611,14 +669,23 @@ def _escape(text: str) -> str:
     )
 
 
-def _parts_markup(parts: Sequence[tuple[str, str]] | Sequence[Part]) -> str:
-    if len(parts) == 1:
-        return f'<div class="{parts[0][0]}">{parts[0][1]}</div>\n'
-    return "".join([f'<div class="{part[0]}">{part[1]}</div>\n' for part in parts])
+_Cell = tuple[str, ...]
+"""A cell of the card grid: the pieces of its markup."""
+
+_EMPTY_CELL: _Cell = ('<div class="card empty"></div>\n',)
+
+
+def _notes_markup(notes: Sequence[Part]) -> str:
+    """The notes under an answer (extra, source)."""
+    return "".join([f'<div class="{role}">{html}</div>\n' for role, html, _ in notes])
 
 
 class _CardMarkup:
-    """The pages of the cards layout."""
+    """The pages of the cards layout.
+
+    A card is made as the pieces of its markup, and each page joined from its cards' pieces at
+    once, so that no text is copied into a card's string first and then into the page's.
+    """
 
     def __init__(self, deck: Deck, sheets: int, front_lines: int, back_lines: int) -> None:
         self.sheets = sheets
@@ -629,56 +696,87 @@ class _CardMarkup:
             "front": '<div class="cuts">' + "<i></i>" * front_lines + "</div>\n",
             "back": '<div class="cuts">' + "<i></i>" * back_lines + "</div>\n",
         }
-        self.labels: dict[str, str] = {}
-
-    def page(self, side: str, sheet: int, cells: Sequence[PrintCard | None]) -> str:
-        out = [
-            f'<section class="page {side}" aria-label="Sheet {sheet} of {self.sheets}, {side}s">\n',
-            self.cuts[side],
-            '<div class="grid">\n',
+        # A card's start, up to its number, on each side in each accent colour; and what
+        # follows the number, by topic title.
+        self.starts = [
+            tuple(
+                f'<div class="card {side} accent{accent}">\n<div class="label"><span class="no">#'
+                for side in ("front", "back")
+            )
+            for accent in range(len(ACCENTS))
         ]
-        for item in cells:
-            out.append(self.card(side, item) if item else '<div class="card empty"></div>\n')
-        out.append(
-            f'</div>\n<div class="footer">{self.name} · sheet {sheet} of {self.sheets} '
-            f"· {side}s</div>\n</section>"
-        )
-        return "".join(out)
+        self.labels: dict[str, str] = {}
+        # What goes around the main part of a side, for each way the side can be set.
+        self.bodies: dict[Face, tuple[str, str, str]] = {}
+        for size in range(len(CARD_SIZES)):
+            for left in (False, True):
+                for overflow in (False, True):
+                    body = f'<div class="body fs{size}{" left" if left else ""}">\n'
+                    too_long = (
+                        '<div class="too-long">too long for a card: text may be cut off</div>\n'
+                        if overflow
+                        else ""
+                    )
+                    self.bodies[Face(size, left, overflow)] = (
+                        f'{body}<div class="inner">\n<div class="question">',
+                        f'{body}<div class="inner">\n<div class="answer">',
+                        f"</div>\n</div>\n{too_long}</div>\n",
+                    )
 
-    def card(self, side: str, item: PrintCard) -> str:
-        card = item.card
-        face = item.front if side == "front" else item.back
+    def page(self, side: str, sheet: int, cells: Iterable[_Cell]) -> str:
+        return "".join(
+            [
+                f'<section class="page {side}" aria-label="Sheet {sheet} of {self.sheets}, '
+                f'{side}s">\n',
+                self.cuts[side],
+                '<div class="grid">\n',
+                *chain.from_iterable(cells),
+                f'</div>\n<div class="footer">{self.name} · sheet {sheet} of {self.sheets} '
+                f"· {side}s</div>\n</section>",
+            ]
+        )
+
+    def card(
+        self,
+        number: str,
+        card: Card,
+        front: Face,
+        question: str,
+        back: Face,
+        answer: str,
+        notes: str,
+    ) -> tuple[_Cell, _Cell]:
+        """The front and the back of a printed card, set as fitted: the HTML of the question,
+        and of the answer with the markup of the notes under it."""
         label = self.labels.get(card.topic_title)
         if label is None:
             title = card.topic_title
             label = self.labels[title] = (
-                f'<span class="dot"></span><span class="topic">{_escape(title)}</span>'
+                '</span><span class="dot"></span><span class="topic">'
+                f"{_escape(title)}</span></div>\n"
                 if title
-                else ""
+                else "</span></div>\n"
             )
-        accent = self.accents.get(card.topic, 0)
-        left = " left" if face.left else ""
-        too_long = (
-            '<div class="too-long">too long for a card: text may be cut off</div>\n'
-            if face.overflow
-            else ""
-        )
+        front_start, back_start = self.starts[self.accents.get(card.topic, 0)]
+        body, _, end = self.bodies[front]
+        _, back_body, back_end = self.bodies[back]
         return (
-            f'<div class="card {side} accent{accent}">\n'
-            f'<div class="label"><span class="no">#{item.number}</span>{label}</div>\n'
-            f'<div class="body fs{face.size}{left}">\n<div class="inner">\n'
-            f"{_parts_markup(face.parts)}</div>\n</div>\n{too_long}</div>\n"
+            (front_start, number, label, body, question, "</div>\n", end),
+            (back_start, number, label, back_body, answer, "</div>\n", notes, back_end),
         )
 
 
 class _SheetMarkup:
     """The pages of the sheet layout."""
 
-    def __init__(self, deck: Deck, rows: _Rows, pages: int, fields: _Fields) -> None:
+    def __init__(
+        self, deck: Deck, rows: _Rows, fields: _Fields, topics: Sequence[_Topic], pages: int
+    ) -> None:
         self.cards = deck.cards
         self.rows = rows
-        self.pages = pages
         self.fields = fields
+        self.topics = topics
+        self.pages = pages
         self.name = _escape(deck.name)
         description = fields(deck.description)[0] if deck.description else ""
         self.title = (
@@ -686,8 +784,16 @@ class _SheetMarkup:
             + (f'<div class="description">{description}</div>\n' if description else "")
             + f'<p class="hint">{_escape(FOLD_HINT)}</p>\n</div>\n'
         )
+        # The start of a row, by type size and accent.
+        self.starts = [
+            [
+                f'<div class="row fs{size} accent{accent}">\n<div class="q"><span class="no">'
+                for accent in range(len(ACCENTS))
+            ]
+            for size in range(len(SHEET_SIZES))
+        ]
 
-    def page(self, number: int, items: Sequence[tuple[str, bool, int, int]]) -> str:
+    def page(self, number: int, runs: Sequence[_Run]) -> str:
         out = [
             f'<section class="page" aria-label="Page {number} of {self.pages}">\n'
             '<div class="content">\n',
@@ -695,12 +801,13 @@ class _SheetMarkup:
             '<div class="table">\n<i class="fold"></i>\n'
             '<div class="heads"><div class="q">Question</div><div class="a">Answer</div></div>\n',
         ]
-        for heading, continued, accent, index in items:
-            if index < 0:
-                cont = '<span class="cont"> (continued)</span>' if continued else ""
-                out.append(f'<h2 class="topic accent{accent}">{_escape(heading)}{cont}</h2>\n')
-            else:
-                out.append(self.row(index, accent))
+        row = self.row
+        for topic, start, stop in runs:
+            title, accent, members = self.topics[topic]
+            if title:
+                cont = '<span class="cont"> (continued)</span>' if start else ""
+                out.append(f'<h2 class="topic accent{accent}">{_escape(title)}{cont}</h2>\n')
+            out += [row(index, accent) for index in members[start:stop]]
         out.append(
             f'</div>\n</div>\n<div class="footer"><span class="deck">{self.name}</span>'
             f'<span class="pageno">page {number} of {self.pages}</span></div>\n</section>'
@@ -708,35 +815,30 @@ class _SheetMarkup:
         return "".join(out)
 
     def row(self, index: int, accent: int) -> str:
+        """A card's row: its fields as the cards export made them ready, or made ready again."""
+        rows = self.rows
         card = self.cards[index]
-        question, answer = self.parts(card, index)
+        if not rows.verbatim[index]:
+            (question, _), (answer, _), notes, _ = _sides(card, self.fields)
+            below = _notes_markup(notes)
+        else:
+            if card.kind is Kind.CLOZE:
+                question, answer, _, _ = _cloze_sides(card.front)
+            else:
+                question, answer = card.front, card.back
+            below = f'<div class="extra">{card.extra}</div>\n' if card.extra else ""
+            if card.source:
+                below += f'<div class="source">{card.source}</div>\n'
         too_long = (
             '<div class="too-long">too long for one page: text may be cut off</div>\n'
-            if self.rows.overflow[index]
+            if rows.overflow[index]
             else ""
         )
         return (
-            f'<div class="row fs{self.rows.size[index]} accent{accent}">\n'
-            f'<div class="q"><span class="no">{index + 1}</span><div class="text">\n'
-            f'{_parts_markup(question)}</div></div>\n<div class="a">\n'
-            f"{_parts_markup(answer)}{too_long}</div>\n</div>\n"
+            f'{self.starts[rows.size[index]][accent]}{index + 1}</span><div class="text">\n'
+            f'<div class="question">{question}</div>\n</div></div>\n<div class="a">\n'
+            f'<div class="answer">{answer}</div>\n{below}{too_long}</div>\n</div>\n'
         )
-
-    def parts(self, card: Card, index: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """The (role, HTML) of the question and the answer parts of a card's row."""
-        if not self.rows.verbatim[index]:
-            _, question, answer = _directions(card, index + 1, self.fields)[0][0]
-            return [p[:2] for p in question], [p[:2] for p in answer]
-        if card.kind is Kind.CLOZE:
-            front, back = _cloze_front(card.front), _cloze_back(card.front)
-        else:
-            front, back = card.front, card.back
-        answers = [("answer", back)]
-        if card.extra:
-            answers.append(("extra", card.extra))
-        if card.source:
-            answers.append(("source", card.source))
-        return [("question", front)], answers
 
 
 # -- card fields -----------------------------------------------------------------------------
@@ -754,34 +856,28 @@ _MIME = {
 
 
 def _cloze_front(fragment: str) -> str:
-    def blank(m: re.Match[str]) -> str:
-        hint = m.group(3)
-        return (
-            f'<span class="cp-blank">[{hint}]</span>'
-            if hint
-            else (f'<span class="cp-blank">{BLANK}</span>')
-        )
-
-    return _CLOZE.sub(blank, fragment)
+    return _cloze_sides(fragment)[0]
 
 
 def _cloze_back(fragment: str) -> str:
-    return _CLOZE.sub(lambda m: f'<span class="cp-fill">{m.group(2)}</span>', fragment)
+    return _cloze_sides(fragment)[1]
 
 
-def _plain_cloze(
-    fragment: str, front: str, back: str
-) -> tuple[tuple[str, _Measured], tuple[str, _Measured]] | None:
-    """The two sides of a cloze note whose text is plain (most are), ready and measured.
-
-    Their only markup is the cloze spans just put in, so they pass the check by construction,
-    and they measure as their text does.
-    """
-    if _MARKUP_CHARS.search(fragment):
-        return None
-    front_text = front.replace('<span class="cp-blank">', "").replace("</span>", "")
-    back_text = back.replace('<span class="cp-fill">', "").replace("</span>", "")
-    return (front, _paragraph(front_text)), (back, _paragraph(back_text))
+def _cloze_sides(fragment: str) -> tuple[str, str, str, str]:
+    """The front of a cloze note (each deletion a blank, or its hint) and its back (each
+    deletion filled in), and the text of each without the spans put in: for a note with no
+    markup of its own, that is what they measure as."""
+    pieces = _CLOZE.split(fragment)  # text, then for each deletion: number, answer, hint, text
+    front, back = [pieces[0]], [pieces[0]]
+    front_text, back_text = [pieces[0]], [pieces[0]]
+    for index in range(2, len(pieces), 4):
+        answer, hint, text = pieces[index : index + 3]
+        blank = f"[{hint}]" if hint else BLANK
+        front += ('<span class="cp-blank">', blank, "</span>", text)
+        back += ('<span class="cp-fill">', answer, "</span>", text)
+        front_text += (blank, text)
+        back_text += (answer, text)
+    return "".join(front), "".join(back), "".join(front_text), "".join(back_text)
 
 
 class _Fields:
@@ -792,10 +888,26 @@ class _Fields:
 
     def __init__(self, images: Mapping[str, str]) -> None:
         self.images = images
+        # Fields with markup repeat (a formula, a template's lines) and take longest to read:
+        # each is read once while it is remembered, with its HTML if that is not the field's
+        # own (None if it is). Plain text is read again: remembering it costs more.
+        self.seen: dict[str, tuple[str | None, _Measured]] = {}
 
     def __call__(self, fragment: str) -> tuple[str, _Measured]:
         if not _MARKUP_CHARS.search(fragment):
             return fragment, _paragraph(fragment)  # plain text, as most fields are
+        seen = self.seen.get(fragment)
+        if seen is not None:
+            html, measured = seen
+            return fragment if html is None else html, measured
+        html, measured = self.read(fragment)
+        if len(self.seen) >= _SEEN_LIMIT:
+            self.seen.clear()  # a bound on memory; the common fields come back soon enough
+        self.seen[fragment] = (None if html is fragment else html, measured)
+        return html, measured
+
+    def read(self, fragment: str) -> tuple[str, _Measured]:
+        """A field with markup (or any of the characters it escapes), checked or cleaned."""
         measured = _scan(fragment, strict=True)
         if measured is None:
             fragment = _clean(fragment)
@@ -804,6 +916,9 @@ class _Fields:
         if "<img" in fragment:
             fragment = _inline_images(fragment, self.images)
         return fragment, measured
+
+
+_SEEN_LIMIT = 1 << 10
 
 
 def _clean(fragment: str) -> str:
@@ -837,9 +952,11 @@ def _data_uris(deck: Deck) -> dict[str, str]:
 
 
 def _accents(deck: Deck) -> dict[str, int]:
-    keys = [key for key, _ in deck.topics]
-    keys += [c.topic for c in deck.cards if c.topic and c.topic not in keys]
-    return {key: index % len(ACCENTS) for index, key in enumerate(dict.fromkeys(keys))}
+    """The accent colour of each topic: the deck's topics in their order, then any other in the
+    order of its first card."""
+    topics = [key for key, _ in deck.topics]
+    topics += filter(None, map(attrgetter("topic"), deck.cards))
+    return {key: index % len(ACCENTS) for index, key in enumerate(dict.fromkeys(topics))}
 
 
 # -- reading a field -------------------------------------------------------------------------
@@ -892,35 +1009,36 @@ class _Block(NamedTuple):
 class _Measured:
     """How a fragment measures, for any width.
 
-    Most fields are a paragraph or two of text (``simple``: each block one unindented
-    paragraph) that fits on one line, or wraps to a few. For those, ``widest`` is a bound, a
-    hair above, of the width of the widest paragraph set on one line, and ``one_line_height``
-    the fragment's height in em if each fits on one line; a paragraph that may not fit is
-    wrapped word by word. Other fragments (lists, quotes, code, images) have a ``widest`` of -1
-    and are measured block by block.
+    Most fragments break no line at the widths they get: a paragraph or two of text, a short
+    list. ``widest`` is a bound, a hair above, of the width in em a fragment needs for that
+    (its widest line's, indent included), and ``lines`` and ``one_line_height`` are its lines
+    and its height in em then; in a narrower box it is wrapped word by word. A simple fragment
+    (each block one unindented paragraph, as most fields are) keeps the widths of the words of
+    each paragraph; any other (lists, quotes, code, images) its blocks. A fragment with an
+    image has no bound (``widest`` is infinite): its height depends on the type size.
     """
 
-    __slots__ = ("blocks", "count", "one_line_height", "paragraphs", "structured", "widest")
+    __slots__ = ("blocks", "lines", "one_line_height", "paragraphs", "structured", "widest")
 
     def __init__(
         self,
         widest: float,
         one_line_height: float,
-        count: int,
+        lines: int,
         structured: bool,
         blocks: tuple[_Block, ...] = (),
         paragraphs: tuple[tuple[float, ...], ...] = (),
     ) -> None:
         self.widest = widest
         self.one_line_height = one_line_height
-        self.count = count  # blocks
+        self.lines = lines
         self.structured = structured  # set left-aligned: lists, quotes, code, > 2 blocks
         self.blocks = blocks  # when not simple
         self.paragraphs = paragraphs  # when simple: the widths of each one's words
 
     def lines_and_height(self, metric: _Metrics) -> tuple[int, float]:
         """Lines of text, and height in em, set in a role at a size."""
-        if self.widest < 0:
+        if self.blocks:
             return _lines_and_height(self.blocks, metric.width, metric.image)
         line = metric.line  # an unindented paragraph's usable width, as _block_lines has it
         lines, total = 0, 0.0
@@ -931,6 +1049,50 @@ class _Measured:
             lines += count
             total += count * LINE_HEIGHT
         return lines, total
+
+    def most_lines(self, line: float) -> int:
+        """At most how many lines a fragment of one paragraph wraps to at ``line`` em, found
+        without wrapping it; 0 for any other fragment, or one with a word longer than that.
+
+        Greedy wrapping breaks before a word only if the line so far, a space and the word
+        overrun the line, so any two lines in a row hold more than ``line - _SPACE`` between
+        them (no word being broken). n lines make n // 2 such pairs, and together they hold
+        no more than the paragraph's width, so n // 2 < widest / (line - _SPACE): ``widest``
+        is above that width by far more than rounding can take off it.
+        """
+        if self.blocks or len(self.paragraphs) != 1:
+            return 0
+        if max(self.paragraphs[0]) > line:
+            return 0
+        return 2 * math.ceil(self.widest / (line - _SPACE)) - 1
+
+
+def _measured_blocks(blocks: tuple[_Block, ...], structured: bool, image: bool) -> _Measured:
+    """A fragment that is not simple, measured: with no line broken, each paragraph of a text
+    block (each line of a <pre>) is one line, added up as _lines_and_height adds them.
+
+    A paragraph within its block's usable width (``width / _WIDTH_SAFETY - indent``, at least
+    an em) is one line for _wrap (see _widest), so the bound is the widest paragraph's width
+    plus its indent; as the line width it is compared with is at least an em, a block whose
+    usable width is that em keeps its paragraphs on one line too. An image's height depends
+    on the type size: a fragment with ``image`` is measured afresh at every size.
+    """
+    if image:
+        return _Measured(math.inf, 0.0, 0, structured, blocks)
+    widest = 0.0
+    lines = 0
+    height = 0.0
+    for index, block in enumerate(blocks):
+        if index:
+            height += _BLOCK_GAP
+        if block.kind == _RULE:
+            height += 1.0
+        else:
+            widest = max(widest, max(map(_widest, block.words)) + block.indent)
+            count = len(block.words)
+            lines += count
+            height += count * LINE_HEIGHT
+    return _Measured(widest, height, lines, structured, blocks)
 
 
 _IMAGE_BLOCK = _Block(_IMAGE)
@@ -943,7 +1105,8 @@ def _paragraph(text: str) -> _Measured:
     words = tuple(map(_word_width, text.split()))
     if not words:
         return _NOTHING
-    return _Measured(_widest(words), LINE_HEIGHT, 1, False, (), (words,))
+    widest = (sum(words) + _SPACE * (len(words) - 1)) * _BOUND  # _widest, inline
+    return _Measured(widest, LINE_HEIGHT, 1, False, (), (words,))
 
 
 def _widest(words: tuple[float, ...]) -> float:
@@ -994,14 +1157,33 @@ def _scan(fragment: str, *, strict: bool) -> _Measured | None:
         text = "".join(texts)
         return _paragraph(html_lib.unescape(text) if "&" in text else text)
     texts.append("   ")  # what a table cell adds: index -1 in a plan
+    if plan.paragraphs:  # paragraphs, lines broken with <br>: simple, whatever the text
+        found = []
+        widest = 0.0
+        for mono, runs in plan.paragraphs:
+            text = texts[runs[0]] if len(runs) == 1 else "".join(map(texts.__getitem__, runs))
+            if not text or text.isspace():
+                continue  # the white space between blocks, as a rule
+            if "&" in text:
+                text = html_lib.unescape(text)
+            words = tuple(map(_mono_width if mono else _word_width, text.split()))
+            if words:
+                found.append(words)
+                widest = max(widest, _widest(words))
+        count = len(found)
+        return _Measured(widest, _one_line_height(count), count, count > 2, (), tuple(found))
     blocks: list[_Block] = []
     simple = True  # each block one unindented paragraph of text
+    indented = image = False  # a block indented or in <pre>; an image
     for kind, indent, mono, pre, runs in plan.blocks:
         if kind != _TEXT:
             blocks.append(_IMAGE_BLOCK if kind == _IMAGE else _RULE_BLOCK)
             simple = False
+            image = image or kind == _IMAGE
             continue
-        text = "".join(map(texts.__getitem__, runs))
+        text = texts[runs[0]] if len(runs) == 1 else "".join(map(texts.__getitem__, runs))
+        if not text or text.isspace():
+            continue  # the white space between blocks, as a rule
         if "&" in text:
             text = html_lib.unescape(text)
         measure = _mono_width if mono else _word_width
@@ -1011,15 +1193,18 @@ def _scan(fragment: str, *, strict: bool) -> _Measured | None:
             lines = tuple(tuple(map(measure, line.split())) for line in text.split("\n"))
             blocks.append(_Block(_TEXT, indent, True, lines))
             simple = False
+            indented = True
         else:
             words = tuple(map(measure, text.split()))
             if not words:
                 continue
             blocks.append(_Block(_TEXT, indent, False, (words,)))
-            simple = simple and not indent
-    structured = len(blocks) > 2 or (not simple and any(b.indent or b.pre for b in blocks))
+            if indent:
+                simple = False
+                indented = True
+    structured = len(blocks) > 2 or indented
     if not simple:
-        return _Measured(-1.0, -1.0, len(blocks), structured, tuple(blocks))
+        return _measured_blocks(tuple(blocks), structured, image)
     paragraphs = tuple(block.words[0] for block in blocks)
     widest = max(map(_widest, paragraphs), default=0.0)
     return _Measured(widest, _one_line_height(len(blocks)), len(blocks), structured, (), paragraphs)
@@ -1048,11 +1233,14 @@ class _Plan(NamedTuple):
     blocks: tuple[tuple[int, float, bool, bool, tuple[int, ...]], ...]
     inline: bool  # one unindented block of all the text, in proportional type
     after_pre: tuple[int, ...]  # runs right after a <pre>: a line feed there would be dropped
+    # When every block is unindented text, not in <pre>: (mono, runs) of each, else empty.
+    paragraphs: tuple[tuple[bool, tuple[int, ...]], ...]
 
 
 # A start or end tag as the sanitiser writes it: lower case, one space before each attribute,
-# double-quoted values. Anything else is text (and a "<" in text fails the check).
-_TAG = re.compile(r'(</?[a-z][a-z0-9]*(?: [a-z]+="[^"]*")*>)')
+# double-quoted values. Anything else is text (and a "<" in text fails the check). Possessive
+# quantifiers: no part of a tag can match what follows it, so there is nothing to backtrack.
+_TAG = re.compile(r'(</?[a-z][a-z0-9]*+(?: [a-z]++="[^"]*+")*+>)')
 _TAG_PARTS = re.compile(r'<(/?)([a-z][a-z0-9]*)((?: [a-z]+="[^"]*")*)>')
 _PLANS: dict[tuple[str, ...], _Plan] = {}
 _PLANS_LIMIT = 4096
@@ -1103,7 +1291,14 @@ def _plan(tags: tuple[str, ...]) -> _Plan:
         runs.append(index)
     blocks.append((_TEXT, indent, had_mono, pre > 0, tuple(runs)))
     inline = blocks == [(_TEXT, 0.0, False, False, tuple(range(len(tags) + 1)))]
-    return _Plan(valid and not stack, tuple(blocks), inline, tuple(after_pre))
+    paragraphs = tuple(
+        (mono, runs)
+        for kind, indent, mono, pre, runs in blocks
+        if kind == _TEXT and not indent and not pre
+    )
+    if len(paragraphs) < len(blocks):
+        paragraphs = ()
+    return _Plan(valid and not stack, tuple(blocks), inline, tuple(after_pre), paragraphs)
 
 
 def _allowed(tag: str, end: str, attributes: str, stack: list[str]) -> bool:
@@ -1191,23 +1386,64 @@ class _Fitter:
                 by_role[name] = _Metrics(em, width / em, line, image / em, role.gap * em)
             self.metrics.append(by_role)
 
-    def fit(self, parts: tuple[Part, ...]) -> Face:
+        # The outcomes, made once: at each size, set centred or left; and too long for any.
+        self.faces = [
+            (Face(size, False, False), Face(size, True, False)) for size in range(len(sizes))
+        ]
+        self.too_long = Face(len(sizes) - 1, True, True)
+
+    def fit(self, parts: Sequence[Part]) -> Face:
         """The largest type size at which ``parts`` fit the box."""
-        main_role, _, main = parts[0]
+        role, _, main = parts[0]
+        return self.fit_side(role, main, parts[1:])
+
+    def fit_side(self, role: str, main: _Measured, notes: Sequence[Part] = ()) -> Face:
+        """The largest type size at which a side fits the box: its main part, set in ``role``,
+        and the notes under it (what ``fit`` does, without a tuple of the parts)."""
+        # Most sides fit at the largest size, each part set unbroken or wrapped to a few lines.
+        # A wrapped part's lines can be bounded without wrapping it (_Measured.most_lines), and
+        # heights only grow with lines, rounding included: a side that fits with the bounds
+        # fits, and with five lines at most its main part is set centred unless structured.
+        # Anything else is fitted exactly, size by size, below.
+        metrics = self.metrics[0]
+        metric = metrics[role]
+        if main.widest <= metric.line:
+            lines = main.lines
+            height = main.one_line_height
+        else:
+            lines = main.most_lines(metric.line)
+            height = lines * LINE_HEIGHT if 0 < lines <= 5 else -1.0
+        if height >= 0:
+            total = height * metric.em
+            for note_role, _, measured in notes:
+                metric = metrics[note_role]
+                total += metric.gap
+                if measured.widest <= metric.line:  # _height, inline
+                    total += measured.one_line_height * metric.em
+                elif most := measured.most_lines(metric.line):
+                    total += most * LINE_HEIGHT * metric.em
+                else:
+                    total += measured.lines_and_height(metric)[1] * metric.em
+            if total * _HEIGHT_SAFETY <= self.limit:
+                return self.faces[0][main.structured or lines > 5]
         for size, metrics in enumerate(self.metrics):
-            metric = metrics[main_role]
-            if 0 <= main.widest <= metric.line:
-                lines, height = main.count, main.one_line_height
+            metric = metrics[role]
+            if main.widest <= metric.line:  # no line wraps, as is usual
+                lines = main.lines
+                total = main.one_line_height * metric.em
             else:
                 lines, height = main.lines_and_height(metric)
-            total = height * metric.em
-            for role, _, measured in parts[1:]:
-                metric = metrics[role]
+                total = height * metric.em
+            for note_role, _, measured in notes:
+                metric = metrics[note_role]
                 total += metric.gap
-                total += _height(measured, metric) * metric.em
+                if measured.widest <= metric.line:  # _height, inline
+                    total += measured.one_line_height * metric.em
+                else:
+                    total += measured.lines_and_height(metric)[1] * metric.em
             if total * _HEIGHT_SAFETY <= self.limit:
-                return Face(parts, size, main.structured or lines > 5, False)
-        return Face(parts, len(self.metrics) - 1, True, True)
+                return self.faces[size][main.structured or lines > 5]
+        return self.too_long
 
     def height(self, parts: Sequence[Part], size: int) -> float:
         """Estimated height (mm) of ``parts`` at the type size ``size``."""
@@ -1223,7 +1459,7 @@ class _Fitter:
 
 def _height(measured: _Measured, metric: _Metrics) -> float:
     """Height in em of a fragment set in a role at a size."""
-    if 0 <= measured.widest <= metric.line:
+    if measured.widest <= metric.line:
         return measured.one_line_height
     return measured.lines_and_height(metric)[1]
 
@@ -1335,8 +1571,11 @@ class _Words(dict[str, float]):
 
 
 _CHARS = _Chars(_char_width)
+
+
 _MONO_CHARS = _Chars(lambda char: max(_char_width(char), 0.61))
-_word_width = _Words(_CHARS, 1 << 16).__getitem__
+# 16,384 words take 2 MB or so; four times as many are no faster at 100,000 cards.
+_word_width = _Words(_CHARS, 1 << 14).__getitem__
 _mono_width = _Words(_MONO_CHARS, 1 << 12).__getitem__
 
 
