@@ -1203,7 +1203,9 @@ class _CardJudge:
         self.topics = topics
         self.cards: list[Card] = []
         self.ids: dict[str, int] = {}  # card id -> its line
-        self.questions: dict[str, tuple[str, int]] = {}  # question -> first card id, line
+        # question -> the first card asking it (its line is in ``ids``): no tuple per card,
+        # which would be garbage after the load, holes among the cards' objects.
+        self.questions: dict[str, str] = {}
         self.titles: dict[str, str] = {}
 
     def add(self, item: yaml.Node) -> None:
@@ -1226,20 +1228,23 @@ class _CardJudge:
             prompts.append(plain_text(card.back))
         for prompt in filter(None, prompts):
             folded = " ".join(prompt.casefold().split())
-            if folded in self.questions:
-                other_id, other_line = self.questions[folded]
+            other_id = self.questions.get(folded)
+            if other_id is None:
+                self.questions[folded] = card.id
+            else:
                 loader.warn(
                     item,
                     f"card {card.id!r} asks the same question as card "
-                    f"{other_id!r} (line {other_line})",
+                    f"{other_id!r} (line {self.ids[other_id]})",
                 )
-            else:
-                self.questions[folded] = (card.id, card.location.line)
         self.cards.append(card)
 
 
 class _Fallback(Exception):
     """A file cannot be read in chunks after all; it is read again, whole, in one process."""
+
+
+_PACKED_PIECE = 1000  # cards
 
 
 @dataclass
@@ -1248,9 +1253,12 @@ class _ChunkResult:
 
     Cards and questions travel as ``marshal`` data of plain tuples: pickling and unpickling
     50,000 dataclass objects cost five times as much (both processes are the same Python).
+    The cards come in pieces, unpacked one at a time: each piece's tuples are freed before the
+    next one's are made, so they do not leave tens of thousands of holes among the deck's
+    objects (memory that would stay the parent's, and be copied by a process it forks).
     """
 
-    cards: bytes
+    cards: list[bytes]
     diagnostics: list[Diagnostic]
     media: dict[str, Media]
     questions: bytes
@@ -1261,34 +1269,37 @@ class _ChunkResult:
         cards: list[Card],
         diagnostics: list[Diagnostic],
         media: dict[str, Media],
-        questions: dict[str, tuple[str, int]],
+        questions: dict[str, str],
         titles: dict[str, str],
         keep_cards: bool,
     ) -> _ChunkResult:
-        rows = [
-            (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
-             c.extra, c.location.line, c.location.col, c.front_text, c.back_text, c.media,
-             c.generated_id)
-            if keep_cards else (c.id, c.location.line, c.location.col, c.generated_id)
-            for c in cards
-        ]  # fmt: skip
-        return _ChunkResult(
-            marshal.dumps(rows), diagnostics, media, marshal.dumps(questions), titles
-        )
+        pieces = []
+        for start in range(0, len(cards), _PACKED_PIECE):
+            rows = [
+                (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
+                 c.extra, c.location.line, c.location.col, c.front_text, c.back_text, c.media,
+                 c.generated_id)
+                if keep_cards else (c.id, c.location.line, c.location.col, c.generated_id)
+                for c in cards[start : start + _PACKED_PIECE]
+            ]  # fmt: skip
+            pieces.append(marshal.dumps(rows))
+        return _ChunkResult(pieces, diagnostics, media, marshal.dumps(questions), titles)
 
-    def unpack_cards(self, path: str) -> list[Card]:
-        return [
-            Card(cid, _KINDS[kind], front, back, topic, title, tags, source, extra,
-                 Location(path, line, col), front_text, back_text, media, generated)
-            for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
-                 front_text, back_text, media, generated) in marshal.loads(self.cards)
-        ]  # fmt: skip
+    def unpack_cards(self, path: str) -> Iterator[Card]:
+        for piece in self.cards:
+            yield from [
+                Card(cid, _KINDS[kind], front, back, topic, title, tags, source, extra,
+                     Location(path, line, col), front_text, back_text, media, generated)
+                for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
+                     front_text, back_text, media, generated) in marshal.loads(piece)
+            ]  # fmt: skip
 
-    def unpack_rows(self) -> list[_CardRow]:
+    def unpack_rows(self) -> Iterator[_CardRow]:
         """The cards of a result packed without keep_cards: id, line, column, generated."""
-        return list(marshal.loads(self.cards))
+        for piece in self.cards:
+            yield from marshal.loads(piece)
 
-    def unpack_questions(self) -> dict[str, tuple[str, int]]:
+    def unpack_questions(self) -> dict[str, str]:
         return dict(marshal.loads(self.questions))
 
 
@@ -1370,28 +1381,30 @@ class _Chunks:
             except (_Fallback, ChildFailed) as exc:
                 raise _Fallback from exc
             path = str(self.loader.path)
-            if self.loader.keep_cards:
-                cards = part.unpack_cards(path)
-                lines = [(card.id, card.location.line) for card in cards]
-            else:
-                rows = part.unpack_rows()
-                cards, lines = [], [(cid, line) for cid, line, _, _ in rows]
-                self.loader.other_cards.extend(rows)
             for folded, title in part.titles.items():
                 if judge.titles.setdefault(folded, title) != title:
                     raise _Fallback
-            for card_id, line in lines:
-                if card_id in judge.ids:
-                    raise _Fallback
-                judge.ids[card_id] = line
+            ids = judge.ids
+            before = len(ids)
+            if self.loader.keep_cards:
+                for card in part.unpack_cards(path):
+                    if card.id in ids:
+                        raise _Fallback
+                    ids[card.id] = card.location.line
+                    judge.cards.append(card)
+            else:
+                for row in part.unpack_rows():
+                    if row[0] in ids:
+                        raise _Fallback
+                    ids[row[0]] = row[1]
+                    self.loader.other_cards.append(row)
             for folded, first in part.unpack_questions().items():
                 if folded in judge.questions:
                     raise _Fallback
                 judge.questions[folded] = first
-            judge.cards.extend(cards)
             self.loader.diagnostics.extend(part.diagnostics)
             self.loader.media.update(part.media)
-            added += len(lines)
+            added += len(ids) - before
         if (
             len(self.loader.diagnostics) >= MAX_PROBLEMS_PER_FILE
             or len(judge.cards) + len(self.loader.other_cards) > MAX_CARDS_PER_DECK
