@@ -821,7 +821,7 @@ def test_loading_is_deterministic_and_ignores_how_yaml_is_written(
 
 def _without_locations(deck: Deck) -> Deck:
     nowhere = Location("")
-    cards = tuple(dataclasses.replace(card, location=nowhere) for card in deck.cards)
+    cards = tuple(dataclasses.replace(card, path="", line=0, col=0) for card in deck.cards)
     return dataclasses.replace(deck, cards=cards, location=nowhere)
 
 

@@ -1056,6 +1056,7 @@ class _FileLoader:
         extra_html, extra_media = self.field_html(extra[1], extra[0]) if extra else ("", ())
         if not ok or card_id is None:
             return None
+        mark = node.start_mark
         return Card(
             id=card_id,
             kind=kind,
@@ -1066,7 +1067,9 @@ class _FileLoader:
             tags=tags,
             source=render_html(source[0]) if source else "",
             extra=extra_html,
-            location=self.loc(node),
+            path=self.path_text,
+            line=mark.line + 1 + self.line_offset,
+            col=mark.column + 1,
             front_text=first[0],
             back_text=second[0] if second else "",
             media=front_media + back_media + extra_media,
@@ -1155,7 +1158,9 @@ class _FileLoader:
             tags,
             render_html(source) if source else "",
             render_html(extra) if extra else "",
-            Location(self.path_text, mark.line + 1 + self.line_offset, mark.column + 1),
+            self.path_text,
+            mark.line + 1 + self.line_offset,
+            mark.column + 1,
             first,
             second or "",
         )
@@ -1222,7 +1227,7 @@ class _CardJudge:
             first = self.ids[card.id]
             loader.error(item, f"duplicate card id {card.id!r} (first at line {first})")
             return
-        self.ids[card.id] = card.location.line
+        self.ids[card.id] = card.line
         prompts = [plain_text(card.front)]
         if card.kind is Kind.REVERSED:
             prompts.append(plain_text(card.back))
@@ -1277,9 +1282,9 @@ class _ChunkResult:
         for start in range(0, len(cards), _PACKED_PIECE):
             rows = [
                 (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
-                 c.extra, c.location.line, c.location.col, c.front_text, c.back_text, c.media,
+                 c.extra, c.line, c.col, c.front_text, c.back_text, c.media,
                  c.generated_id)
-                if keep_cards else (c.id, c.location.line, c.location.col, c.generated_id)
+                if keep_cards else (c.id, c.line, c.col, c.generated_id)
                 for c in cards[start : start + _PACKED_PIECE]
             ]  # fmt: skip
             pieces.append(marshal.dumps(rows))
@@ -1289,7 +1294,7 @@ class _ChunkResult:
         for piece in self.cards:
             yield from [
                 Card(cid, _KINDS[kind], front, back, topic, title, tags, source, extra,
-                     Location(path, line, col), front_text, back_text, media, generated)
+                     path, line, col, front_text, back_text, media, generated)
                 for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
                      front_text, back_text, media, generated) in marshal.loads(piece)
             ]  # fmt: skip
@@ -1390,7 +1395,7 @@ class _Chunks:
                 for card in part.unpack_cards(path):
                     if card.id in ids:
                         raise _Fallback
-                    ids[card.id] = card.location.line
+                    ids[card.id] = card.line
                     judge.cards.append(card)
             else:
                 for row in part.unpack_rows():

@@ -58,12 +58,21 @@ class Card:
     tags: tuple[str, ...]
     source: str
     extra: str
-    location: Location
+    # Where the card starts (see ``location``), kept as plain values: a Location object per
+    # card would cost 5 MB at 100,000 cards, twice over when a build forks.
+    path: str
+    line: int
+    col: int
     # The authored Markdown of the first and second field, for diagnostics and plain exports.
     front_text: str = ""
     back_text: str = ""
     media: tuple[str, ...] = ()
     generated_id: bool = False
+
+    @property
+    def location(self) -> Location:
+        """Where the card starts in its card file."""
+        return Location(self.path, self.line, self.col)
 
 
 @dataclass(frozen=True)  # no slots: the HTML export keeps a weak reference to it
