@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 import tempfile
 import zipfile
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,14 +237,16 @@ def write_apkg(
     models = {kind: _model(kind) for kind in Kind}
     models_by_id = {MODEL_IDS[kind]: model for kind, model in models.items()}
     anki_decks: dict[str, genanki.Deck] = {}
-    members: dict[str, list[tuple[int, Card]]] = {}
-    for position, card in enumerate(deck.cards, start=1):
-        members.setdefault(deck.deck_name_for(card), []).append((position, card))
+    # Each Anki deck's cards, as indexes into deck.cards: no tuple (and no int) per card.
+    members: dict[str, array[int]] = {}
+    for index, card in enumerate(deck.cards):
+        members.setdefault(deck.deck_name_for(card), array("l")).append(index)
     # The deck itself first (it carries the description), then each subdeck as cards reach it.
     for name in dict.fromkeys([deck.name, *members]):
         description = deck.description if name == deck.name else ""
         anki_decks[name] = genanki.Deck(ids.stable_id(deck.key, name), name, description)
-        for model_id in dict.fromkeys(MODEL_IDS[card.kind] for _, card in members.get(name, ())):
+        kinds = dict.fromkeys(deck.cards[i].kind for i in members.get(name, ()))
+        for model_id in dict.fromkeys(MODEL_IDS[kind] for kind in kinds):
             anki_decks[name].add_model(models_by_id[model_id])
 
     stamp = max(mtimes.values(), default=ids.now())
@@ -294,7 +297,7 @@ def _insert_notes(
     deck: Deck,
     models: dict[Kind, genanki.Model],
     anki_decks: dict[str, genanki.Deck],
-    members: dict[str, list[tuple[int, Card]]],
+    members: dict[str, array[int]],
     mtimes: Mapping[str, int],
     guids: Mapping[str, str] | None,
     stamp: int,
@@ -317,9 +320,12 @@ def _insert_notes(
         notes.clear()
         cards.clear()
 
+    cards_of_deck = deck.cards
     for name, anki_deck in anki_decks.items():
         deck_id = anki_deck.deck_id
-        for position, card in members.get(name, ()):
+        for index in members.get(name, ()):
+            card = cards_of_deck[index]
+            position = index + 1
             fields = note_fields(card)
             note_id = next(next_id)
             mtime = mtimes[card.id]
