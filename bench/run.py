@@ -233,6 +233,9 @@ class Bench:
         tmp.mkdir(parents=True, exist_ok=True)
         self.env["TMPDIR"] = str(tmp)
         self.env.pop("CI", None)
+        # Time cardpress as installed, with its bytecode cached: the warm-up round writes the
+        # .pyc files of an editable install, unless the environment forbids it.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.decks: dict[int, Path] = {}
 
     def deck(self, cards: int) -> Path:
