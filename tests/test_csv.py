@@ -527,6 +527,26 @@ def test_output_is_deterministic(
         assert first == second
 
 
+@pytest.mark.parametrize("dialect", ["anki", "plain"])
+def test_parts_written_apart_join_into_the_whole_file(
+    good_deck: Path, tmp_path: Path, dialect: str
+) -> None:
+    # A big build writes the CSV's halves in two processes and joins them (see build.py).
+    deck = load_deck(good_deck)
+    whole = tmp_path / "whole.csv"
+    summary = write_csv(deck, whole, dialect=dialect)
+    assert summary.text and summary.warnings  # the example deck's images: a warning
+    for parts in (2, 3, len(deck.cards) + 1):
+        joined = b""
+        for part in range(parts):
+            path = tmp_path / f"{parts}-{part}.csv"
+            assert write_csv(deck, path, dialect=dialect, part=part, parts=parts) == summary
+            joined += path.read_bytes()
+        assert joined == whole.read_bytes(), parts
+    with pytest.raises(ValueError, match="part 2 of 2"):
+        write_csv(deck, tmp_path / "x.csv", dialect=dialect, part=2, parts=2)
+
+
 def test_unknown_dialect_is_refused(good_deck: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown CSV dialect 'excel'"):
         write_csv(load_deck(good_deck), tmp_path / "x.csv", dialect="excel")

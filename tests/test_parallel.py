@@ -202,8 +202,13 @@ def test_other_layouts_give_the_one_process_result(
     assert same_either_way(path)[0] == "ok"
 
 
+@pytest.mark.parametrize("dialect", ["anki", "plain"])
 def test_a_build_with_jobs_writes_the_same_bytes(
-    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch, chunked: list[int]
+    tmp_path: Path,
+    good_deck: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    chunked: list[int],
+    dialect: str,
 ) -> None:
     monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -211,8 +216,10 @@ def test_a_build_with_jobs_writes_the_same_bytes(
     for jobs in (1, 2):
         good_deck.with_name("history.lock.json").unlink(missing_ok=True)
         out = tmp_path / f"out{jobs}"
-        result = CliRunner().invoke(cli, ["build", str(good_deck), "-o", str(out), "-j", str(jobs)])
+        args = ["build", str(good_deck), "-o", str(out), "-j", str(jobs), "--csv-dialect", dialect]
+        result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
+        # Every output, and nothing else: no half of a CSV left behind.
         outputs[jobs] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
         outputs[jobs]["lock"] = good_deck.with_name("history.lock.json").read_bytes()
     assert outputs[1] == outputs[2]
@@ -254,6 +261,38 @@ def test_a_page_writer_failing_in_the_second_process_changes_nothing(
     with pytest.raises(ExportError, match="No space left on device"):
         build([good_deck], out, workers=2)
     assert snapshot() == before
+
+
+def test_a_csv_half_failing_in_the_second_process_changes_nothing(
+    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
+    out = tmp_path / "out"
+    build([good_deck], out)
+    files = [*out.iterdir(), *good_deck.parent.iterdir()]
+    before = {str(p): p.read_bytes() for p in files if p.is_file()}
+    real_plan = build_module.plan
+    parent = os.getpid()
+
+    def failing_plan(*args: Any, **kwargs: Any) -> list[Any]:
+        jobs: list[Any] = real_plan(*args, **kwargs)
+        target, writer = jobs[1]
+        assert target.suffix == ".csv" and isinstance(writer, build_module.Parts)
+
+        def write(path: Path, part: int, parts: int) -> Any:
+            if os.getpid() == parent:
+                return writer.write(path, part, parts)
+            path.write_bytes(b"half a half")
+            raise OSError(28, "No space left on device", str(path))
+
+        jobs[1] = (target, build_module.Parts(write))
+        return jobs
+
+    monkeypatch.setattr(build_module, "plan", failing_plan)
+    with pytest.raises(ExportError, match="No space left on device"):
+        build([good_deck], out, workers=2)
+    files = [*out.iterdir(), *good_deck.parent.iterdir()]
+    assert {str(p): p.read_bytes() for p in files if p.is_file()} == before
 
 
 def test_forked_returns_values_and_raises_what_the_child_raised() -> None:

@@ -13,6 +13,7 @@ import fcntl
 import functools
 import os
 import secrets
+import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +55,21 @@ os.umask(_UMASK)
 
 Writer = Callable[[Path], ExportSummary]
 
+
+@dataclass(frozen=True)
+class Parts:
+    """A writer whose file can also be written in parts, each by another process, and joined.
+
+    ``write(path, part, parts)`` writes the ``part``-th of ``parts`` pieces of the file; the
+    pieces joined in order are the whole file, and each returns the whole file's summary.
+    """
+
+    write: Callable[[Path, int, int], ExportSummary]
+
+    def __call__(self, path: Path) -> ExportSummary:
+        return self.write(path, 0, 1)
+
+
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, doing)``: called as a build moves from one step to the next."""
 
@@ -87,8 +103,9 @@ def read_lock(deck: Deck) -> ids.Lock | None:
 def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, Writer]]:
     """The files one deck produces, each with the function that writes it.
 
-    The lock and the GUIDs are computed by the first writer that needs them, so the printable
-    pages, which need neither, can start (in a second process) as soon as the deck is loaded.
+    The lock is computed by the first writer that needs it, so the printable pages, which do
+    not, can start (in a second process) as soon as the deck is loaded. GUIDs are computed as
+    rows are written (a tenth of a second at 100,000 cards): a table of them would be 11 MB.
     """
     # The exporters (genanki, Jinja2) are imported here, not at the top: `cardpress check`
     # and programs that only load cards never pay for them.
@@ -102,10 +119,6 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
     def lock() -> ids.Lock:
         return ids.update_lock(read_lock(deck), deck.key, apkg.note_fingerprints(deck))
 
-    @functools.cache
-    def guids() -> dict[str, str]:
-        return {card.id: ids.guid(deck.key, card.id) for card in deck.cards}
-
     def write_lock(path: Path) -> ExportSummary:
         with path.open("w", encoding="utf-8") as out:
             lock().write_json(out)
@@ -113,10 +126,10 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
 
     def write_package(path: Path) -> ExportSummary:
         mtimes = lock().mtimes
-        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes, guids=guids())))
+        return ExportSummary(str(apkg.write_apkg(deck, path, mtimes=mtimes)))
 
-    def write_csv_job(path: Path) -> ExportSummary:
-        return write_csv(deck, path, dialect=options.csv_dialect, guids=guids())
+    def write_csv_part(path: Path, part: int, parts: int) -> ExportSummary:
+        return write_csv(deck, path, dialect=options.csv_dialect, part=part, parts=parts)
 
     def write_cards(path: Path) -> ExportSummary:
         return html_export.write_html(
@@ -128,7 +141,7 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
 
     return [
         (out_dir / f"{stem}.apkg", write_package),
-        (out_dir / f"{stem}.csv", write_csv_job),
+        (out_dir / f"{stem}.csv", Parts(write_csv_part)),
         (out_dir / f"{stem}.cards.html", write_cards),
         (out_dir / f"{stem}.sheet.html", write_sheet),
         (lock_path(deck), write_lock),
@@ -233,33 +246,60 @@ def _write_all(
 ) -> None:
     """Run every writer into its temporary file, in job order.
 
-    With ``side`` the printable pages (the HTML writers, a third of the work) are written by a
-    forked second process while this one writes the package, the CSV and the lock file.
+    With ``side`` the printable pages (the HTML writers, a third of the work) and the second
+    half of each file written in parts (the CSV) are written by a forked second process, while
+    this one writes the package, the first halves and the lock file; then the halves are
+    joined. Both processes finish at about the same time.
     """
     forked = [i for i, (target, _) in enumerate(jobs) if side and target.suffix == ".html"]
+    halves = {
+        i: temps[i].with_name(temps[i].name + "-2")  # swept with it if the build is killed
+        for i, (_, writer) in enumerate(jobs)
+        if side and isinstance(writer, Parts)
+    }
 
     def pages() -> dict[int, ExportSummary]:
-        return {i: jobs[i][1](temps[i]) for i in forked}
+        done = {i: jobs[i][1](temps[i]) for i in forked}
+        for i, half in halves.items():
+            writer = jobs[i][1]
+            assert isinstance(writer, Parts)
+            writer.write(half, 1, 2)
+        return done
 
     summaries: dict[int, ExportSummary] = {}
     total = 1 + len(jobs)
     with contextlib.ExitStack() as stack:
-        worker = stack.enter_context(Forked(pages)) if forked else None
+        for half in halves.values():
+            stack.callback(half.unlink, missing_ok=True)
+        worker = stack.enter_context(Forked(pages)) if forked or halves else None
         for i, (target, writer) in enumerate(jobs):
             if i not in forked:
                 progress(1 + len(summaries), total, f"writing {target.name}")
-                summaries[i] = writer(temps[i])
+                if i in halves:
+                    assert isinstance(writer, Parts)
+                    summaries[i] = writer.write(temps[i], 0, 2)
+                else:
+                    summaries[i] = writer(temps[i])
         if worker is not None:
-            names = ", ".join(jobs[i][0].name for i in forked)
-            progress(1 + len(summaries), total, f"writing {names}")
+            names = ", ".join(jobs[i][0].name for i in [*forked, *halves])
+            progress(1 + len(summaries) - len(halves), total, f"writing {names}")
             try:
                 summaries.update(worker.result())
             except ChildFailed as exc:
-                raise ExportError(f"{jobs[forked[0]][0]}: error: {exc}") from exc
+                first = (forked or list(halves))[0]
+                raise ExportError(f"{jobs[first][0]}: error: {exc}") from exc
+            for i, half in halves.items():
+                _append(temps[i], half)
     progress(total, total, "done")
     for i, (target, _) in enumerate(jobs):
         result.warnings.extend(summaries[i].warnings)
         result.outputs.append(Output(target, summaries[i].text, _differs(temps[i], target)))
+
+
+def _append(path: Path, tail: Path) -> None:
+    """Append the file ``tail`` to ``path``, a megabyte at a time."""
+    with path.open("ab") as out, tail.open("rb") as source:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 def _fail_if_strict(result: BuildResult, strict: bool) -> None:

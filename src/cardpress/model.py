@@ -97,6 +97,10 @@ class Deck:
 
     def deck_name_for(self, card: Card) -> str:
         """The Anki deck a card lands in: a subdeck per topic unless disabled."""
-        if self.subdecks and card.topic:
-            return f"{self.name}::{card.topic_title}"
+        return self.deck_name_for_topic(card.topic, card.topic_title)
+
+    def deck_name_for_topic(self, topic: str, title: str) -> str:
+        """The Anki deck of the cards of a topic (and its title)."""
+        if self.subdecks and topic:
+            return f"{self.name}::{title}"
         return self.name

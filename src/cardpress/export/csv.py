@@ -20,7 +20,8 @@ import csv
 import html
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TextIO
 
@@ -62,23 +63,36 @@ _NEWLINE_AT_BLOCK = re.compile(
 
 
 def write_csv(
-    deck: Deck, path: Path, *, dialect: str = "anki", guids: Mapping[str, str] | None = None
+    deck: Deck,
+    path: Path,
+    *,
+    dialect: str = "anki",
+    guids: Mapping[str, str] | None = None,
+    part: int = 0,
+    parts: int = 1,
 ) -> ExportSummary:
     """Write ``deck`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others.
 
-    ``guids`` maps card id to GUID (computed when missing).
+    ``guids`` maps card id to GUID (computed when missing). With ``parts`` > 1 only the
+    ``part``-th of that many equal runs of rows is written, the header with the first: the
+    parts, written apart (by two processes) and joined in order, are the whole file, byte for
+    byte. Each part returns the summary of the whole file.
     """
     if dialect not in DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    if not 0 <= part < parts:
+        raise ValueError(f"part {part} of {parts}")
+    names = deck_names(deck)
     # Written row by row (never the whole text in memory); the plain dialect starts with a BOM.
-    encoding = "utf-8" if dialect == "anki" else "utf-8-sig"
+    encoding = "utf-8-sig" if dialect == "plain" and part == 0 else "utf-8"
     with path.open("w", encoding=encoding, newline="") as out:
         if dialect == "anki":
-            write_anki_csv(deck, out, guids)
-            decks = _count(len({deck.deck_name_for(card) for card in deck.cards}), "deck")
+            rows = rows_in_deck_order(deck, names)
+            write_anki_csv(deck, out, guids, _run(rows, part, parts), names, header=part == 0)
+            decks = _count(len(set(names.values())), "deck")
             text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
         else:
-            write_plain_csv(deck, out)
+            write_plain_csv(deck, out, _run(deck.cards, part, parts), header=part == 0)
             text = f"{_count(len(deck.cards), 'row')} of plain CSV"
     warnings: list[Diagnostic] = []
     if deck.media:
@@ -90,7 +104,7 @@ def write_csv(
                 "CSV (use the .apkg)",
             )
         )
-    numeric = sorted({n for n in map(deck.deck_name_for, deck.cards) if _is_deck_id(n)})
+    numeric = sorted({n for n in names.values() if _is_deck_id(n)})
     if dialect == "anki" and numeric:
         warnings.append(
             Diagnostic(
@@ -114,46 +128,73 @@ def _is_deck_id(name: str) -> bool:
 def anki_csv(deck: Deck, guids: Mapping[str, str] | None = None) -> str:
     """The text of the ``anki`` dialect: Anki's import headers, then one row per note."""
     out = io.StringIO()
-    write_anki_csv(deck, out, guids)
+    names = deck_names(deck)
+    write_anki_csv(deck, out, guids, rows_in_deck_order(deck, names), names)
     return out.getvalue()
 
 
-def write_anki_csv(deck: Deck, out: TextIO, guids: Mapping[str, str] | None = None) -> None:
-    """Write the ``anki`` dialect to ``out``."""
-    column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
-    out.write(
-        "#separator:Comma\n"
-        "#html:true\n"
-        f"#notetype column:{column['Note type']}\n"
-        f"#deck column:{column['Deck']}\n"
-        f"#tags column:{column['Tags']}\n"
-        f"#guid column:{column['GUID']}\n"
-        "#if matches:update current\n"
-        "#columns:"
-    )
+def write_anki_csv(
+    deck: Deck,
+    out: TextIO,
+    guids: Mapping[str, str] | None,
+    rows: Sequence[Card],
+    names: Mapping[str, str],
+    header: bool = True,
+) -> None:
+    """Write the ``anki`` dialect's header (if asked) and ``rows`` to ``out``."""
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(ANKI_COLUMNS)
-    for card in rows_in_deck_order(deck):
+    if header:
+        column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
+        out.write(
+            "#separator:Comma\n"
+            "#html:true\n"
+            f"#notetype column:{column['Note type']}\n"
+            f"#deck column:{column['Deck']}\n"
+            f"#tags column:{column['Tags']}\n"
+            f"#guid column:{column['GUID']}\n"
+            "#if matches:update current\n"
+            "#columns:"
+        )
+        writer.writerow(ANKI_COLUMNS)
+    key = deck.key
+    for card in rows:
         first, second = anki_fields(card)
         writer.writerow(
             [
                 STOCK_NOTE_TYPES[card.kind],
-                deck.deck_name_for(card),
+                names[card.topic],
                 first,
                 second,
                 " ".join(note_tags(deck, card)),
-                guids[card.id] if guids is not None else ids.guid(deck.key, card.id),
+                guids[card.id] if guids is not None else ids.guid(key, card.id),
             ]
         )
 
 
-def rows_in_deck_order(deck: Deck) -> list[Card]:
+def deck_names(deck: Deck) -> dict[str, str]:
+    """The Anki deck of the cards of each topic (``Deck.deck_name_for``), by topic."""
+    titles = dict(zip(map(_TOPIC, deck.cards), map(_TITLE, deck.cards), strict=True))
+    return {topic: deck.deck_name_for_topic(topic, title) for topic, title in titles.items()}
+
+
+_TOPIC, _TITLE = attrgetter("topic"), attrgetter("topic_title")
+
+
+def rows_in_deck_order(deck: Deck, names: Mapping[str, str] | None = None) -> list[Card]:
     """Cards with parent decks before subdecks, otherwise in authored order.
 
     Anki's importer creates a row's deck (and its parents) by name; a ``P::C`` row before the
     first ``P`` row makes the later ``P`` rows land in a new deck ``P+``.
     """
-    return sorted(deck.cards, key=lambda card: deck.deck_name_for(card).count("::"))
+    depth = {topic: name.count("::") for topic, name in (names or deck_names(deck)).items()}
+    if len(set(depth.values())) <= 1:
+        return list(deck.cards)  # one level: the authored order
+    return sorted(deck.cards, key=lambda card: depth[card.topic])
+
+
+def _run(rows: Sequence[Card], part: int, parts: int) -> Sequence[Card]:
+    """The ``part``-th of ``parts`` equal runs of ``rows``."""
+    return rows[len(rows) * part // parts : len(rows) * (part + 1) // parts]
 
 
 def anki_fields(card: Card) -> tuple[str, str]:
@@ -213,15 +254,17 @@ def _flow_line(text: str) -> str:
 def plain_csv(deck: Deck) -> str:
     """The text of the ``plain`` dialect (without its BOM): a header row, then one per card."""
     out = io.StringIO()
-    write_plain_csv(deck, out)
+    write_plain_csv(deck, out, deck.cards)
     return out.getvalue()
 
 
-def write_plain_csv(deck: Deck, out: TextIO) -> None:
-    """Write the ``plain`` dialect (its BOM is the file encoding's) to ``out``."""
+def write_plain_csv(deck: Deck, out: TextIO, rows: Sequence[Card], header: bool = True) -> None:
+    """Write the ``plain`` dialect's header (if asked) and ``rows`` to ``out`` (the BOM is the
+    file encoding's)."""
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(PLAIN_HEADER)
-    for card in deck.cards:
+    if header:
+        writer.writerow(PLAIN_HEADER)
+    for card in rows:
         question, answer = plain_question_answer(card)
         cells = [question, answer, card.topic_title, " ".join(note_tags(deck, card))]
         writer.writerow([neutralise(cell) for cell in cells])
