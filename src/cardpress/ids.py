@@ -13,6 +13,7 @@ card file records, per card, a fingerprint of what was exported and the time it 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -115,8 +116,10 @@ class Lock:
     @classmethod
     def from_json(cls, text: str) -> Lock:
         """Parse a lock file; raises ValueError when it is not one."""
-        # Each card's object becomes its LockEntry as it is parsed: no dict per card.
-        data = json.loads(text, object_pairs_hook=_entry_or_dict)
+        # Each card's object becomes its LockEntry as it is parsed: no dict per card, and
+        # one int object per distinct mtime (a deck has few), not one per card.
+        mtimes: dict[int, int] = {}
+        data = json.loads(text, object_pairs_hook=functools.partial(_entry_or_dict, mtimes=mtimes))
         if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
             raise ValueError("not a cardpress lock file of format 1")
         cards = data.get("cards")
@@ -128,12 +131,12 @@ class Lock:
         return cls(str(data.get("deck", "")), cards)
 
 
-def _entry_or_dict(pairs: list[tuple[str, object]]) -> object:
+def _entry_or_dict(pairs: list[tuple[str, object]], mtimes: dict[int, int]) -> object:
     """A JSON object: a LockEntry when it has a text fingerprint and an integer mtime."""
     found = dict(pairs)
     fingerprint, mtime = found.get("fingerprint"), found.get("mtime")
     if isinstance(fingerprint, str) and isinstance(mtime, int):
-        return LockEntry(fingerprint, mtime)
+        return LockEntry(fingerprint, mtimes.setdefault(mtime, mtime))
     return found
 
 
