@@ -11,6 +11,7 @@ images, and every text fits on a printed card. The same size and seed always giv
 
 Example:
     python bench/generate.py 1000 10000 -o /tmp/decks     # /tmp/decks/bench-1000/bench-1000.yaml
+    python bench/generate.py --edit /tmp/decks/bench-1000/bench-1000.yaml   # one card changes
 """
 
 # ruff: noqa: RUF001
@@ -244,13 +245,35 @@ def write_deck(cards: int, folder: Path, seed: int = DEFAULT_SEED) -> Path:
     return path
 
 
+def edit_one_card(path: Path) -> str:
+    """Edit one card of a deck written by :func:`write_deck`, as a user would between builds:
+    the middle card moves to the next topic (its subdeck, tags and fields' topic change).
+    Returns the card's id. Edited again, it moves on, so every edit changes the card."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    start = lines.index("topics:") + 1
+    end = lines.index("cards:")
+    topics = [line.strip().split(":")[0] for line in lines[start:end]]
+    items = [i for i in range(end, len(lines)) if lines[i].startswith("  - id: ")]
+    item = items[len(items) // 2]
+    topic_line = item + 1  # the generator writes the topic right after the id
+    topic = lines[topic_line].removeprefix("    topic: ")
+    if topic not in topics:
+        raise ValueError(f"{path}:{topic_line + 1}: not a deck written by generate.py")
+    lines[topic_line] = "    topic: " + topics[(topics.index(topic) + 1) % len(topics)]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return lines[item].removeprefix("  - id: ")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: sizes, output folder, seed."""
+    """Command line: sizes, output folder, seed; or --edit FILE."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("sizes", nargs="+", type=int, help="number of cards per deck")
+    parser.add_argument("sizes", nargs="*", type=int, help="number of cards per deck")
     parser.add_argument("-o", "--out", type=Path, default=Path("bench/decks"), help="folder")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--edit", type=Path, help="edit one card of this generated deck")
     args = parser.parse_args(argv)
+    if args.edit:
+        print(f"{args.edit}: card {edit_one_card(args.edit)} moved to another topic")
     for size in args.sizes:
         path = write_deck(size, args.out / f"bench-{size}", args.seed)
         print(f"{path}: {size} cards, {path.stat().st_size / 1e6:.1f} MB")

@@ -5,6 +5,8 @@ For each deck size (synthetic decks from ``generate.py``) it runs, R times and i
 * ``cardpress build DECK -o OUT``: every output, default options, on a fresh copy of the deck
   folder without a lock file (so every run stamps every card, the same work each time), with
   ``SOURCE_DATE_EPOCH`` set;
+* the same build again after one card was edited (``generate.py --edit``), with the lock file
+  and every output of the build before it in place: the everyday case of a rebuild;
 * ``cardpress check DECK``;
 * ``minimal_genanki.py DECK.yaml OUT.apkg``, the baseline;
 
@@ -54,8 +56,13 @@ BENCH = Path(__file__).resolve().parent
 BASELINE_SCRIPT = BENCH / "minimal_genanki.py"
 GENERATE_SCRIPT = BENCH / "generate.py"
 SOURCE_DATE_EPOCH = "1700000000"
-COMMANDS = ("build", "check", "baseline")
-LABELS = {"build": "cardpress build", "check": "cardpress check", "baseline": "minimal genanki"}
+COMMANDS = ("build", "rebuild", "check", "baseline")
+LABELS = {
+    "build": "cardpress build",
+    "rebuild": "cardpress rebuild",
+    "check": "cardpress check",
+    "baseline": "minimal genanki",
+}
 OUTPUT_SUFFIXES = (".apkg", ".csv", ".cards.html", ".sheet.html")
 MB = 1_000_000
 
@@ -264,6 +271,22 @@ class Bench:
         argv = [*self.cardpress, "build", str(deck_dir), "-o", str(run / "out")]
         return run_process(argv, self.env, self.log("build", cards), sample_memory)
 
+    def rebuild(self, cards: int, sample_memory: bool = False) -> Sample:
+        """A build after one card was edited: the lock and every output are there already."""
+        run = self.work / "runs" / f"rebuild-{cards}"
+        deck_dir = run / "cards"
+        argv = [*self.cardpress, "build", str(deck_dir), "-o", str(run / "out")]
+        if not run.exists():  # the first build, untimed
+            shutil.copytree(self.deck(cards), deck_dir)
+            for lock in deck_dir.glob("*.lock.json"):
+                lock.unlink()
+            run_process(argv, self.env, self.log("rebuild", cards))
+        # In a process of its own, like the generating: this one stays small.
+        deck_file = deck_dir / f"bench-{cards}.yaml"
+        edit = [sys.executable, str(GENERATE_SCRIPT), "--edit", str(deck_file)]
+        subprocess.run(edit, check=True, stdout=subprocess.DEVNULL)
+        return run_process(argv, self.env, self.log("rebuild", cards), sample_memory)
+
     def check(self, cards: int, sample_memory: bool = False) -> Sample:
         argv = [*self.cardpress, "check", str(self.deck(cards))]
         return run_process(argv, self.env, self.log("check", cards), sample_memory)
@@ -280,7 +303,8 @@ class Bench:
         return sample
 
     def runner(self, command: str) -> Callable[[int, bool], Sample]:
-        return {"build": self.build, "check": self.check, "baseline": self.baseline}[command]
+        runners = {"build": self.build, "rebuild": self.rebuild, "check": self.check}
+        return runners.get(command, self.baseline)
 
     def outputs(self, cards: int) -> dict[str, object]:
         """What the last build and baseline of a size wrote: sizes and the zip compression."""
@@ -362,18 +386,19 @@ def targets(results: dict[tuple[str, int], Measurement]) -> list[Target]:
     def get(command: str, cards: int) -> Measurement | None:
         return results.get((command, cards))
 
-    build_100k = get("build", 100_000)
-    if build_100k is None:
-        found.append(Target("100k build ≤ 5 s", "not run", None))
-        found.append(Target("100k build ≤ 250 MB peak memory", "not run", None))
-    else:
-        ok = build_100k.ok
-        found.append(Target("100k build ≤ 5 s", _fmt_s(build_100k), ok and build_100k.wall <= 5))
+    # Every output at 100k: a first build, and a rebuild after an edit (the everyday case).
+    for command in ("build", "rebuild"):
+        m = get(command, 100_000)
+        if m is None:
+            found.append(Target(f"100k {command} ≤ 5 s", "not run", None))
+            found.append(Target(f"100k {command} ≤ 250 MB peak memory", "not run", None))
+            continue
+        found.append(Target(f"100k {command} ≤ 5 s", _fmt_s(m), m.ok and m.wall <= 5))
         found.append(
             Target(
-                "100k build ≤ 250 MB peak memory",
-                f"{build_100k.pss_mb:.0f} MB" if ok and build_100k.pss_mb else "not measured",
-                ok and build_100k.pss_mb is not None and build_100k.pss_mb <= 250,
+                f"100k {command} ≤ 250 MB peak memory",
+                f"{m.pss_mb:.0f} MB" if m.ok and m.pss_mb else "not measured",
+                m.ok and m.pss_mb is not None and m.pss_mb <= 250,
             )
         )
     ratio = linearity(results, "build")
