@@ -227,8 +227,27 @@ def test_a_build_with_jobs_writes_the_same_bytes(
     assert chunked  # the loader forked too
 
 
-def test_a_page_writer_failing_in_the_second_process_changes_nothing(
-    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch
+def _fail_in_the_second_process(job: tuple[Path, Any], parent: int) -> tuple[Path, Any]:
+    """A job whose writing fails in the second process: a page writer, or a file's half."""
+    target, writer = job
+
+    def broken(path: Path) -> Any:
+        assert os.getpid() != parent  # it runs in the second process
+        path.write_bytes(b"half a file")
+        raise OSError(28, "No space left on device", str(path))
+
+    if not isinstance(writer, build_module.Parts):
+        return target, broken
+
+    def write(path: Path, part: int, parts: int) -> Any:
+        return writer.write(path, part, parts) if os.getpid() == parent else broken(path)
+
+    return target, build_module.Parts(write)
+
+
+@pytest.mark.parametrize("suffix", [".cards.html", ".csv"])
+def test_a_writer_failing_in_the_second_process_changes_nothing(
+    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
     monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
     out = tmp_path / "out"
@@ -240,59 +259,20 @@ def test_a_page_writer_failing_in_the_second_process_changes_nothing(
 
     before = snapshot()
     real_plan = build_module.plan
+    parent = os.getpid()
 
     def failing_plan(*args: Any, **kwargs: Any) -> list[Any]:
         jobs: list[Any] = real_plan(*args, **kwargs)
-        target = jobs[2][0]
-        assert target.suffix == ".html"
-
-        def broken(path: Path) -> Any:
-            assert os.getpid() != parent  # it runs in the second process
-            path.write_bytes(b"half a page")
-            raise OSError(28, "No space left on device", str(path))
-
-        jobs[2] = (target, broken)
+        (index,) = [i for i, (target, _) in enumerate(jobs) if target.name.endswith(suffix)]
+        jobs[index] = _fail_in_the_second_process(jobs[index], parent)
         return jobs
 
-    parent = os.getpid()
     monkeypatch.setattr(build_module, "plan", failing_plan)
     good_deck.write_text(good_deck.read_text("utf-8").replace("Test History", "Changed"), "utf-8")
     before[str(good_deck)] = good_deck.read_bytes()
     with pytest.raises(ExportError, match="No space left on device"):
         build([good_deck], out, workers=2)
-    assert snapshot() == before
-
-
-def test_a_csv_half_failing_in_the_second_process_changes_nothing(
-    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
-    out = tmp_path / "out"
-    build([good_deck], out)
-    files = [*out.iterdir(), *good_deck.parent.iterdir()]
-    before = {str(p): p.read_bytes() for p in files if p.is_file()}
-    real_plan = build_module.plan
-    parent = os.getpid()
-
-    def failing_plan(*args: Any, **kwargs: Any) -> list[Any]:
-        jobs: list[Any] = real_plan(*args, **kwargs)
-        target, writer = jobs[1]
-        assert target.suffix == ".csv" and isinstance(writer, build_module.Parts)
-
-        def write(path: Path, part: int, parts: int) -> Any:
-            if os.getpid() == parent:
-                return writer.write(path, part, parts)
-            path.write_bytes(b"half a half")
-            raise OSError(28, "No space left on device", str(path))
-
-        jobs[1] = (target, build_module.Parts(write))
-        return jobs
-
-    monkeypatch.setattr(build_module, "plan", failing_plan)
-    with pytest.raises(ExportError, match="No space left on device"):
-        build([good_deck], out, workers=2)
-    files = [*out.iterdir(), *good_deck.parent.iterdir()]
-    assert {str(p): p.read_bytes() for p in files if p.is_file()} == before
+    assert snapshot() == before  # no output, lock or half file changed or left behind
 
 
 def test_forked_returns_values_and_raises_what_the_child_raised() -> None:
