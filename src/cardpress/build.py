@@ -24,7 +24,7 @@ from cardpress import ids
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary
 from cardpress.fork import ChildFailed, Forked
-from cardpress.load import find_card_files, load, paused_gc
+from cardpress.load import find_card_files, keep_until_exit, load, paused_gc
 from cardpress.model import Deck
 
 
@@ -196,6 +196,7 @@ def _build(
     progress(0, 1 + JOBS_PER_DECK * len(files), "reading the cards")
     loaded = load(paths, strict=strict, workers=workers)
     jobs = [job for deck in loaded.decks for job in plan(deck, out, opts)]
+    keep_until_exit(jobs)  # the decks, and the lock, GUIDs and tables the writers made
     if not check_only:
         try:
             out.mkdir(parents=True, exist_ok=True)

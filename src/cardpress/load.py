@@ -23,6 +23,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -250,7 +251,32 @@ def _load_files(
     _release_free_memory()
     result = _result([deck for deck, _ in loaded], problems, strict)
     cards = sum(len(deck.cards) + len(loader.other_cards) for deck, loader in loaded)
+    keep_until_exit(loaded)
     return result.decks, cards, result.warnings
+
+
+_KEPT: list[object] | None = None
+
+
+@contextlib.contextmanager
+def teardown_at_exit() -> Iterator[None]:
+    """For a program that ends with ``os._exit`` inside this block: what a load or a build
+    would free on its way out (the judged cards, indexes, the deck) is kept instead, and the
+    system takes it back with the process, at once. Freeing 100,000 cards' objects one by one
+    takes 0.05 s; a command-line run has no use for that memory afterwards. Leaving the
+    block frees it after all."""
+    global _KEPT
+    outer, _KEPT = _KEPT, []
+    try:
+        yield
+    finally:
+        _KEPT = outer
+
+
+def keep_until_exit(value: object) -> None:
+    """Keep ``value`` alive until the :func:`teardown_at_exit` block ends (if in one)."""
+    if _KEPT is not None:
+        _KEPT.append(value)
 
 
 def _release_free_memory() -> None:
@@ -461,7 +487,8 @@ class _FileLoader:
         self.data = data
         self.workers = workers
         # Without keep_cards the workers' cards are judged but not sent back: only their ids
-        # and positions come, in other_cards (for `check`, which counts and reports).
+        # and positions come, in other_cards (for `check`, which counts and reports). Cards
+        # judged without a message then carry no extra or source (see quick_card).
         self.keep_cards = keep_cards
         self.other_cards: list[_CardRow] = []
         self.base = path.parent
@@ -1109,9 +1136,11 @@ class _FileLoader:
             if type(value_node) is not yaml.ScalarNode or value_node.tag != _STR:
                 return None
             value = value_node.value
-            if not 0 < len(value) <= MAX_FIELD_CHARS or (value[0] + value[-1]).isspace():
+            if not 0 < len(value) <= MAX_FIELD_CHARS:
                 return None
-            if "<" in value or "![" in value:
+            if (value[0].isspace() or value[-1].isspace()) and not value.strip():
+                return None  # blank: a message (a literal block's final newline is fine)
+            if "![" in value or ("<" in value and "<img" in value.lower()):
                 return None  # maybe an image: the resolver reports on those
             texts[key] = value
         kind = _KINDS.get(texts.get("kind", "basic"))
@@ -1154,6 +1183,10 @@ class _FileLoader:
             if not answer or len(answer) > LONG_ANSWER_CHARS:
                 return None
         source, extra = texts.get("source"), texts.get("extra")
+        if not self.keep_cards:
+            # `check` judges its cards and drops them; a note's HTML cannot make a message on
+            # this path (no markup, no image, no size to report), so it is not made.
+            source = extra = None
         mark = node.start_mark
         return Card(
             card_id,
@@ -1219,13 +1252,17 @@ class _CardJudge:
         # which would be garbage after the load, holes among the cards' objects.
         self.questions: dict[str, str] = {}
         self.titles: dict[str, str] = {}
+        self.title_of: dict[str, str] = {}  # a card's topic title -> its entry in titles
 
     def add(self, item: yaml.Node) -> None:
         loader = self.loader
         card = loader.quick_card(item, self.topics) or loader.card(item, self.topics)
         if card is None:
             return
-        title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
+        title = self.title_of.get(card.topic_title)
+        if title is None:  # a title not seen yet: the first title with its case-folded form
+            title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
+            self.title_of[card.topic_title] = title
         if title != card.topic_title:
             # Undeclared topics become subdecks too, and Anki's deck names ignore case.
             loader.error(item, f"topic {card.topic!r} differs from topic {title!r} only in case")
@@ -1404,16 +1441,17 @@ class _Chunks:
                         raise _Fallback
                     ids[card.id] = card.line
                     judge.cards.append(card)
-            else:
-                for row in part.unpack_rows():
-                    if row[0] in ids:
-                        raise _Fallback
-                    ids[row[0]] = row[1]
-                    self.loader.other_cards.append(row)
-            for folded, first in part.unpack_questions().items():
-                if folded in judge.questions:
+            else:  # ids and lines only: merged a dict at a time (a worker's ids are unique)
+                rows = list(part.unpack_rows())
+                lines = dict(map(itemgetter(0, 1), rows))
+                if not ids.keys().isdisjoint(lines):
                     raise _Fallback
-                judge.questions[folded] = first
+                ids.update(lines)
+                self.loader.other_cards += rows
+            questions = part.unpack_questions()
+            if not judge.questions.keys().isdisjoint(questions):
+                raise _Fallback
+            judge.questions.update(questions)
             self.loader.diagnostics.extend(part.diagnostics)
             self.loader.media.update(part.media)
             added += len(ids) - before
@@ -1506,7 +1544,7 @@ def _judge_chunk(
     keep_cards: bool,
 ) -> _ChunkResult:
     """In a worker: the cards of one chunk (a bare block list), judged; _Fallback on surprise."""
-    loader = _FileLoader(path)
+    loader = _FileLoader(path, keep_cards=keep_cards)
     judge = _CardJudge(loader, topics)
     try:
         _judge_items(loader, judge, data, line_offset, column)
