@@ -117,7 +117,7 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
 
     @functools.cache
     def lock() -> ids.Lock:
-        return ids.update_lock(read_lock(deck), deck.key, apkg.note_fingerprints(deck))
+        return ids.update_lock(read_lock(deck), deck.key, apkg.iter_fingerprints(deck))
 
     def write_lock(path: Path) -> ExportSummary:
         with path.open("w", encoding="utf-8") as out:

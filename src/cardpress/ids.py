@@ -19,7 +19,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -154,12 +154,21 @@ class _Mtimes(Mapping[str, int]):
         return len(self.entries)
 
 
-def update_lock(previous: Lock | None, deck_key: str, fingerprints: Mapping[str, str]) -> Lock:
-    """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones."""
+def update_lock(
+    previous: Lock | None,
+    deck_key: str,
+    fingerprints: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> Lock:
+    """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones.
+
+    ``fingerprints`` maps card id to fingerprint, or yields (card id, fingerprint) pairs: then
+    no table of them is made, and an unchanged card's new fingerprint is dropped at once.
+    """
     old = previous.entries if previous is not None and previous.deck_key == deck_key else {}
     stamp = now()
     entries: dict[str, LockEntry] = {}
-    for card_id, fp in fingerprints.items():
+    pairs = fingerprints.items() if isinstance(fingerprints, Mapping) else fingerprints
+    for card_id, fp in pairs:
         before = old.get(card_id)
         if before is not None and before.fingerprint == fp:
             entries[card_id] = before
