@@ -303,8 +303,13 @@ class Bench:
         return sample
 
     def runner(self, command: str) -> Callable[[int, bool], Sample]:
-        runners = {"build": self.build, "rebuild": self.rebuild, "check": self.check}
-        return runners.get(command, self.baseline)
+        runners = {
+            "build": self.build,
+            "rebuild": self.rebuild,
+            "check": self.check,
+            "baseline": self.baseline,
+        }
+        return runners[command]
 
     def outputs(self, cards: int) -> dict[str, object]:
         """What the last build and baseline of a size wrote: sizes and the zip compression."""

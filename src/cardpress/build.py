@@ -196,7 +196,7 @@ def _build(
     progress(0, 1 + JOBS_PER_DECK * len(files), "reading the cards")
     loaded = load(paths, strict=strict, workers=workers)
     jobs = [job for deck in loaded.decks for job in plan(deck, out, opts)]
-    keep_until_exit(jobs)  # the decks, and the lock, GUIDs and tables the writers made
+    keep_until_exit(jobs)  # the decks, and the lock the writers make
     if not check_only:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -253,32 +253,31 @@ def _write_all(
     joined. Both processes finish at about the same time.
     """
     forked = [i for i, (target, _) in enumerate(jobs) if side and target.suffix == ".html"]
+    # Each split writer and its second half's file, named like its temporary file, so that a
+    # killed build's sweep removes it too.
     halves = {
-        i: temps[i].with_name(temps[i].name + "-2")  # swept with it if the build is killed
+        i: (writer, temps[i].with_name(temps[i].name + "-2"))
         for i, (_, writer) in enumerate(jobs)
         if side and isinstance(writer, Parts)
     }
 
     def pages() -> dict[int, ExportSummary]:
         done = {i: jobs[i][1](temps[i]) for i in forked}
-        for i, half in halves.items():
-            writer = jobs[i][1]
-            assert isinstance(writer, Parts)
+        for writer, half in halves.values():
             writer.write(half, 1, 2)
         return done
 
     summaries: dict[int, ExportSummary] = {}
     total = 1 + len(jobs)
     with contextlib.ExitStack() as stack:
-        for half in halves.values():
+        for _, half in halves.values():
             stack.callback(half.unlink, missing_ok=True)
         worker = stack.enter_context(Forked(pages)) if forked or halves else None
         for i, (target, writer) in enumerate(jobs):
             if i not in forked:
                 progress(1 + len(summaries), total, f"writing {target.name}")
                 if i in halves:
-                    assert isinstance(writer, Parts)
-                    summaries[i] = writer.write(temps[i], 0, 2)
+                    summaries[i] = halves[i][0].write(temps[i], 0, 2)
                 else:
                     summaries[i] = writer(temps[i])
         if worker is not None:
@@ -289,7 +288,7 @@ def _write_all(
             except ChildFailed as exc:
                 first = (forked or list(halves))[0]
                 raise ExportError(f"{jobs[first][0]}: error: {exc}") from exc
-            for i, half in halves.items():
+            for i, (_, half) in halves.items():
                 _append(temps[i], half)
     progress(total, total, "done")
     for i, (target, _) in enumerate(jobs):

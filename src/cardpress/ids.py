@@ -157,18 +157,17 @@ class _Mtimes(Mapping[str, int]):
 def update_lock(
     previous: Lock | None,
     deck_key: str,
-    fingerprints: Mapping[str, str] | Iterable[tuple[str, str]],
+    fingerprints: Iterable[tuple[str, str]],
 ) -> Lock:
     """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones.
 
-    ``fingerprints`` maps card id to fingerprint, or yields (card id, fingerprint) pairs: then
-    no table of them is made, and an unchanged card's new fingerprint is dropped at once.
+    ``fingerprints`` yields (card id, fingerprint) pairs as they are made: no table of them,
+    and an unchanged card's new fingerprint is dropped at once.
     """
     old = previous.entries if previous is not None and previous.deck_key == deck_key else {}
     stamp = now()
     entries: dict[str, LockEntry] = {}
-    pairs = fingerprints.items() if isinstance(fingerprints, Mapping) else fingerprints
-    for card_id, fp in pairs:
+    for card_id, fp in fingerprints:
         before = old.get(card_id)
         if before is not None and before.fingerprint == fp:
             entries[card_id] = before

@@ -23,7 +23,6 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -1185,7 +1184,7 @@ class _FileLoader:
         source, extra = texts.get("source"), texts.get("extra")
         if not self.keep_cards:
             # `check` judges its cards and drops them; a note's HTML cannot make a message on
-            # this path (no markup, no image, no size to report), so it is not made.
+            # this path (no image, nothing blank or too long), so it is not made.
             source = extra = None
         mark = node.start_mark
         return Card(
@@ -1443,7 +1442,7 @@ class _Chunks:
                     judge.cards.append(card)
             else:  # ids and lines only: merged a dict at a time (a worker's ids are unique)
                 rows = list(part.unpack_rows())
-                lines = dict(map(itemgetter(0, 1), rows))
+                lines = dict(map(operator.itemgetter(0, 1), rows))
                 if not ids.keys().isdisjoint(lines):
                     raise _Fallback
                 ids.update(lines)

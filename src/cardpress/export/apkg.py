@@ -225,12 +225,10 @@ class ApkgSummary:
         )
 
 
-def write_apkg(
-    deck: Deck, path: Path, *, mtimes: Mapping[str, int], guids: Mapping[str, str] | None = None
-) -> ApkgSummary:
+def write_apkg(deck: Deck, path: Path, *, mtimes: Mapping[str, int]) -> ApkgSummary:
     """Write ``deck`` as an Anki package to ``path``.
 
-    ``mtimes`` maps card id to note mtime; ``guids`` card id to GUID (computed when missing).
+    ``mtimes`` maps card id to note mtime.
 
     genanki writes the collection: its schema, our note types and the decks. The notes and
     cards are genanki's rows too (same columns, same values, the same card generation as
@@ -276,9 +274,7 @@ def write_apkg(
             ).fetchall()
             for name, _ in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
-            card_count = _insert_notes(
-                cursor, deck, models, anki_decks, members, mtimes, guids, stamp
-            )
+            card_count = _insert_notes(cursor, deck, models, anki_decks, members, mtimes, stamp)
             for _, sql in indexes:
                 cursor.execute(sql)
             conn.commit()
@@ -302,7 +298,6 @@ def _insert_notes(
     anki_decks: dict[str, genanki.Deck],
     members: dict[str, array[int]],
     mtimes: Mapping[str, int],
-    guids: Mapping[str, str] | None,
     stamp: int,
 ) -> int:
     """Insert every note and card, deck by deck, a few thousand rows at a time.
@@ -332,7 +327,7 @@ def _insert_notes(
             fields = note_fields(card)
             note_id = next(next_id)
             mtime = mtimes[card.id]
-            guid = guids[card.id] if guids is not None else ids.guid(deck.key, card.id)
+            guid = ids.guid(deck.key, card.id)
             tags = " " + " ".join(note_tags(deck, card)) + " "
             flds = "\x1f".join(fields)
             # The sort field is the first field; bound as a slice of flds, not as the card's

@@ -67,13 +67,12 @@ def write_csv(
     path: Path,
     *,
     dialect: str = "anki",
-    guids: Mapping[str, str] | None = None,
     part: int = 0,
     parts: int = 1,
 ) -> ExportSummary:
     """Write ``deck`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others.
 
-    ``guids`` maps card id to GUID (computed when missing). With ``parts`` > 1 only the
+    With ``parts`` > 1 only the
     ``part``-th of that many equal runs of rows is written, the header with the first: the
     parts, written apart (by two processes) and joined in order, are the whole file, byte for
     byte. Each part returns the summary of the whole file.
@@ -88,7 +87,7 @@ def write_csv(
     with path.open("w", encoding=encoding, newline="") as out:
         if dialect == "anki":
             rows = rows_in_deck_order(deck, names)
-            write_anki_csv(deck, out, guids, _run(rows, part, parts), names, header=part == 0)
+            write_anki_csv(deck, out, _run(rows, part, parts), names, header=part == 0)
             decks = _count(len(set(names.values())), "deck")
             text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
         else:
@@ -125,18 +124,17 @@ def _is_deck_id(name: str) -> bool:
 # -- the anki dialect ----------------------------------------------------------------------
 
 
-def anki_csv(deck: Deck, guids: Mapping[str, str] | None = None) -> str:
+def anki_csv(deck: Deck) -> str:
     """The text of the ``anki`` dialect: Anki's import headers, then one row per note."""
     out = io.StringIO()
     names = deck_names(deck)
-    write_anki_csv(deck, out, guids, rows_in_deck_order(deck, names), names)
+    write_anki_csv(deck, out, rows_in_deck_order(deck, names), names)
     return out.getvalue()
 
 
 def write_anki_csv(
     deck: Deck,
     out: TextIO,
-    guids: Mapping[str, str] | None,
     rows: Sequence[Card],
     names: Mapping[str, str],
     header: bool = True,
@@ -166,7 +164,7 @@ def write_anki_csv(
                 first,
                 second,
                 " ".join(note_tags(deck, card)),
-                guids[card.id] if guids is not None else ids.guid(key, card.id),
+                ids.guid(key, card.id),
             ]
         )
 
