@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +81,35 @@ def notes_by_guid(col: Collection) -> dict[str, Any]:
     """Every note of the collection, keyed by GUID."""
     notes = [col.get_note(nid) for nid in col.find_notes("")]
     return {note.guid: note for note in notes}
+
+
+CHROMIUM = Path(os.environ.get("CARDPRESS_CHROMIUM", "/usr/lib/chromium/chromium"))
+
+
+def chromium(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run headless Chromium with a fresh profile and no network chatter; fail if it is absent."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+            "or point CARDPRESS_CHROMIUM at the browser binary"
+        )
+    with tempfile.TemporaryDirectory(prefix="cardpress-chromium-") as profile:
+        return subprocess.run(
+            [
+                str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={profile}", *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )  # fmt: skip
+
+
+def browser_dom(page: Path) -> str:
+    """The DOM of ``page`` as Chromium has it once the page has loaded and its events ran."""
+    done = chromium("--virtual-time-budget=2000", "--dump-dom", page.resolve().as_uri())
+    if done.returncode != 0 or "<body" not in done.stdout:
+        pytest.fail(f"Chromium could not load {page}: {done.stderr[-2000:]}")
+    return done.stdout

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import re
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from cardpress.export.apkg import note_fields
 from cardpress.ids import guid
 from tests.conftest import (
     FIXTURES,
+    browser_dom,
     bucket_sizes,
     fresh_collection,
     import_apkg,
@@ -211,3 +214,48 @@ def test_right_to_left_emoji_and_combining_text_work(tmp_path: Path) -> None:
     sheet = (out / "scripts.sheet.html").read_text(encoding="utf-8")
     for card in deck.cards:
         assert card.front_text.split("{{")[0].strip()[:8] in sheet
+
+
+def _page(path: Path, fragments: list[str]) -> Path:
+    """A page holding ``fragments`` one after another, as a reviewer would show them."""
+    body = "\n".join(f'<div class="shown">{fragment}</div>' for fragment in fragments)
+    path.write_text(f"<!doctype html><html><body>{body}</body></html>", encoding="utf-8")
+    return path
+
+
+def _assert_nothing_ran(dom: str, what: str) -> None:
+    """Chromium has loaded the page and run its events: no handler ran, none is left."""
+    body = re.search(r"<body[^>]*>", dom)
+    assert body is not None and "data-pwned" not in body.group(0), f"a script ran in {what}"
+    assert _dangers(dom) == [], what
+
+
+def test_no_script_reaches_anki_or_any_page(tmp_path: Path) -> None:
+    """Markup that once slipped past the sanitiser (maths placeholders in attributes,
+    normalisation after cleaning) is imported into real Anki, rendered by Anki, loaded in
+    Chromium: no handler runs, and the browser's DOM has none. The CSV and the printable
+    pages are loaded the same way."""
+    cards = tmp_path / "cards"
+    shutil.copytree(FIXTURES / "hostile" / "scripts", cards)
+    out = tmp_path / "out"
+    build([cards], out)
+
+    for importer, path in ((import_apkg, out / "scripts.apkg"), (import_csv, out / "scripts.csv")):
+        with fresh_collection(tmp_path / path.suffix[1:]) as col:
+            log = importer(col, path)
+            assert len(log.new) == 6
+            shown = [
+                side
+                for note in notes_by_guid(col).values()
+                for card in note.cards()
+                for side in (card.question(), card.answer())
+            ]
+            for name_id in col.decks.all_names_and_ids():  # descriptions, as Anki shows them
+                deck = col.decks.get(str(name_id.id), default=False)
+                assert deck is not None
+                shown.append(deck["desc"])
+        dom = browser_dom(_page(tmp_path / f"anki-{path.suffix[1:]}.html", shown))
+        assert "question four" in dom and "Markdown image" in dom
+        _assert_nothing_ran(dom, f"Anki's rendering of {path.name}")
+    for page in ("scripts.cards.html", "scripts.sheet.html"):
+        _assert_nothing_ran(browser_dom(out / page), page)

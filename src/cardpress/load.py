@@ -33,6 +33,7 @@ from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
 from cardpress.fork import ChildFailed, Forked
 from cardpress.model import FORMAT_VERSION, Card, Deck, Kind, Location, Media
 from cardpress.render import plain_text, render, render_html
+from cardpress.svg import svg_problem
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -143,7 +144,7 @@ _IMAGE_MAGIC = {
     ".jpeg": (b"\xff\xd8\xff",),
     ".gif": (b"GIF87a", b"GIF89a"),
     ".webp": (b"RIFF",),
-    ".svg": (b"<",),
+    ".svg": (b"",),  # text: svg_problem judges it
 }
 
 DECK_KEYS = {
@@ -832,6 +833,9 @@ class _FileLoader:
             self.error(node, f"image {src!r} is not a local file; copy it next to the card file")
             return None
         rel = unquote(src)
+        if _CONTROL.search(rel) or "\n" in rel or "\t" in rel or "\r" in rel:
+            self.error(node, f"image path {rel!r} contains a control character")
+            return None
         if rel.startswith(("/", "\\")) or Path(rel).is_absolute():
             self.error(
                 node, f"image path {rel!r} is absolute; use a path relative to the card file"
@@ -857,13 +861,17 @@ class _FileLoader:
         except OSError as exc:
             self.error(node, f"cannot read image {rel!r}: {exc.strerror}")
             return None
-        if (
-            magic is None
-            or not data.startswith(magic)
-            or (suffix == ".svg" and b"<svg" not in data[:4096])
-        ):
+        if magic is None or not data.startswith(magic):
             self.error(
                 node, f"{rel!r} is not an image cardpress can pack (png, jpg, gif, webp, svg)"
+            )
+            return None
+        problem = svg_problem(data) if suffix == ".svg" else None
+        if problem:
+            self.error(
+                node,
+                f"SVG image {rel!r} cannot be packed: {problem}; cardpress packs only "
+                "drawings without scripts, event handlers or references to other files",
             )
             return None
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", unicodedata.normalize("NFC", resolved.stem))
@@ -872,8 +880,8 @@ class _FileLoader:
         return name
 
     def field_html(self, node: yaml.Node, text: str) -> tuple[str, tuple[str, ...]]:
-        if "<" not in text and "![" not in text:
-            return render_html(text), ()  # no image can be written without either
+        if "<" not in text and "[" not in text:
+            return render_html(text), ()  # no image and no link can be written without either
         names: list[str] = []
 
         def resolver(src: str) -> str | None:
@@ -882,7 +890,15 @@ class _FileLoader:
                 names.append(name)
             return name
 
-        return render(text, resolver).html, tuple(names)
+        rendered = render(text, resolver)
+        for link in rendered.links:
+            self.error(
+                node,
+                f"link {link!r} is not an absolute URL; links must start with "
+                "http://, https:// or mailto: (a link to a file of the deck would open it "
+                "inside Anki)",
+            )
+        return rendered.html, tuple(names)
 
     # -- the deck --------------------------------------------------------------------------
     def deck(self, root: yaml.Node, streamed: _StreamedCards | None = None) -> Deck | None:
@@ -1139,8 +1155,8 @@ class _FileLoader:
                 return None
             if (value[0].isspace() or value[-1].isspace()) and not value.strip():
                 return None  # blank: a message (a literal block's final newline is fine)
-            if "![" in value or ("<" in value and "<img" in value.lower()):
-                return None  # maybe an image: the resolver reports on those
+            if "[" in value or ("<" in value and any(w in value.lower() for w in ("<img", "href"))):
+                return None  # maybe an image or a link: card() reports on those
             texts[key] = value
         kind = _KINDS.get(texts.get("kind", "basic"))
         card_id = texts.get("id")

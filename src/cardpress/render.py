@@ -13,7 +13,7 @@ import ctypes
 import html
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -49,10 +49,13 @@ _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_HARDBREAKS
 
 @dataclass
 class Rendered:
-    """The HTML of one field and the image sources it uses (as authored)."""
+    """The HTML of one field, the image sources it uses (as authored) and the relative links
+    the sanitiser removed."""
 
     html: str
     images: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    failure: BaseException | None = None  # raised by a resolver inside the sanitiser
 
 
 ImageResolver = Callable[[str], "str | None"]
@@ -84,12 +87,16 @@ def render_html(text: str) -> str:
 def render_markdown(
     text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
 ) -> Rendered:
-    """The full path of :func:`render`: parse, render, sanitise (no plain-text shortcut)."""
+    """The full path of :func:`render`: parse, render, sanitise (no plain-text shortcut).
+
+    The sanitiser is the last step: nothing is put into the HTML after it. The text is
+    NFC-normalised first (after sanitising, a combining character could join the ``>`` that
+    ends a tag and reopen it); maths is kept from the Markdown parser with placeholders and
+    put back, escaped, before the sanitiser sees the HTML.
+    """
     result = Rendered(html="")
+    text = unicodedata.normalize("NFC", text).strip()
     maths: list[str] = []
-    # Placeholders from the private use area, a pair the text itself does not contain.
-    protected = text.strip()
-    placeholder = None
     pair = None
     if _MATH.search(text):
         pair = next(
@@ -102,24 +109,55 @@ def render_markdown(
             maths.append(m.group(0))
             return f"{open_}{len(maths) - 1}{close}"
 
-        protected = _MATH.sub(keep_math, protected)
-        placeholder = re.compile(f"{open_}(\\d+){close}")
-    raw = _markdown_to_html(protected).strip()
+        text = _MATH.sub(keep_math, text)
+    raw = _markdown_to_html(text).strip()
     if inline and raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]:
         raw = raw[3:-4]  # a single paragraph: its content, without the wrapper
-    token = _IMAGES.set((resolve_image, result))
-    try:
-        clean = _CLEANER.clean(raw)
-    finally:
-        _IMAGES.reset(token)
-    restored = clean
-    if placeholder is not None:
-        restored = placeholder.sub(
-            lambda m: html.escape(maths[int(m.group(1))], quote=False), clean
+    if pair is not None:
+        # Escaped with quotes too: a placeholder may sit inside an attribute value.
+        raw = re.sub(
+            f"{pair[0]}(\\d+){pair[1]}", lambda m: html.escape(maths[int(m.group(1))]), raw
         )
-    # Anki stores text NFC-normalised; doing it here keeps every export equal to what Anki holds.
-    result.html = unicodedata.normalize("NFC", restored).strip()
+    result.html = sanitise(raw, resolve_image, result)
     return result
+
+
+def sanitise(
+    fragment: str,
+    resolve_image: ImageResolver | None = None,
+    result: Rendered | None = None,
+    *,
+    classes: Mapping[str, set[str]] | None = None,
+) -> str:
+    """``fragment`` through the allow-list, as HTML that stays the same when normalised.
+
+    Anki stores fields NFC-normalised, so an output that normalisation would change is not
+    safe: ``>`` followed by U+0338 becomes one character, and the tag it ended runs on into
+    the text. Such output is normalised and cleaned again until it is stable (one round in
+    practice); ``classes`` allows these classes on these tags (the printable pages' cloze
+    spans). Every ``<img src>`` goes through ``resolve_image``, and ``result`` (if given)
+    collects the image sources and the links the sanitiser removed.
+    """
+    cleaner = _CLEANERS[_classes_key(classes)] if classes else _CLEANER
+    into = result if result is not None else Rendered(html="")
+    token = _FIELD.set((resolve_image, into))
+    try:
+        clean = cleaner.clean(fragment).strip()
+        for _ in range(_MAX_ROUNDS):
+            if unicodedata.is_normalized("NFC", clean):
+                break
+            clean = cleaner.clean(unicodedata.normalize("NFC", clean)).strip()
+        else:  # pragma: no cover - no input has been found that needs this
+            clean = html.escape(unicodedata.normalize("NFC", plain_text(clean)), quote=False)
+    finally:
+        _FIELD.reset(token)
+    if into.failure is not None:
+        failure, into.failure = into.failure, None
+        raise failure
+    return clean
+
+
+_MAX_ROUNDS = 4
 
 
 _libc_free = ctypes.CDLL(None).free
@@ -142,25 +180,55 @@ def _markdown_to_html(text: str) -> str:
         _libc_free(int(_cmark.ffi.cast("uintptr_t", buffer)))
 
 
-# The resolver of the field being cleaned: nh3 calls the filter for every kept attribute.
-_IMAGES: ContextVar[tuple[ImageResolver | None, Rendered]] = ContextVar("_IMAGES")
+# The field being cleaned: nh3 calls the filter for every attribute it keeps.
+_FIELD: ContextVar[tuple[ImageResolver | None, Rendered]] = ContextVar("_FIELD")
 
 
 def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
-    if element != "img" or attribute != "src":
-        return value
-    resolve, result = _IMAGES.get()
-    result.images.append(value)
-    return resolve(value) if resolve else None
+    # Never raises: nh3 would print the exception, drop the attribute and go on.
+    resolve, result = _FIELD.get()
+    try:
+        if attribute == "src" and element == "img":
+            result.images.append(value)
+            return resolve(value) if resolve else None
+        if attribute == "href" and not _SCHEME.match(value):
+            # A relative link would open a packed file (an SVG, say) in Anki's webview;
+            # nh3 itself removes links of other schemes than URL_SCHEMES.
+            result.links.append(value)
+            return None
+    except BaseException as exc:  # raised again once nh3 has returned (see sanitise)
+        result.failure = result.failure or exc
+        return None
+    return value
 
 
-_CLEANER = nh3.Cleaner(
-    tags=set(ALLOWED_TAGS),
-    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-    url_schemes=set(URL_SCHEMES),
-    link_rel="noopener noreferrer",
-    attribute_filter=_filter_attribute,
-)
+# A URL's scheme as RFC 3986 spells it (urlsplit raises on some relative URLs, like "//[").
+_SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _cleaner(classes: Mapping[str, set[str]] | None = None) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        attribute_filter=_filter_attribute,
+        allowed_classes={k: set(v) for k, v in (classes or {}).items()},
+    )
+
+
+def _classes_key(classes: Mapping[str, set[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((tag, tuple(sorted(names))) for tag, names in classes.items()))
+
+
+class _Cleaners(dict[tuple[tuple[str, tuple[str, ...]], ...], nh3.Cleaner]):
+    def __missing__(self, key: tuple[tuple[str, tuple[str, ...]], ...]) -> nh3.Cleaner:
+        cleaner = self[key] = _cleaner({tag: set(names) for tag, names in key})
+        return cleaner
+
+
+_CLEANER = _cleaner()
+_CLEANERS = _Cleaners()
 
 
 _TAG = re.compile(r"<[^>]*>")
