@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,30 +72,55 @@ def test_a_failing_writer_at_any_step_changes_nothing(
         assert _snapshot(out, deck_file.parent) == before, f"step {failing}"
 
 
-@pytest.mark.parametrize("function", ["replace", "link"])
+def _refuse_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hard links refused, as for another user's files (fs.protected_hardlinks) or on FAT."""
+
+    def refused(src: Any, dst: Any, **kwargs: Any) -> None:
+        raise PermissionError(1, "Operation not permitted", str(dst))
+
+    monkeypatch.setattr(os, "link", refused)
+
+
+@pytest.mark.parametrize("links", ["allowed", "refused"])
 def test_a_failing_rename_at_any_step_rolls_back(
-    edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, function: str
+    edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, links: str
 ) -> None:
     deck_file, out = edited
     before = _snapshot(out, deck_file.parent)
-    real: Callable[..., None] = getattr(os, function)
-    steps = _job_count(deck_file, out)
+    if links == "refused":
+        _refuse_links(monkeypatch)
+    real = os.replace
+    # With links refused each old file is renamed aside first: twice the renames to fail.
+    steps = _job_count(deck_file, out) * (2 if links == "refused" else 1)
     for failing in range(steps):
         calls: list[Any] = []
 
-        def flaky(
-            src: Any, dst: Any, _k: int = failing, _real: Any = real, _calls: list[Any] = calls
-        ) -> None:
+        def flaky(src: Any, dst: Any, _k: int = failing, _calls: list[Any] = calls) -> None:
             _calls.append(dst)
             if len(_calls) == _k + 1:
                 raise OSError(5, "Input/output error", str(dst))
-            _real(src, dst)
+            real(src, dst)
 
-        monkeypatch.setattr(os, function, flaky)
+        monkeypatch.setattr(os, "replace", flaky)
         with pytest.raises(ExportError, match="Input/output error"):
             build([deck_file], out)
-        monkeypatch.setattr(os, function, real)
-        assert _snapshot(out, deck_file.parent) == before, f"{function} step {failing}"
+        monkeypatch.setattr(os, "replace", real)
+        assert _snapshot(out, deck_file.parent) == before, f"links {links}, step {failing}"
+
+
+def test_outputs_that_cannot_be_linked_are_replaced(
+    edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After a root build into a bind mount, or on FAT and many SMB shares, the old files
+    cannot be hard-linked aside: they are renamed aside, and the build goes through."""
+    deck_file, out = edited
+    reference = tmp_path / "reference"
+    shutil.copytree(deck_file.parent, reference / "cards")
+    shutil.copytree(out, reference / "out")
+    build([reference / "cards"], reference / "out")
+    _refuse_links(monkeypatch)
+    build([deck_file], out)
+    assert _snapshot(out, deck_file.parent) == _snapshot(reference / "out", reference / "cards")
 
 
 def _big_deck(folder: Path, cards: int) -> Path:
@@ -162,3 +186,39 @@ def test_racing_builds_leave_a_consistent_result(tmp_path: Path) -> None:
     assert {p.name for p in out.iterdir()} == {p.name for p in (reference / "out").iterdir()}
     for p in out.iterdir():
         assert p.read_bytes() == (reference / "out" / p.name).read_bytes()
+
+
+def test_a_build_removes_only_its_own_leftovers(good_deck: Path, tmp_path: Path) -> None:
+    """Leftovers of a killed build go; files of the user's that look alike stay."""
+    cards = good_deck.parent
+    out = tmp_path / "out"
+    out.mkdir()
+    # The user's: a card file and notes that merely contain "cardpress".
+    shared = cards / ".team.cardpress-shared.yaml"
+    shared.write_text(
+        "key: team\nname: Team\ncards:\n  - id: t\n    front: Team question\n    back: Team\n",
+        encoding="utf-8",
+    )
+    users = [
+        shared,
+        out / ".notes.cardpress-tmp",
+        out / ".history.apkg.cardpress-bak",
+        out / ".history.apkg.old.cardpress-tmp",
+        out / ".other.apkg.0123456789ab.cardpress-tmp",  # not an output of this build
+    ]
+    for path in users[1:]:
+        path.write_bytes(b"mine")
+    # A killed build's: temporary outputs, a backup, a CSV half, the package's scratch file.
+    leftovers = [
+        out / ".history.apkg.0123456789ab.cardpress-tmp",
+        out / ".history.csv.0123456789ab.cardpress-tmp-2",
+        out / ".history.cards.html.fedcba987654.cardpress-bak",
+        out / "..history.apkg.0123456789ab.cardpress-tmp.00112233aabb.cardpress-tmp",
+        cards / ".history.lock.json.0123456789ab.cardpress-tmp",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"left behind")
+    build([good_deck, shared], out)
+    assert all(path.exists() for path in users)
+    assert not any(path.exists() for path in leftovers)
+    assert (out / "history.apkg").exists() and (out / ".team.cardpress-shared.apkg").exists()

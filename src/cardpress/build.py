@@ -9,18 +9,14 @@ folder exactly as it was.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
-import os
-import secrets
 import shutil
-import signal
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cardpress import ids
+from cardpress import commit, ids
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.export import ExportSummary
 from cardpress.fork import ChildFailed, Forked
@@ -49,9 +45,6 @@ class BuildResult:
         """Outputs whose content differs from what is on disk."""
         return [o for o in self.outputs if o.changed]
 
-
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 Writer = Callable[[Path], ExportSummary]
 
@@ -211,18 +204,20 @@ def _build(
             _write_all(jobs, temps, result, side, progress)
         _fail_if_strict(result, strict)
         return result
-    folders = sorted({target.parent for target, _ in jobs})
-    with _exclusive(folders):
-        for folder in folders:
-            _sweep(folder)
+    folders: dict[Path, list[str]] = {}
+    for target, _ in jobs:
+        folders.setdefault(target.parent, []).append(target.name)
+    with commit.exclusive(folders):
+        for folder, names in folders.items():
+            commit.sweep(folder, names)
         staged: list[tuple[Path, Path]] = []
         try:
             for target, _ in jobs:
-                staged.append((_temp_beside(target), target))
+                staged.append((commit.temp_beside(target), target))
             _write_all(jobs, [temp for temp, _ in staged], result, side, progress)
             _fail_if_strict(result, strict)
-            with _signals_deferred():
-                _commit(staged)
+            with commit.signals_deferred():
+                commit.commit(staged)
         except OSError as exc:
             where = exc.filename or out
             raise ExportError(f"{where}: error: cannot write: {exc.strerror}") from exc
@@ -256,7 +251,7 @@ def _write_all(
     # Each split writer and its second half's file, named like its temporary file, so that a
     # killed build's sweep removes it too.
     halves = {
-        i: (writer, temps[i].with_name(temps[i].name + "-2"))
+        i: (writer, commit.derived(temps[i], "2"))
         for i, (_, writer) in enumerate(jobs)
         if side and isinstance(writer, Parts)
     }
@@ -293,7 +288,7 @@ def _write_all(
     progress(total, total, "done")
     for i, (target, _) in enumerate(jobs):
         result.warnings.extend(summaries[i].warnings)
-        result.outputs.append(Output(target, summaries[i].text, _differs(temps[i], target)))
+        result.outputs.append(Output(target, summaries[i].text, commit.differs(temps[i], target)))
 
 
 def _append(path: Path, tail: Path) -> None:
@@ -308,90 +303,3 @@ def _fail_if_strict(result: BuildResult, strict: bool) -> None:
         raise InputError(
             [Diagnostic(d.location, Severity.ERROR, d.message) for d in result.warnings]
         )
-
-
-def _commit(staged: list[tuple[Path, Path]]) -> None:
-    """Rename every temporary file onto its target; on any failure put the old files back."""
-    done: list[tuple[Path, Path | None]] = []
-    backup: Path | None = None
-    try:
-        for temp, target in staged:
-            backup = None
-            if target.exists():
-                # A second name for the old file: the target never goes missing, even briefly.
-                backup = target.with_name(f".{target.name}.{secrets.token_hex(6)}.cardpress-bak")
-                os.link(target, backup)
-            os.replace(temp, target)
-            done.append((target, backup))
-    except BaseException:
-        if backup is not None and (not done or done[-1][1] is not backup):
-            backup.unlink(missing_ok=True)
-        for target, old in reversed(done):
-            if old is not None:
-                os.replace(old, target)
-            else:
-                target.unlink(missing_ok=True)
-        raise
-    for _, old in done:
-        if old is not None:
-            old.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM until the block is done: the renames and the removal of the
-    backups happen all or not at all (and no backup is left behind); the signal then
-    stops the build as usual. SIGKILL cannot be held: the next build sweeps up after it."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-@contextlib.contextmanager
-def _exclusive(folders: list[Path]) -> Iterator[None]:
-    """Hold an exclusive lock on each folder, so that builds into one folder take turns.
-
-    ``flock`` on the folder itself leaves no file behind, and the kernel releases it when a
-    build dies, however it dies.
-    """
-    with contextlib.ExitStack() as stack:
-        for folder in folders:
-            fd = os.open(folder, os.O_RDONLY)
-            stack.callback(os.close, fd)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-
-
-def _sweep(folder: Path) -> None:
-    """Remove temporary files that a killed build (SIGKILL, power loss) left behind."""
-    for leftover in folder.glob(".*.cardpress-*"):
-        leftover.unlink(missing_ok=True)
-
-
-def _temp_beside(target: Path) -> Path:
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".cardpress-tmp", dir=target.parent
-    )
-    os.close(fd)
-    # mkstemp makes the file private (0600); outputs get the usual permissions.
-    os.chmod(name, 0o666 & ~_UMASK)
-    return Path(name)
-
-
-def _differs(new: Path, old: Path) -> bool:
-    """Whether two files differ, read a megabyte at a time (outputs can be 100 MB)."""
-    try:
-        if new.stat().st_size != old.stat().st_size:
-            return True
-        with new.open("rb") as a, old.open("rb") as b:
-            while True:
-                block = a.read(1 << 20)
-                if block != b.read(1 << 20):
-                    return True
-                if not block:
-                    return False
-    except FileNotFoundError:
-        return True

@@ -10,11 +10,9 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
 import re
 import shutil
 import sqlite3
-import tempfile
 import zipfile
 from array import array
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +22,7 @@ from pathlib import Path
 import genanki
 
 from cardpress import ids
+from cardpress.commit import temp_beside
 from cardpress.model import Card, Deck, Kind
 
 NOTE_TYPE_VERSION = 1
@@ -255,9 +254,7 @@ def write_apkg(deck: Deck, path: Path, *, mtimes: Mapping[str, int]) -> ApkgSumm
     package = genanki.Package(list(anki_decks.values()))
     # The collection is a scratch file beside the package (a build's sweep removes it if the
     # build is killed): in memory it would be held twice, once more to serialise it.
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".cardpress-tmp", dir=path.parent)
-    os.close(fd)
-    scratch = Path(name)
+    scratch = temp_beside(path)
     try:
         conn = sqlite3.connect(scratch)
         try:
