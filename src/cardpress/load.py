@@ -344,7 +344,26 @@ def _cross_file_checks(decks: Iterable[tuple[Deck, list[_CardEntry]]]) -> list[D
     keys: dict[str, Location] = {}
     ids: dict[str, Location] = {}
     names: dict[str, Location] = {}
+    stems: dict[str, list[Location]] = {}
     for deck, cards in decks:
+        # Outputs and the lock are named after the card file: two files of one name (in two
+        # folders, or .yaml and .yml) would overwrite each other's. Case-insensitive file
+        # systems (macOS, Windows) take Deck and deck for one name.
+        stem = deck.file_stem.casefold()
+        folder = Path(deck.location.path).parent
+        if stem in stems:
+            # Name the file in the same folder if there is one: they share the lock too.
+            same = [o for o in stems[stem] if Path(o.path).parent == folder]
+            other = (same or stems[stem])[0].path
+            lock = " and lock file" if same else ""
+            problems.append(
+                _error(
+                    deck.location,
+                    f"card file has the same name as {other}: both would write the same "
+                    f"outputs ({deck.file_stem}.apkg, ...){lock}; rename one",
+                )
+            )
+        stems.setdefault(stem, []).append(deck.location)
         if deck.key in keys:
             problems.append(
                 _error(deck.location, f"deck key {deck.key!r} is already used by {keys[deck.key]}")
