@@ -20,7 +20,13 @@ from cardpress.export.apkg import (
 )
 from cardpress.ids import fingerprint, guid
 from cardpress.model import Kind
-from tests.conftest import NONE_SKIPPED, bucket_sizes, import_apkg, notes_by_guid
+from tests.conftest import (
+    NONE_SKIPPED,
+    bucket_sizes,
+    fresh_collection,
+    import_apkg,
+    notes_by_guid,
+)
 
 
 def _build(deck_file: Path, out: Path) -> Path:
@@ -205,6 +211,45 @@ def test_source_date_epoch_stamps_new_and_edited_notes(
     log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     assert bucket_sizes(log)["updated"] == 1
     assert notes_by_guid(collection)[guid("test-history", "general-secretary")].mod == 1700000001
+
+
+@pytest.mark.parametrize("undo", ["cards and lock", "lock deleted"])
+def test_undoing_an_edit_reaches_anki(
+    good_deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, undo: str
+) -> None:
+    """After `git revert` (the old text with the old lock) or a lost lock, the card's text
+    differs from what Anki holds: it must get an mtime above the one Anki has. The package
+    left in the output folder remembers what the lock forgot."""
+    lock = good_deck.with_name("history.lock.json")
+    edited = guid("test-history", "assassin")
+    dist = tmp_path / "dist"
+    with fresh_collection(tmp_path / "anki") as col:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        import_apkg(col, _build(good_deck, dist))
+        original_cards, original_lock = good_deck.read_bytes(), lock.read_bytes()
+
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+        _edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
+        assert bucket_sizes(import_apkg(col, _build(good_deck, dist)))["updated"] == 1
+
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000050")  # a clock behind, too
+        good_deck.write_bytes(original_cards)
+        if undo == "lock deleted":
+            lock.unlink()
+        else:
+            lock.write_bytes(original_lock)
+        log = import_apkg(col, _build(good_deck, dist))
+        assert _guids(col, log.updated) == [edited] and not log.new
+        note = notes_by_guid(col)[edited]
+        assert note["Back"] == "Mercader" and note.mod == 1700000101
+        # Every other card: the same mtime as before, so nothing else was touched.
+        assert {n.mod for g, n in notes_by_guid(col).items() if g != edited} == {1700000000}
+
+    # The memory is the package: built again from these cards, lock and package, the bytes
+    # are the same; and the lock now says what the package says.
+    before = (dist / "history.apkg").read_bytes(), lock.read_bytes()
+    _build(good_deck, dist)
+    assert ((dist / "history.apkg").read_bytes(), lock.read_bytes()) == before
 
 
 def test_every_kind_has_its_own_frozen_note_type() -> None:

@@ -105,12 +105,17 @@ def plan(deck: Deck, out_dir: Path, options: BuildOptions) -> list[tuple[Path, W
     from cardpress.export import apkg
     from cardpress.export import html as html_export
     from cardpress.export.csv import write_csv
+    from cardpress.published import newer_than_lock
 
     stem = deck.file_stem
 
     @functools.cache
     def lock() -> ids.Lock:
-        return ids.update_lock(read_lock(deck), deck.key, apkg.iter_fingerprints(deck))
+        previous = read_lock(deck)
+        known = previous.mtimes if previous is not None and previous.deck_key == deck.key else {}
+        guids = ((card.id, ids.guid(deck.key, card.id)) for card in deck.cards)
+        published = newer_than_lock(out_dir / f"{stem}.apkg", known, guids)
+        return ids.update_lock(previous, deck.key, apkg.iter_fingerprints(deck), published)
 
     def write_lock(path: Path) -> ExportSummary:
         with path.open("w", encoding="utf-8") as out:

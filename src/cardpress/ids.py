@@ -158,17 +158,22 @@ def update_lock(
     previous: Lock | None,
     deck_key: str,
     fingerprints: Iterable[tuple[str, str]],
+    published: Mapping[str, LockEntry] | None = None,
 ) -> Lock:
     """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones.
 
     ``fingerprints`` yields (card id, fingerprint) pairs as they are made: no table of them,
-    and an unchanged card's new fingerprint is dropped at once.
+    and an unchanged card's new fingerprint is dropped at once. ``published`` holds, per card
+    id, what the package in the output folder published where it is newer than the lock (a
+    lock rolled back with ``git revert``): it then stands for the lock's entry, so an mtime
+    once handed out is never handed out lower again.
     """
     old = previous.entries if previous is not None and previous.deck_key == deck_key else {}
+    newer = published or {}
     stamp = now()
     entries: dict[str, LockEntry] = {}
     for card_id, fp in fingerprints:
-        before = old.get(card_id)
+        before = newer.get(card_id) or old.get(card_id)
         if before is not None and before.fingerprint == fp:
             entries[card_id] = before
         else:
