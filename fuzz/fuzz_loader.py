@@ -19,7 +19,7 @@ import atheris
 
 with atheris.instrument_imports():
     from cardpress.errors import InputError
-    from cardpress.load import load_bytes
+    from cardpress.loader import load_bytes
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="cardpress-fuzz-"))
 (_FOLDER / "img").mkdir()

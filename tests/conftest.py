@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import io
 import os
 import shutil
 import subprocess
@@ -113,3 +115,36 @@ def browser_dom(page: Path) -> str:
     if done.returncode != 0 or "<body" not in done.stdout:
         pytest.fail(f"Chromium could not load {page}: {done.stderr[-2000:]}")
     return done.stdout
+
+
+# Each output's writer, by the module and name a build calls it through.
+WRITERS = {
+    "apkg": ("cardpress.export.apkg", "write_apkg"),
+    "csv": ("cardpress.export.csv", "write_csv"),
+    "cards": ("cardpress.export.html", "write_cards"),
+    "sheet": ("cardpress.export.html", "write_sheet"),
+    "lock": ("cardpress.lock", "Lock.write"),
+}
+
+
+def break_writer(monkeypatch: pytest.MonkeyPatch, output: str, *, in_child_of: int = 0) -> None:
+    """Make one output's writer write half a file and fail as a full disk does (only in a
+    process forked from ``in_child_of``, if given)."""
+    module_name, name = WRITERS[output]
+    owner: Any = importlib.import_module(module_name)
+    if "." in name:
+        class_name, name = name.split(".")
+        owner = getattr(owner, class_name)
+    real = getattr(owner, name)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        if in_child_of and os.getpid() == in_child_of:
+            return real(*args, **kwargs)
+        path = next(a for a in args if isinstance(a, Path | io.TextIOBase))
+        if isinstance(path, Path):
+            path.write_bytes(b"half a file")
+        else:
+            path.write("half a file")
+        raise OSError(28, "No space left on device", str(getattr(path, "name", path)))
+
+    monkeypatch.setattr(owner, name, broken)

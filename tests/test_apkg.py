@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -10,16 +12,8 @@ import pytest
 from anki.collection import Collection
 
 from cardpress import build, load_deck
-from cardpress.export.apkg import (
-    MODEL_IDS,
-    MODEL_NAMES,
-    note_contents,
-    note_fields,
-    note_fingerprints,
-    note_tags,
-)
-from cardpress.ids import fingerprint, guid
 from cardpress.model import Kind
+from cardpress.notes import NOTE_TYPES, guid, make_notes
 from tests.conftest import (
     NONE_SKIPPED,
     bucket_sizes,
@@ -60,13 +54,13 @@ def test_first_import_creates_exactly_the_deck(
     assert bucket_sizes(log) == {"new": 8, "updated": 0, **NONE_SKIPPED}
     notes = notes_by_guid(collection)
     assert set(notes) == {guid(deck.key, card.id) for card in deck.cards}
-    for card in deck.cards:
-        note = notes[guid(deck.key, card.id)]
-        assert note.fields == note_fields(card)
-        assert sorted(note.tags) == sorted(note_tags(deck, card))
-        assert note.note_type()["name"] == MODEL_NAMES[card.kind]
-        assert note.note_type()["id"] == MODEL_IDS[card.kind]
-        assert {collection.decks.name(c.did) for c in note.cards()} == {deck.deck_name_for(card)}
+    for ours in make_notes(deck):
+        note = notes[ours.guid]
+        assert note.fields == list(ours.fields)
+        assert sorted(note.tags) == sorted(ours.tags)
+        assert note.note_type()["name"] == ours.note_type.name
+        assert note.note_type()["id"] == ours.note_type.id
+        assert {collection.decks.name(c.did) for c in note.cards()} == {ours.deck}
     # Reversed makes two cards, a three-deletion cloze three, the rest one each.
     assert collection.card_count() == 8 + 1 + 2
     names = {d.name for d in collection.decks.all_names_and_ids()}
@@ -253,12 +247,26 @@ def test_undoing_an_edit_reaches_anki(
 
 
 def test_every_kind_has_its_own_frozen_note_type() -> None:
-    assert len(set(MODEL_IDS.values())) == len(Kind)
-    assert all((1 << 30) < mid < (1 << 31) for mid in MODEL_IDS.values())
+    ids = [note_type.id for note_type in NOTE_TYPES.values()]
+    assert len(set(ids)) == len(Kind) == len(NOTE_TYPES)
+    assert all((1 << 30) < mid < (1 << 31) for mid in ids)
 
 
-def test_the_fast_fingerprints_are_the_canonical_json_ones(tmp_path: Path) -> None:
-    """note_fingerprints writes the JSON itself; a lock file must never see a difference."""
+def _canonical_fingerprint(note: Any) -> str:
+    """The lock's fingerprint by its definition: canonical JSON (sorted keys, no spaces, text
+    as written), hashed."""
+    content = {
+        "deck": note.deck,
+        "fields": list(note.fields),
+        "model": note.note_type.id,
+        "tags": list(note.tags),
+    }
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def test_fingerprints_are_the_canonical_json_ones(tmp_path: Path) -> None:
+    """Fingerprints are written by hand; a lock file must never see a difference."""
     fixtures = Path(__file__).parent / "fixtures"
     tricky = tmp_path / "tricky.yaml"
     tricky.write_text(
@@ -274,7 +282,7 @@ def test_the_fast_fingerprints_are_the_canonical_json_ones(tmp_path: Path) -> No
         load_deck(tricky),
     ]
     for deck in decks:
-        contents = note_contents(deck)
-        assert note_fingerprints(deck) == {cid: fingerprint(c) for cid, c in contents.items()}
+        for note in make_notes(deck):
+            assert note.fingerprint == _canonical_fingerprint(note)
     front = decks[-1].cards[0].front
     assert all(ch in front for ch in '"\\\t\n\u2028🎴')  # what JSON escapes, and what not

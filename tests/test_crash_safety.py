@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import signal
@@ -15,10 +14,7 @@ from typing import Any
 import pytest
 
 from cardpress import ExportError, build
-from cardpress.build import BuildOptions, plan
-
-# The package exports the function build(), which hides the module of the same name.
-build_module = importlib.import_module("cardpress.build")
+from tests.conftest import WRITERS, break_writer
 
 
 def _snapshot(*folders: Path) -> dict[str, bytes]:
@@ -40,36 +36,16 @@ def edited(good_deck: Path, tmp_path: Path) -> tuple[Path, Path]:
     return good_deck, out
 
 
-def _job_count(deck_file: Path, out: Path) -> int:
-    from cardpress import load_deck
-
-    return len(plan(load_deck(deck_file), out, BuildOptions()))
-
-
+@pytest.mark.parametrize("output", sorted(WRITERS))
 def test_a_failing_writer_at_any_step_changes_nothing(
-    edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, output: str
 ) -> None:
     deck_file, out = edited
     before = _snapshot(out, deck_file.parent)
-    steps = _job_count(deck_file, out)
-    assert steps >= 3
-    for failing in range(steps):
-
-        def failing_plan(*args: Any, _k: int = failing, **kwargs: Any) -> list[Any]:
-            jobs = plan(*args, **kwargs)
-            target = jobs[_k][0]
-
-            def broken(path: Path) -> Any:
-                path.write_bytes(b"half a file")
-                raise OSError(28, "No space left on device", str(path))
-
-            jobs[_k] = (target, broken)
-            return jobs
-
-        monkeypatch.setattr(build_module, "plan", failing_plan)
-        with pytest.raises(ExportError, match="No space left on device"):
-            build([deck_file], out)
-        assert _snapshot(out, deck_file.parent) == before, f"step {failing}"
+    break_writer(monkeypatch, output)
+    with pytest.raises(ExportError, match="No space left on device"):
+        build([deck_file], out)
+    assert _snapshot(out, deck_file.parent) == before
 
 
 def _refuse_links(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +67,7 @@ def test_a_failing_rename_at_any_step_rolls_back(
         _refuse_links(monkeypatch)
     real = os.replace
     # With links refused each old file is renamed aside first: twice the renames to fail.
-    steps = _job_count(deck_file, out) * (2 if links == "refused" else 1)
+    steps = len(WRITERS) * (2 if links == "refused" else 1)
     for failing in range(steps):
         calls: list[Any] = []
 

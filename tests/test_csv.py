@@ -13,19 +13,12 @@ from anki.collection import Collection
 from click.testing import CliRunner
 
 from cardpress import build, load_deck
-from cardpress.build import BuildOptions
 from cardpress.cli import cli
 from cardpress.errors import Severity
-from cardpress.export.apkg import note_tags
-from cardpress.export.csv import (
-    STOCK_NOTE_TYPES,
-    anki_fields,
-    one_line,
-    plain_question_answer,
-    write_csv,
-)
-from cardpress.ids import guid
-from cardpress.model import Kind
+from cardpress.export import BuildOptions, ExportSummary
+from cardpress.export.csv import anki_fields, one_line, plain_question_answer, write_csv
+from cardpress.model import Deck, Kind
+from cardpress.notes import guid, make_notes
 from tests.conftest import (
     NONE_SKIPPED,
     REPO,
@@ -72,6 +65,10 @@ def _write_deck(folder: Path, body: str, name: str = "payload") -> Path:
 # -- the anki dialect ----------------------------------------------------------------------
 
 
+def _write_csv(deck: Deck, path: Path, dialect: str = "anki") -> ExportSummary:
+    return write_csv(make_notes(deck), path, BuildOptions(csv_dialect=dialect))
+
+
 def test_csv_imports_the_same_notes_as_the_package(
     good_deck: Path, tmp_path: Path, collection: Collection
 ) -> None:
@@ -86,13 +83,13 @@ def test_csv_imports_the_same_notes_as_the_package(
         import_apkg(other, package)
         from_package = notes_by_guid(other)
         assert set(from_csv) == set(from_package) == {guid(deck.key, c.id) for c in deck.cards}
-        for card in deck.cards:
-            g = guid(deck.key, card.id)
-            ours, theirs = from_csv[g], from_package[g]
-            assert ours.note_type()["name"] == STOCK_NOTE_TYPES[card.kind]
-            assert sorted(ours.tags) == sorted(theirs.tags) == sorted(note_tags(deck, card))
+        for note in make_notes(deck):
+            card = note.card
+            ours, theirs = from_csv[note.guid], from_package[note.guid]
+            assert ours.note_type()["name"] == note.note_type.stock_name
+            assert sorted(ours.tags) == sorted(theirs.tags) == sorted(note.tags)
             assert _decks_of(collection, ours) == _decks_of(other, theirs)
-            assert _decks_of(collection, ours) == {deck.deck_name_for(card)}
+            assert _decks_of(collection, ours) == {note.deck}
             # Field content as designed, and the same HTML as the package's, on one line.
             assert list(ours.fields) == list(anki_fields(card))
             assert ours.fields[0] == one_line(theirs.fields[0])
@@ -307,7 +304,7 @@ def test_a_deck_named_like_a_number_is_warned_about(tmp_path: Path, collection: 
         'key: year\nname: "1984"\ncards:\n  - {id: a, front: Big Brother?, back: yes}\n',
         name="year",
     )
-    summary = write_csv(load_deck(deck_file), tmp_path / "year.csv")
+    summary = _write_csv(load_deck(deck_file), tmp_path / "year.csv")
     assert [w.message for w in summary.warnings] == [
         "Anki's CSV importer reads the deck name '1984' as a deck id and skips its rows "
         "(missing_deck); rename the deck or use the .apkg"
@@ -467,9 +464,10 @@ def test_plain_dialect_neutralises_formulas_and_keeps_the_rest(tmp_path: Path) -
         '[who] went to [...], "finally".',
         'Trotsky went to Mexico, "finally".',
     ]
-    for card in deck.cards:
+    for note in make_notes(deck):
+        card = note.card
         question, answer = plain_question_answer(card)
-        expected = [question, answer, card.topic_title, " ".join(note_tags(deck, card))]
+        expected = [question, answer, card.topic_title, " ".join(note.tags)]
         assert cells[card.id] == [_neutralised(cell) for cell in expected]
         if card.kind is not Kind.CLOZE:
             assert (question, answer) == (card.front_text, card.back_text)
@@ -500,7 +498,7 @@ def test_plain_dialect_of_the_good_deck(good_deck: Path, tmp_path: Path) -> None
 def test_images_cannot_travel_and_the_build_says_so(good_deck: Path, tmp_path: Path) -> None:
     deck = load_deck(good_deck)
     for dialect in ("anki", "plain"):
-        summary = write_csv(deck, tmp_path / f"{dialect}.csv", dialect=dialect)
+        summary = _write_csv(deck, tmp_path / f"{dialect}.csv", dialect=dialect)
         assert [(w.location, w.severity, w.message) for w in summary.warnings] == [
             (
                 deck.location,
@@ -512,7 +510,7 @@ def test_images_cannot_travel_and_the_build_says_so(good_deck: Path, tmp_path: P
     assert sum("images cannot travel" in w.message for w in result.warnings) == 1
 
     plain = _write_deck(tmp_path / "cards", PAYLOAD_DECK)
-    assert write_csv(load_deck(plain), tmp_path / "none.csv").warnings == ()
+    assert _write_csv(load_deck(plain), tmp_path / "none.csv").warnings == ()
 
 
 def test_output_is_deterministic(
@@ -527,29 +525,9 @@ def test_output_is_deterministic(
         assert first == second
 
 
-@pytest.mark.parametrize("dialect", ["anki", "plain"])
-def test_parts_written_apart_join_into_the_whole_file(
-    good_deck: Path, tmp_path: Path, dialect: str
-) -> None:
-    # A big build writes the CSV's halves in two processes and joins them (see build.py).
-    deck = load_deck(good_deck)
-    whole = tmp_path / "whole.csv"
-    summary = write_csv(deck, whole, dialect=dialect)
-    assert summary.text and summary.warnings  # the example deck's images: a warning
-    for parts in (2, 3, len(deck.cards) + 1):
-        joined = b""
-        for part in range(parts):
-            path = tmp_path / f"{parts}-{part}.csv"
-            assert write_csv(deck, path, dialect=dialect, part=part, parts=parts) == summary
-            joined += path.read_bytes()
-        assert joined == whole.read_bytes(), parts
-    with pytest.raises(ValueError, match="part 2 of 2"):
-        write_csv(deck, tmp_path / "x.csv", dialect=dialect, part=2, parts=2)
-
-
 def test_unknown_dialect_is_refused(good_deck: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown CSV dialect 'excel'"):
-        write_csv(load_deck(good_deck), tmp_path / "x.csv", dialect="excel")
+        _write_csv(load_deck(good_deck), tmp_path / "x.csv", dialect="excel")
 
 
 def test_cli_writes_the_chosen_dialect(good_deck: Path, tmp_path: Path) -> None:

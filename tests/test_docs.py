@@ -41,7 +41,7 @@ def test_readme_documents_every_command_and_option() -> None:
 
 
 def test_readme_documents_every_deck_and_card_key() -> None:
-    from cardpress.load import CARD_KEYS, DECK_KEYS
+    from cardpress.format import CARD_KEYS, DECK_KEYS
 
     for key in [*DECK_KEYS, *CARD_KEYS]:
         assert f"`{key}`" in README, key

@@ -30,9 +30,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardpress import build, load_deck
-from cardpress.build import BuildOptions
 from cardpress.cli import cli
-from cardpress.export import ExportSummary
+from cardpress.export import BuildOptions, ExportSummary
 from cardpress.export import html as html_export
 from cardpress.export.html import CSP, LAYOUTS, PAPERS, Paper, write_html
 from cardpress.model import Card, Deck, Kind
@@ -1072,26 +1071,6 @@ def test_a_failed_export_leaves_no_half_written_file(
         with pytest.raises(RuntimeError, match="disk on fire"):
             write_html(deck, out, layout=layout)
         assert len(made) == pages_before and not out.exists()
-
-
-def test_the_sheet_after_the_cards_is_the_sheet_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The cards export fits the sheet's rows too; the sheet export reuses them, to the byte."""
-    path = tmp_path / "long.yaml"
-    path.write_text(_long_deck_yaml(), encoding="utf-8")
-    for paper in PAPERS:
-        alone, after = tmp_path / f"alone-{paper}.html", tmp_path / f"after-{paper}.html"
-        first = write_html(load_deck(path), alone, layout="sheet", paper=paper)
-        deck = load_deck(path)
-        write_html(deck, tmp_path / "cards.html", layout="cards", paper=paper)
-        with monkeypatch.context() as patch:
-            patch.setattr(html_export._SheetFitter, "fit", None)  # reused, not fitted again
-            second = write_html(deck, after, layout="sheet", paper=paper)
-        assert alone.read_bytes() == after.read_bytes()
-        assert first == second
-    # Another deck, or the same one on another paper, is fitted afresh.
-    write_html(load_deck(path), tmp_path / "other.html", layout="sheet", paper="letter")
 
 
 def test_deep_nesting_ends(tmp_path: Path) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -144,20 +142,5 @@ _BYTES_NEAR_CONTROLS = st.binary(max_size=40) | st.lists(
 @settings(max_examples=2000, deadline=None)
 @given(_BYTES_NEAR_CONTROLS)
 def test_the_fast_control_check_is_the_regex(data: bytes) -> None:
-    load_module: Any = sys.modules["cardpress.load"]
+    load_module: Any = sys.modules["cardpress.loader.legacy"]
     assert load_module._has_control(data) == bool(load_module._CONTROL_BYTES.search(data))
-
-
-def test_a_command_line_run_keeps_the_deck_until_it_exits(good_deck: Path) -> None:
-    # The console script ends with os._exit inside teardown_at_exit(): freeing 100,000 cards
-    # object by object when load() returns would only cost time.
-    from cardpress.load import teardown_at_exit
-
-    with teardown_at_exit():
-        deck = weakref.ref(load([good_deck]).decks[0])
-        assert deck() is not None  # kept, though nothing of the caller's refers to it
-    gc.collect()
-    assert deck() is None  # the block's end frees it
-    deck = weakref.ref(load([good_deck]).decks[0])
-    gc.collect()
-    assert deck() is None  # outside the block, nothing is kept

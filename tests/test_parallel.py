@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from cardpress import ExportError, InputError, build, load
+from cardpress import ExportError, InputError, build, builder, load
 from cardpress.cli import cli
 from cardpress.fork import ChildFailed, Forked
-from cardpress.load import check
+from cardpress.loader import check
+from tests.conftest import break_writer
 
 # The package re-exports functions named like these modules; take the modules themselves.
-load_module: Any = sys.modules["cardpress.load"]
-build_module: Any = sys.modules["cardpress.build"]
+load_module: Any = sys.modules["cardpress.loader.legacy"]
 
 HEAD = """\
 format: 1
@@ -210,7 +210,7 @@ def test_a_build_with_jobs_writes_the_same_bytes(
     chunked: list[int],
     dialect: str,
 ) -> None:
-    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
+    monkeypatch.setattr(builder, "PARALLEL_MIN_CARDS", 0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     outputs = {}
     for jobs in (1, 2):
@@ -227,29 +227,11 @@ def test_a_build_with_jobs_writes_the_same_bytes(
     assert chunked  # the loader forked too
 
 
-def _fail_in_the_second_process(job: tuple[Path, Any], parent: int) -> tuple[Path, Any]:
-    """A job whose writing fails in the second process: a page writer, or a file's half."""
-    target, writer = job
-
-    def broken(path: Path) -> Any:
-        assert os.getpid() != parent  # it runs in the second process
-        path.write_bytes(b"half a file")
-        raise OSError(28, "No space left on device", str(path))
-
-    if not isinstance(writer, build_module.Parts):
-        return target, broken
-
-    def write(path: Path, part: int, parts: int) -> Any:
-        return writer.write(path, part, parts) if os.getpid() == parent else broken(path)
-
-    return target, build_module.Parts(write)
-
-
-@pytest.mark.parametrize("suffix", [".cards.html", ".csv"])
+@pytest.mark.parametrize("output", ["cards", "sheet"])
 def test_a_writer_failing_in_the_second_process_changes_nothing(
-    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+    tmp_path: Path, good_deck: Path, monkeypatch: pytest.MonkeyPatch, output: str
 ) -> None:
-    monkeypatch.setattr(build_module, "PARALLEL_MIN_CARDS", 0)
+    monkeypatch.setattr(builder, "PARALLEL_MIN_CARDS", 0)
     out = tmp_path / "out"
     build([good_deck], out)
 
@@ -258,16 +240,7 @@ def test_a_writer_failing_in_the_second_process_changes_nothing(
         return {str(p): p.read_bytes() for p in files if p.is_file()}
 
     before = snapshot()
-    real_plan = build_module.plan
-    parent = os.getpid()
-
-    def failing_plan(*args: Any, **kwargs: Any) -> list[Any]:
-        jobs: list[Any] = real_plan(*args, **kwargs)
-        (index,) = [i for i, (target, _) in enumerate(jobs) if target.name.endswith(suffix)]
-        jobs[index] = _fail_in_the_second_process(jobs[index], parent)
-        return jobs
-
-    monkeypatch.setattr(build_module, "plan", failing_plan)
+    break_writer(monkeypatch, output, in_child_of=os.getpid())
     good_deck.write_text(good_deck.read_text("utf-8").replace("Test History", "Changed"), "utf-8")
     before[str(good_deck)] = good_deck.read_bytes()
     with pytest.raises(ExportError, match="No space left on device"):

@@ -16,8 +16,8 @@ import click
 from cardpress import __version__
 from cardpress.errors import CardpressError, Diagnostic, InputError
 from cardpress.fork import available_cores
-from cardpress.load import check as check_files
-from cardpress.load import find_card_files, teardown_at_exit
+from cardpress.loader import check as check_files
+from cardpress.loader import find_card_files, load
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
 # (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.html).
@@ -146,19 +146,25 @@ def build(
       cardpress build --csv-dialect plain  # a CSV for spreadsheets
       cardpress build --paper letter --duplex short
     """
-    from cardpress.build import BuildOptions
-    from cardpress.build import build as build_decks
+    from cardpress.builder import write
+    from cardpress.export import BuildOptions
 
     sources = paths or (Path("cards"),)
     try:
         with _progress_bar(sources) as progress:
-            result = build_decks(
-                sources,
+            workers = _workers(jobs)
+            if progress is not None:
+                progress(0, 1, "reading the cards")
+            loaded = load(sources, strict=strict, workers=workers)
+            _keep_until_exit(loaded)
+            _release_free_memory()
+            result = write(
+                loaded,
                 out_dir,
                 strict=strict,
                 check_only=check_only,
                 options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
-                workers=_workers(jobs),
+                workers=workers,
                 progress=progress,
             )
     except CardpressError as error:
@@ -271,19 +277,48 @@ def run() -> NoReturn:
     Output is flushed first, and nothing else runs at exit: cardpress registers no exit
     handlers, and its files are closed by then.
     """
-    with teardown_at_exit():
-        try:
-            main()
-            code = 0
-        except SystemExit as done:
-            if done.code is None or isinstance(done.code, int):
-                code = done.code or 0
-            else:
-                print(done.code, file=sys.stderr)
-                code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:
+            print(done.code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+# What a run loaded stays referenced until os._exit ends the process (see run).
+_KEPT: list[object] = []
+
+
+def _keep_until_exit(value: object) -> None:
+    _KEPT.append(value)
+
+
+def _release_free_memory() -> None:
+    """Hand the memory that reading freed back to the system (glibc's malloc_trim).
+
+    Parsing leaves the heap full of freed holes between the cards it kept: at 100k cards the
+    process holds 175 MB for 75 MB of deck, and the process a build forks for the printable
+    pages would inherit all of it. Trimming takes 3 ms and leaves 127 MB. Nothing happens
+    where the C library has no malloc_trim (macOS, Windows, musl).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -40,7 +40,17 @@ class InputError(CardpressError):
 
 
 class ExportError(CardpressError):
-    """An output could not be written."""
+    """An output (or a lock file) could not be read or written: ``path: error: message``."""
+
+    def __init__(self, path: object, message: str) -> None:
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{self.path}: error: {message}")
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, path: object, doing: str = "cannot write") -> ExportError:
+        """The error for an OSError on the way: the file it names (else ``path``) and why."""
+        return cls(exc.filename or path, f"{doing}: {exc.strerror or exc}")
 
 
 def _sort_key(d: Diagnostic) -> tuple[str, int, int]:

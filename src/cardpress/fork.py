@@ -27,6 +27,11 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def can_fork() -> bool:
+    """Whether this system can fork (not Windows): without it, everything runs in one process."""
+    return hasattr(os, "fork")
+
+
 class ChildFailed(Exception):
     """A forked child died without a result (killed, or its result could not be pickled)."""
 

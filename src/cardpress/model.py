@@ -6,8 +6,6 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FORMAT_VERSION = 1
-
 
 @dataclass(frozen=True, order=True, slots=True)
 class Location:
@@ -75,7 +73,7 @@ class Card:
         return Location(self.path, self.line, self.col)
 
 
-@dataclass(frozen=True)  # no slots: the HTML export keeps a weak reference to it
+@dataclass(frozen=True, slots=True)
 class Deck:
     """One card file: a named deck of cards."""
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cardpress.load import CARD_KEYS, DECK_KEYS
-from cardpress.model import FORMAT_VERSION, Kind
+from cardpress.format import CARD_KEYS, DECK_KEYS, FORMAT_VERSION, ID_PATTERN
+from cardpress.model import Kind
 
 SCHEMA_ID = "https://cardpress.invalid/schema/deck-v1.schema.json"
 
-_ID = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"}
+_ID = {"type": "string", "pattern": ID_PATTERN}
 _TEXT = {"type": ["string", "number"], "minLength": 1}
 _TAGS = {
     "description": "Anki tags: a list, or one string of space-separated tags.",

@@ -1,10 +1,24 @@
-"""Exporters: each a pure function of a deck and a path, returning an ExportSummary."""
+"""Exporters: each writes the notes of one deck to one file.
+
+Every writer has the same shape, ``write_x(notes, path, options) -> ExportSummary``: it reads
+the notes (notes.py) and the build's options, writes ``path``, and says in one line what the
+file holds. No writer imports another, and nothing passes between them but their arguments.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cardpress.errors import Diagnostic
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Choices that shape the outputs (the CLI's build options)."""
+
+    csv_dialect: str = "anki"
+    paper: str = "a4"
+    duplex: str = "long"
 
 
 @dataclass(frozen=True)
@@ -16,3 +30,8 @@ class ExportSummary:
 
     def __str__(self) -> str:
         return self.text
+
+
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless ``n`` is 1: "1 note", "2 notes"."""
+    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -1,39 +1,34 @@
 """Anki package export. The only module that imports genanki.
 
-Note types are ours, frozen and versioned: a change to their fields or templates needs a new
-model id (see ``NOTE_TYPE_VERSION``), or Anki forks the type and skips existing notes as
-"conflicting". Styling (CSS) may change freely under the same id.
+genanki writes what is the same in every package: the collection's schema and the JSON of the
+note types and decks. The notes and cards are written here, row by row in the columns
+genanki's ``Note`` and ``Card`` write, because genanki stamps every note of a package with one
+time, and each note needs its own (the lock's: see lock.py). Which cards a note gets is its
+note type's rule (``NoteType.card_ords``). The templates and CSS of our note types are here;
+their ids, names and fields in notes.py. CSS may change freely under the same id; fields and
+templates may not.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import json
-import re
 import shutil
 import sqlite3
 import zipfile
-from array import array
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
 
-from cardpress import ids
 from cardpress.commit import temp_beside
-from cardpress.model import Card, Deck, Kind
-
-NOTE_TYPE_VERSION = 1
-
-# Fixed ids; never reuse one for a different schema (fields or templates).
-MODEL_IDS = {
-    Kind.BASIC: 1607392319,
-    Kind.REVERSED: 1607392320,
-    Kind.CLOZE: 1607392321,
-    Kind.TYPE: 1607392322,
-}
+from cardpress.export import BuildOptions, ExportSummary, plural
+from cardpress.lock import mtimes_comment, now
+from cardpress.model import Kind
+from cardpress.notes import Notes, NoteType, stable_id
 
 # 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -92,38 +87,20 @@ def _answer(question: str, answer: str) -> str:
     )
 
 
-_FRONT_BACK_FIELDS = ["Front", "Back", "Extra", "Topic", "Source"]
-
-
-MODEL_NAMES = {kind: f"cardpress {kind.value.capitalize()} v{NOTE_TYPE_VERSION}" for kind in Kind}
-
-
-def _model(kind: Kind) -> genanki.Model:
-    model_id = MODEL_IDS[kind]
-    name = MODEL_NAMES[kind]
-    if kind is Kind.CLOZE:
+@functools.cache
+def model(note_type: NoteType) -> genanki.Model:
+    """The genanki model of one of our note types: its fields, templates and CSS."""
+    fields = [{"name": name} for name in note_type.fields]
+    if note_type.kind is Kind.CLOZE:
+        cloze = '<div class="cp-front">{{cloze:Text}}</div>'
+        templates = [{"name": "Cloze", "qfmt": cloze, "afmt": f"{cloze}\n{_EXTRA}\n{_META}"}]
         return genanki.Model(
-            model_id,
-            name,
-            fields=[{"name": n} for n in ["Text", "Extra", "Topic", "Source"]],
-            templates=[
-                {
-                    "name": "Cloze",
-                    "qfmt": '<div class="cp-front">{{cloze:Text}}</div>',
-                    "afmt": f'<div class="cp-front">{{{{cloze:Text}}}}</div>\n{_EXTRA}\n{_META}',
-                }
-            ],
-            css=CSS,
+            note_type.id, note_type.name, fields=fields, templates=templates, css=CSS,
             model_type=genanki.Model.CLOZE,
-        )
-    templates = [
-        {
-            "name": "Card 1",
-            "qfmt": '<div class="cp-front">{{Front}}</div>',
-            "afmt": _answer("{{Front}}", "{{Back}}"),
-        }
-    ]
-    if kind is Kind.REVERSED:
+        )  # fmt: skip
+    front = '<div class="cp-front">{{Front}}</div>'
+    templates = [{"name": "Card 1", "qfmt": front, "afmt": _answer("{{Front}}", "{{Back}}")}]
+    if note_type.kind is Kind.REVERSED:
         templates.append(
             {
                 "name": "Card 2",
@@ -131,246 +108,160 @@ def _model(kind: Kind) -> genanki.Model:
                 "afmt": _answer("{{Back}}", "{{Front}}"),
             }
         )
-    if kind is Kind.TYPE:
+    if note_type.kind is Kind.TYPE:
         templates = [
             {
                 "name": "Card 1",
-                "qfmt": '<div class="cp-front">{{Front}}</div>\n\n{{type:Back}}',
-                "afmt": (
-                    '<div class="cp-front">{{Front}}</div>\n<hr id="answer">\n{{type:Back}}\n'
-                    f"{_EXTRA}\n{_META}"
-                ),
+                "qfmt": f"{front}\n\n{{{{type:Back}}}}",
+                "afmt": f'{front}\n<hr id="answer">\n{{{{type:Back}}}}\n{_EXTRA}\n{_META}',
             }
         ]
-    return genanki.Model(
-        model_id,
-        name,
-        fields=[{"name": n} for n in _FRONT_BACK_FIELDS],
-        templates=templates,
-        css=CSS,
-    )
+    return genanki.Model(note_type.id, note_type.name, fields=fields, templates=templates, css=CSS)
 
 
-def note_fields(card: Card) -> list[str]:
-    """The Anki field values of a card, in its note type's field order."""
-    topic = _escaped(card.topic_title)  # a title is plain text, fields are HTML
-    if card.kind is Kind.CLOZE:
-        return [card.front, card.extra, topic, card.source]
-    return [card.front, card.back, card.extra, topic, card.source]
-
-
-@functools.lru_cache(maxsize=1024)
-def _escaped(title: str) -> str:
-    return html.escape(title, quote=False)
-
-
-def note_tags(deck: Deck, card: Card) -> list[str]:
-    """The tags of a card's note: deck tags, card tags, then ``topic::<topic>``."""
-    tags = list(dict.fromkeys([*deck.tags, *card.tags]))
-    if card.topic:
-        tags.append(f"topic::{card.topic}")
-    return tags
-
-
-def note_contents(deck: Deck) -> dict[str, object]:
-    """Per card id, everything its exported note carries: the input of its fingerprint."""
-    return {
-        card.id: {
-            "model": MODEL_IDS[card.kind],
-            "fields": note_fields(card),
-            "tags": note_tags(deck, card),
-            "deck": deck.deck_name_for(card),
-        }
-        for card in deck.cards
-    }
-
-
-_JSON_STRING = json.encoder.encode_basestring  # json.dumps's string encoder (ensure_ascii off)
-
-
-def note_fingerprints(deck: Deck) -> dict[str, str]:
-    """Per card id, ``ids.fingerprint(note_contents(deck)[card_id])``, five times faster.
-
-    The canonical JSON (sorted keys, no spaces) of a note's contents is written directly, with
-    json's own string encoder; ``tests/test_apkg.py`` checks it equals the general definition.
-    """
-    return dict(iter_fingerprints(deck))
-
-
-def iter_fingerprints(deck: Deck) -> Iterator[tuple[str, str]]:
-    """:func:`note_fingerprints` as (card id, fingerprint) pairs, one card at a time."""
-    for card in deck.cards:
-        data = (
-            '{"deck":' + _JSON_STRING(deck.deck_name_for(card))
-            + ',"fields":[' + ",".join(map(_JSON_STRING, note_fields(card)))
-            + '],"model":' + str(MODEL_IDS[card.kind])
-            + ',"tags":[' + ",".join(map(_JSON_STRING, note_tags(deck, card))) + "]}"
-        )  # fmt: skip
-        yield card.id, ids.digest(data)
-
-
-@dataclass(frozen=True)
-class ApkgSummary:
-    """What a package holds."""
-
-    notes: int
-    cards: int
-    decks: int
-    media: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.notes} notes, {self.cards} cards, {self.decks} decks, {self.media} media files"
+def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) -> ExportSummary:
+    """Write ``notes`` (stamped with their mtimes) as an Anki package to ``path``."""
+    deck = notes.deck
+    members = notes.decks()
+    decks = {
+        name: genanki.Deck(
+            stable_id(deck.key, name), name, deck.description if name == deck.name else ""
         )
-
-
-def write_apkg(deck: Deck, path: Path, *, mtimes: Mapping[str, int]) -> ApkgSummary:
-    """Write ``deck`` as an Anki package to ``path``.
-
-    ``mtimes`` maps card id to note mtime.
-
-    genanki writes the collection: its schema, our note types and the decks. The notes and
-    cards are genanki's rows too (same columns, same values, the same card generation as
-    ``genanki.Note.cards``), written in two ``executemany`` calls instead of one Python
-    ``Note`` object and one INSERT per row: at 100,000 notes that is seconds.
-    """
-    models = {kind: _model(kind) for kind in Kind}
-    models_by_id = {MODEL_IDS[kind]: model for kind, model in models.items()}
-    anki_decks: dict[str, genanki.Deck] = {}
-    # Each Anki deck's cards, as indexes into deck.cards: no tuple (and no int) per card.
-    members: dict[str, array[int]] = {}
-    for index, card in enumerate(deck.cards):
-        members.setdefault(deck.deck_name_for(card), array("l")).append(index)
-    # The deck itself first (it carries the description), then each subdeck as cards reach it.
-    for name in dict.fromkeys([deck.name, *members]):
-        description = deck.description if name == deck.name else ""
-        anki_decks[name] = genanki.Deck(ids.stable_id(deck.key, name), name, description)
-        kinds = dict.fromkeys(deck.cards[i].kind for i in members.get(name, ()))
-        for model_id in dict.fromkeys(MODEL_IDS[kind] for kind in kinds):
-            anki_decks[name].add_model(models_by_id[model_id])
-
-    stamp = max(mtimes.values(), default=ids.now())
-
-    package = genanki.Package(list(anki_decks.values()))
+        for name in members
+    }
+    stamp = max(notes.mtimes, default=now())
     # The collection is a scratch file beside the package (a build's sweep removes it if the
     # build is killed): in memory it would be held twice, once more to serialise it.
     scratch = temp_beside(path)
     try:
-        conn = sqlite3.connect(scratch)
+        db = sqlite3.connect(scratch)
         try:
-            cursor = conn.cursor()
+            cursor = db.cursor()
             # A scratch file: no journal, no waiting for the disk.
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
-            package.write_to_db(cursor, stamp, _id_gen(stamp))  # schema, note types, decks
-            # genanki's indexes on notes and cards, built once after the rows instead of
-            # updated row by row (half the insert time); the same statements, the same schema.
-            indexes = cursor.execute(
-                "SELECT name, sql FROM sqlite_master"
-                " WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY rowid"
-            ).fetchall()
-            for name, _ in indexes:
-                cursor.execute(f'DROP INDEX "{name}"')
-            card_count = _insert_notes(cursor, deck, models, anki_decks, members, mtimes, stamp)
-            for _, sql in indexes:
-                cursor.execute(sql)
-            conn.commit()
+            _write_collection(cursor, notes, decks, members, stamp)
+            db.commit()
         finally:
-            conn.close()
+            db.close()
         with zipfile.ZipFile(path, "w") as zf:
             _add_file(zf, "collection.anki2", scratch)
             media = {str(i): m.name for i, m in enumerate(deck.media)}
             _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
             for i, item in enumerate(deck.media):
                 _add(zf, str(i), item.path.read_bytes())
+            zf.comment = mtimes_comment(zip((n.card.id for n in notes), notes.mtimes, strict=True))
     finally:
         scratch.unlink(missing_ok=True)
-    return ApkgSummary(len(deck.cards), card_count, len(anki_decks), len(deck.media))
+    cards = sum(len(n.note_type.card_ords(n.fields)) for n in notes)
+    return ExportSummary(
+        f"{plural(len(notes), 'note')}, {plural(cards, 'card')}, {plural(len(decks), 'deck')}, "
+        f"{plural(len(deck.media), 'media file')}"
+    )
+
+
+def _write_collection(
+    cursor: sqlite3.Cursor,
+    notes: Notes,
+    decks: dict[str, genanki.Deck],
+    members: dict[str, Any],
+    stamp: int,
+) -> None:
+    """The collection: genanki's schema, note types and decks, then every note and card."""
+    cursor.executescript(APKG_SCHEMA)
+    cursor.executescript(APKG_COL)
+    # genanki's indexes on notes and cards, built once after the rows instead of updated row
+    # by row (half the insert time); the same statements, the same schema.
+    indexes = cursor.execute(
+        "SELECT name, sql FROM sqlite_master"
+        " WHERE type = 'index' AND tbl_name IN ('notes', 'cards') ORDER BY rowid"
+    ).fetchall()
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    (decks_json,) = cursor.execute("SELECT decks FROM col").fetchone()
+    all_decks = json.loads(decks_json)
+    all_decks.update({str(d.deck_id): d.to_json() for d in decks.values()})
+    cursor.execute(
+        "UPDATE col SET decks = ?, models = ?",
+        (json.dumps(all_decks), _models_json(notes, decks, members, stamp)),
+    )
+    _insert_notes(cursor, notes, decks, members)
+    for _, sql in indexes:
+        cursor.execute(sql)
+
+
+def _models_json(
+    notes: Notes, decks: dict[str, genanki.Deck], members: dict[str, Any], stamp: int
+) -> str:
+    """The note types' JSON as genanki's ``Package.write_to_db`` leaves it, in one pass.
+
+    genanki reads, updates and writes the JSON of decks and note types once per deck: work
+    that grows with the square of the number of decks (10,000 topics took minutes). The
+    decks' JSON is written once instead; the note types' is rebuilt here as genanki's loop
+    would leave it, byte for byte, packages stay the same: each round trip through JSON turns
+    the ids of the note types of earlier decks into text keys, so that the last deck's note
+    types appear twice (Anki reads the later one).
+    """
+    state: dict[Any, Any] = {}
+    items = notes.items
+    for name, deck in decks.items():
+        kinds = dict.fromkeys(items[i].note_type for i in members[name])
+        normalised: dict[Any, Any] = {}
+        for key, value in state.items():  # json.loads(json.dumps(state)), without the text
+            normalised[str(key)] = value
+        state = normalised
+        for note_type in kinds:
+            state[note_type.id] = model(note_type).to_json(stamp, deck.deck_id)
+    return json.dumps(state)
 
 
 def _insert_notes(
-    cursor: sqlite3.Cursor,
-    deck: Deck,
-    models: dict[Kind, genanki.Model],
-    anki_decks: dict[str, genanki.Deck],
-    members: dict[str, array[int]],
-    mtimes: Mapping[str, int],
-    stamp: int,
-) -> int:
+    cursor: sqlite3.Cursor, notes: Notes, decks: dict[str, genanki.Deck], members: dict[str, Any]
+) -> None:
     """Insert every note and card, deck by deck, a few thousand rows at a time.
 
     The rows are genanki's: ``genanki.Note.write_to_db`` and ``genanki.Card.write_to_db``
     write these columns with these values. Note and card ids come from one counter, each
-    note's cards right after it, as genanki numbers them. Returns the number of cards.
+    note's cards right after it, as genanki numbers them; they only need to be unique (Anki
+    maps notes by GUID).
     """
-    ords = {kind: _card_ords(models[kind]) for kind in Kind}
-    next_id = _id_gen(stamp)
-    notes: list[tuple[object, ...]] = []
+    counter = _ids(max(notes.mtimes, default=0))
+    rows: list[tuple[object, ...]] = []
     cards: list[tuple[object, ...]] = []
-    count = 0
-
-    def flush() -> None:
-        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", notes)
-        cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", cards)
-        notes.clear()
-        cards.clear()
-
-    cards_of_deck = deck.cards
-    for name, anki_deck in anki_decks.items():
-        deck_id = anki_deck.deck_id
-        for index in members.get(name, ()):
-            card = cards_of_deck[index]
-            position = index + 1
-            fields = note_fields(card)
-            note_id = next(next_id)
-            mtime = mtimes[card.id]
-            guid = ids.guid(deck.key, card.id)
-            tags = " " + " ".join(note_tags(deck, card)) + " "
+    items, mtimes = notes.items, notes.mtimes
+    for name, deck in decks.items():
+        deck_id = deck.deck_id
+        for index in members[name]:
+            note = items[index]
+            mtime = mtimes[index]
+            note_id = next(counter)
+            fields = note.fields
             flds = "\x1f".join(fields)
             # The sort field is the first field; bound as a slice of flds, not as the card's
             # own string: sqlite3 keeps a UTF-8 copy inside every str it binds (4 MB at 100k
             # that would stay with the deck).
-            sfld = flds[: len(fields[0])]
             # id, guid, mid, mod, usn, tags, flds, sfld, csum, flags, data
-            notes.append((note_id, guid, MODEL_IDS[card.kind], mtime, -1, tags,
-                          flds, sfld, 0, 0, ""))  # fmt: skip
-            for ord_ in ords[card.kind](fields):
+            rows.append((note_id, note.guid, note.note_type.id, mtime, -1,
+                         " " + " ".join(note.tags) + " ", flds, flds[: len(fields[0])], 0, 0,
+                         ""))  # fmt: skip
+            for ord_ in note.note_type.card_ords(fields):
                 # id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses,
                 # left, odue, odid, flags, data
-                cards.append((next(next_id), note_id, deck_id, ord_, mtime, -1, 0, 0, position,
-                              0, 0, 0, 0, 0, 0, 0, 0, ""))  # fmt: skip
-            if len(notes) == 5000:
-                count += len(cards)
-                flush()
-    count += len(cards)
-    flush()
-    return count
+                cards.append((next(counter), note_id, deck_id, ord_, mtime, -1, 0, 0,
+                              note.position, 0, 0, 0, 0, 0, 0, 0, 0, ""))  # fmt: skip
+            if len(rows) == 5000:
+                _flush(cursor, rows, cards)
+    _flush(cursor, rows, cards)
 
 
-_CLOZE_NUMBER = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)  # genanki's Note._cloze_cards
+def _flush(cursor: sqlite3.Cursor, notes: list[tuple[object, ...]], cards: list[Any]) -> None:
+    cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?);", notes)
+    cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);", cards)
+    notes.clear()
+    cards.clear()
 
 
-def _card_ords(model: genanki.Model) -> Callable[[list[str]], list[int]]:
-    """The card ordinals a note of ``model`` gets: genanki's ``Note.cards``, as a function."""
-    if model.model_type == genanki.Model.CLOZE:
-
-        def cloze(fields: list[str]) -> list[int]:
-            # Ascending; genanki iterates a set, which only changes the order of card ids.
-            return sorted({int(n) - 1 for n in _CLOZE_NUMBER.findall(fields[0]) if int(n) > 0})
-
-        return cloze
-    req = [
-        (card_ord, all if mode == "all" else any, needed) for card_ord, mode, needed in model._req
-    ]
-
-    def front_back(fields: list[str]) -> list[int]:
-        return [card_ord for card_ord, test, needed in req if test(fields[i] for i in needed)]
-
-    return front_back
-
-
-def _id_gen(stamp: int) -> Iterator[int]:
-    # Note and card ids inside the package only need to be unique; Anki maps notes by GUID.
+def _ids(stamp: int) -> Iterator[int]:
     counter = stamp * 1000
     while True:
         counter += 1

@@ -18,29 +18,18 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 import re
-from collections.abc import Mapping, Sequence
-from operator import attrgetter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from cardpress import ids
 from cardpress.errors import Diagnostic, Severity
-from cardpress.export import ExportSummary
-from cardpress.export.apkg import note_tags
-from cardpress.load import CLOZE  # the loader's pattern: both agree on what a deletion is
-from cardpress.model import Card, Deck, Kind
+from cardpress.export import BuildOptions, ExportSummary, plural
+from cardpress.format import CLOZE
+from cardpress.model import Card, Kind
+from cardpress.notes import Note, Notes
 
 DIALECTS = ("anki", "plain")
-
-# Anki's stock note types, by the English names a new profile gives them; each has two fields.
-STOCK_NOTE_TYPES = {
-    Kind.BASIC: "Basic",
-    Kind.REVERSED: "Basic (and reversed card)",
-    Kind.TYPE: "Basic (type in the answer)",
-    Kind.CLOZE: "Cloze",
-}
 
 # Column order of the anki dialect. The note type comes first: Anki drops a line that begins
 # with '#' as a comment, and a GUID (base91) may begin with '#'; a note type name never does.
@@ -62,48 +51,33 @@ _NEWLINE_AT_BLOCK = re.compile(
 )
 
 
-def write_csv(
-    deck: Deck,
-    path: Path,
-    *,
-    dialect: str = "anki",
-    part: int = 0,
-    parts: int = 1,
-) -> ExportSummary:
-    """Write ``deck`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others.
-
-    With ``parts`` > 1 only the
-    ``part``-th of that many equal runs of rows is written, the header with the first: the
-    parts, written apart (by two processes) and joined in order, are the whole file, byte for
-    byte. Each part returns the summary of the whole file.
-    """
+def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> ExportSummary:
+    """Write ``notes`` as CSV to ``path``: ``anki`` for Anki's importer, ``plain`` for others."""
+    dialect = (options or BuildOptions()).csv_dialect
     if dialect not in DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
-    if not 0 <= part < parts:
-        raise ValueError(f"part {part} of {parts}")
-    names = deck_names(deck)
+    deck = notes.deck
     # Written row by row (never the whole text in memory); the plain dialect starts with a BOM.
-    encoding = "utf-8-sig" if dialect == "plain" and part == 0 else "utf-8"
+    encoding = "utf-8-sig" if dialect == "plain" else "utf-8"
     with path.open("w", encoding=encoding, newline="") as out:
         if dialect == "anki":
-            rows = rows_in_deck_order(deck, names)
-            write_anki_csv(deck, out, _run(rows, part, parts), names, header=part == 0)
-            decks = _count(len(set(names.values())), "deck")
-            text = f"{_count(len(deck.cards), 'note')} for Anki's File > Import, {decks}"
+            _write_anki(notes, out)
+            decks = plural(len({note.deck for note in notes}), "deck")
+            text = f"{plural(len(notes), 'note')} for Anki's File > Import, {decks}"
         else:
-            write_plain_csv(deck, out, _run(deck.cards, part, parts), header=part == 0)
-            text = f"{_count(len(deck.cards), 'row')} of plain CSV"
+            _write_plain(notes, out)
+            text = f"{plural(len(notes), 'row')} of plain CSV"
     warnings: list[Diagnostic] = []
     if deck.media:
         warnings.append(
             Diagnostic(
                 deck.location,
                 Severity.WARNING,
-                f"this deck has {_count(len(deck.media), 'image')}; images cannot travel in a "
+                f"this deck has {plural(len(deck.media), 'image')}; images cannot travel in a "
                 "CSV (use the .apkg)",
             )
         )
-    numeric = sorted({n for n in names.values() if _is_deck_id(n)})
+    numeric = sorted({note.deck for note in notes if _is_deck_id(note.deck)})
     if dialect == "anki" and numeric:
         warnings.append(
             Diagnostic(
@@ -124,75 +98,38 @@ def _is_deck_id(name: str) -> bool:
 # -- the anki dialect ----------------------------------------------------------------------
 
 
-def anki_csv(deck: Deck) -> str:
-    """The text of the ``anki`` dialect: Anki's import headers, then one row per note."""
-    out = io.StringIO()
-    names = deck_names(deck)
-    write_anki_csv(deck, out, rows_in_deck_order(deck, names), names)
-    return out.getvalue()
-
-
-def write_anki_csv(
-    deck: Deck,
-    out: TextIO,
-    rows: Sequence[Card],
-    names: Mapping[str, str],
-    header: bool = True,
-) -> None:
-    """Write the ``anki`` dialect's header (if asked) and ``rows`` to ``out``."""
+def _write_anki(notes: Notes, out: TextIO) -> None:
+    """Anki's import headers, then one row per note, parent decks before their subdecks."""
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    if header:
-        column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
-        out.write(
-            "#separator:Comma\n"
-            "#html:true\n"
-            f"#notetype column:{column['Note type']}\n"
-            f"#deck column:{column['Deck']}\n"
-            f"#tags column:{column['Tags']}\n"
-            f"#guid column:{column['GUID']}\n"
-            "#if matches:update current\n"
-            "#columns:"
-        )
-        writer.writerow(ANKI_COLUMNS)
-    key = deck.key
-    for card in rows:
-        first, second = anki_fields(card)
+    column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
+    out.write(
+        "#separator:Comma\n"
+        "#html:true\n"
+        f"#notetype column:{column['Note type']}\n"
+        f"#deck column:{column['Deck']}\n"
+        f"#tags column:{column['Tags']}\n"
+        f"#guid column:{column['GUID']}\n"
+        "#if matches:update current\n"
+        "#columns:"
+    )
+    writer.writerow(ANKI_COLUMNS)
+    for note in rows_in_deck_order(notes):
+        first, second = anki_fields(note.card)
         writer.writerow(
-            [
-                STOCK_NOTE_TYPES[card.kind],
-                names[card.topic],
-                first,
-                second,
-                " ".join(note_tags(deck, card)),
-                ids.guid(key, card.id),
-            ]
+            [note.note_type.stock_name, note.deck, first, second, " ".join(note.tags), note.guid]
         )
 
 
-def deck_names(deck: Deck) -> dict[str, str]:
-    """The Anki deck of the cards of each topic (``Deck.deck_name_for``), by topic."""
-    titles = dict(zip(map(_TOPIC, deck.cards), map(_TITLE, deck.cards), strict=True))
-    return {topic: deck.deck_name_for_topic(topic, title) for topic, title in titles.items()}
-
-
-_TOPIC, _TITLE = attrgetter("topic"), attrgetter("topic_title")
-
-
-def rows_in_deck_order(deck: Deck, names: Mapping[str, str] | None = None) -> list[Card]:
-    """Cards with parent decks before subdecks, otherwise in authored order.
+def rows_in_deck_order(notes: Notes) -> Sequence[Note]:
+    """Notes with parent decks before subdecks, otherwise in authored order.
 
     Anki's importer creates a row's deck (and its parents) by name; a ``P::C`` row before the
     first ``P`` row makes the later ``P`` rows land in a new deck ``P+``.
     """
-    depth = {topic: name.count("::") for topic, name in (names or deck_names(deck)).items()}
+    depth = {name: name.count("::") for name in {note.deck for note in notes}}
     if len(set(depth.values())) <= 1:
-        return list(deck.cards)  # one level: the authored order
-    return sorted(deck.cards, key=lambda card: depth[card.topic])
-
-
-def _run(rows: Sequence[Card], part: int, parts: int) -> Sequence[Card]:
-    """The ``part``-th of ``parts`` equal runs of ``rows``."""
-    return rows[len(rows) * part // parts : len(rows) * (part + 1) // parts]
+        return notes  # one level: the authored order
+    return sorted(notes, key=lambda note: depth[note.deck])
 
 
 def anki_fields(card: Card) -> tuple[str, str]:
@@ -249,22 +186,13 @@ def _flow_line(text: str) -> str:
 # -- the plain dialect ---------------------------------------------------------------------
 
 
-def plain_csv(deck: Deck) -> str:
-    """The text of the ``plain`` dialect (without its BOM): a header row, then one per card."""
-    out = io.StringIO()
-    write_plain_csv(deck, out, deck.cards)
-    return out.getvalue()
-
-
-def write_plain_csv(deck: Deck, out: TextIO, rows: Sequence[Card], header: bool = True) -> None:
-    """Write the ``plain`` dialect's header (if asked) and ``rows`` to ``out`` (the BOM is the
-    file encoding's)."""
+def _write_plain(notes: Notes, out: TextIO) -> None:
+    """A header row, then one row per card (the BOM is the file encoding's)."""
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    if header:
-        writer.writerow(PLAIN_HEADER)
-    for card in rows:
-        question, answer = plain_question_answer(card)
-        cells = [question, answer, card.topic_title, " ".join(note_tags(deck, card))]
+    writer.writerow(PLAIN_HEADER)
+    for note in notes:
+        question, answer = plain_question_answer(note.card)
+        cells = [question, answer, note.card.topic_title, " ".join(note.tags)]
         writer.writerow([neutralise(cell) for cell in cells])
 
 
@@ -284,7 +212,3 @@ def plain_question_answer(card: Card) -> tuple[str, str]:
 def neutralise(cell: str) -> str:
     """A cell a spreadsheet shows as text, never evaluates: ``'`` before a formula start."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")

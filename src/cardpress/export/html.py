@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from cardpress.errors import Diagnostic, Severity
-from cardpress.export import ExportSummary
+from cardpress.export import BuildOptions, ExportSummary
 from cardpress.model import Card, Deck, Kind
+from cardpress.notes import Notes
 from cardpress.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES
 
 if TYPE_CHECKING:
@@ -212,6 +213,27 @@ def write_html(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def measure(notes: Notes, options: BuildOptions) -> None:
+    """Placeholder: the pages are measured by each writer (see write_cards)."""
+    return None
+
+
+def write_cards(
+    notes: Notes, path: Path, options: BuildOptions | None = None, *, measured: object = None
+) -> ExportSummary:
+    """The cut-out cards page of ``notes``."""
+    o = options or BuildOptions()
+    return write_html(notes.deck, path, layout="cards", paper=o.paper, duplex=o.duplex)
+
+
+def write_sheet(
+    notes: Notes, path: Path, options: BuildOptions | None = None, *, measured: object = None
+) -> ExportSummary:
+    """The study sheet page of ``notes``."""
+    o = options or BuildOptions()
+    return write_html(notes.deck, path, layout="sheet", paper=o.paper)
 
 
 def _sides(card: Card, fields: _Fields) -> tuple[Side, Side, tuple[Part, ...], bool]:
@@ -513,13 +535,11 @@ _SHARED: dict[str, tuple[weakref.ref[Deck], _Rows]] = {}
 
 
 def _share(deck: Deck, paper: Paper, rows: _Rows) -> None:
-    _SHARED.clear()
-    _SHARED[paper.key] = (weakref.ref(deck), rows)
+    pass  # interim: the printable package measures once and hands both pages the result
 
 
 def _shared(deck: Deck, paper: Paper) -> _Rows | None:
-    found = _SHARED.get(paper.key)
-    return found[1] if found is not None and found[0]() is deck else None
+    return None
 
 
 _Topic = tuple[str, int, "array[int]"]

@@ -8,12 +8,8 @@ tag can build a Python object and every node keeps its line and column. Each pro
 from __future__ import annotations
 
 import codecs
-import contextlib
-import ctypes
-import ctypes.util
 import difflib
 import functools
-import gc
 import hashlib
 import itertools
 import marshal
@@ -31,7 +27,22 @@ import yaml
 
 from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
 from cardpress.fork import ChildFailed, Forked
-from cardpress.model import FORMAT_VERSION, Card, Deck, Kind, Location, Media
+from cardpress.format import (
+    CARD_FILE_SUFFIXES,
+    CARD_KEYS,
+    CLOZE,
+    DECK_KEYS,
+    FORMAT_VERSION,
+    ID,
+    IMAGE_MAGIC,
+    KINDS,
+    LONG_ANSWER_CHARS,
+    MAX_CARDS_PER_DECK,
+    MAX_FIELD_CHARS,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS_PER_FILE,
+)
+from cardpress.model import Card, Deck, Kind, Location, Media
 from cardpress.render import plain_text, render, render_html
 from cardpress.svg import svg_problem
 
@@ -76,30 +87,6 @@ class _Loader(_Base):  # type: ignore[misc]
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cycle collector while a big object graph is built.
-
-    Building a large deck allocates millions of objects and no cycles; the collector would
-    re-scan the growing graph again and again (2-4 times the load time at 100k cards).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_FIELD_CHARS = 100_000
-MAX_CARDS_PER_DECK = 100_000
-MAX_PROBLEMS_PER_FILE = 100
-LONG_ANSWER_CHARS = 300
-CARD_FILE_SUFFIXES = (".yaml", ".yml")
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 # The same characters in UTF-8: C0 one byte each, C1 as C2 80-9F, U+FFFE/F as EF BF BE/F.
@@ -137,39 +124,6 @@ def _has_control(data: bytes) -> bool:
     )
 
 
-CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
-_IMAGE_MAGIC = {
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".gif": (b"GIF87a", b"GIF89a"),
-    ".webp": (b"RIFF",),
-    ".svg": (b"",),  # text: svg_problem judges it
-}
-
-DECK_KEYS = {
-    "format": False,
-    "key": True,
-    "name": True,
-    "description": False,
-    "tags": False,
-    "source": False,
-    "topics": False,
-    "subdecks": False,
-    "cards": True,
-}
-CARD_KEYS = {
-    "id": False,
-    "topic": False,
-    "kind": False,
-    "front": False,
-    "back": False,
-    "text": False,
-    "source": False,
-    "extra": False,
-    "tags": False,
-}
-_KINDS = {k.value: k for k in Kind}
 _PLAIN_TAGS = {_STR, _NULL, _BOOL, _INT, _FLOAT, "tag:yaml.org,2002:timestamp"}
 
 
@@ -201,16 +155,17 @@ def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]
     return unique, problems
 
 
-def load(paths: Sequence[Path | str], *, strict: bool = False, workers: int = 1) -> LoadResult:
+def load(
+    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+) -> LoadResult:
     """Load every card file under ``paths``; raise InputError listing all problems.
 
     With ``strict`` warnings count as errors. With ``workers`` > 1 a big file is read by that
     many processes (forked: call it only from a single-threaded program); the result is the
     same either way.
     """
-    with paused_gc():
-        decks, _, warnings = _load_files(paths, strict, workers, keep_cards=True)
-        return LoadResult(decks, warnings)
+    decks, _, warnings = _load_files(paths, strict, workers, keep_cards=True)
+    return LoadResult(decks, warnings)
 
 
 @dataclass(frozen=True)
@@ -222,20 +177,23 @@ class CheckResult:
     warnings: list[Diagnostic]
 
 
-def check(paths: Sequence[Path | str], *, strict: bool = False, workers: int = 1) -> CheckResult:
+def check(
+    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+) -> CheckResult:
     """Check every card file under ``paths`` as :func:`load` does, without keeping the cards.
 
     Raises the same InputError and finds the same warnings. Cheaper than :func:`load` on big
     files read by several workers: their cards are judged there and not sent back.
     """
-    with paused_gc():
-        decks, cards, warnings = _load_files(paths, strict, workers, keep_cards=False)
-        return CheckResult(len(decks), cards, warnings)
+    decks, cards, warnings = _load_files(paths, strict, workers, keep_cards=False)
+    return CheckResult(len(decks), cards, warnings)
 
 
 def _load_files(
-    paths: Sequence[Path | str], strict: bool, workers: int, keep_cards: bool
+    paths: Path | str | Sequence[Path | str], strict: bool, workers: int, keep_cards: bool
 ) -> tuple[list[Deck], int, list[Diagnostic]]:
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
     files, problems = find_card_files([Path(p) for p in paths])
     loaded: list[tuple[Deck, _FileLoader]] = []
     for path in files:
@@ -248,53 +206,9 @@ def _load_files(
         problems.extend(
             _cross_file_checks([(deck, _entries(deck, loader)) for deck, loader in loaded])
         )
-    _release_free_memory()
     result = _result([deck for deck, _ in loaded], problems, strict)
     cards = sum(len(deck.cards) + len(loader.other_cards) for deck, loader in loaded)
-    keep_until_exit(loaded)
     return result.decks, cards, result.warnings
-
-
-_KEPT: list[object] | None = None
-
-
-@contextlib.contextmanager
-def teardown_at_exit() -> Iterator[None]:
-    """For a program that ends with ``os._exit`` inside this block: what a load or a build
-    would free on its way out (the judged cards, indexes, the deck) is kept instead, and the
-    system takes it back with the process, at once. Freeing 100,000 cards' objects one by one
-    takes 0.05 s; a command-line run has no use for that memory afterwards. Leaving the
-    block frees it after all."""
-    global _KEPT
-    outer, _KEPT = _KEPT, []
-    try:
-        yield
-    finally:
-        _KEPT = outer
-
-
-def keep_until_exit(value: object) -> None:
-    """Keep ``value`` alive until the :func:`teardown_at_exit` block ends (if in one)."""
-    if _KEPT is not None:
-        _KEPT.append(value)
-
-
-def _release_free_memory() -> None:
-    """Hand the memory that reading freed back to the system (glibc's malloc_trim).
-
-    Parsing leaves the heap full of freed holes between the cards it kept: at 100k cards the
-    process holds 175 MB for 75 MB of deck, and a process forked now would inherit all of it.
-    Trimming takes 3 ms and leaves 127 MB. A no-op where the C library has no malloc_trim.
-    """
-    trim = getattr(_LIBC, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-except OSError:  # pragma: no cover - no C library to ask
-    _LIBC = None
 
 
 _CardEntry = tuple[str, Location, bool]  # a card's id, where it is, and whether it was generated
@@ -325,8 +239,7 @@ def load_bytes(
 ) -> LoadResult:
     """Load one card file's content as if it were read from ``path`` (images resolve there)."""
     loader = _FileLoader(Path(path), data, workers=workers)
-    with paused_gc():
-        deck = loader.load()
+    deck = loader.load()
     problems = loader.diagnostics + _cross_file_checks([(deck, _entries(deck))] if deck else [])
     return _result([deck] if deck else [], problems, strict)
 
@@ -808,7 +721,7 @@ class _FileLoader:
         value = self.scalar(node, what)
         if value is None:
             return None
-        if not _ID.fullmatch(value):
+        if not ID.fullmatch(value):
             self.error(
                 node,
                 f"{what} {value!r} may use only letters, digits, '.', '_' and '-', "
@@ -874,7 +787,7 @@ class _FileLoader:
             self.error(node, f"image {rel!r} is not a file")
             return None
         suffix = resolved.suffix.lower()
-        magic = _IMAGE_MAGIC.get(suffix)
+        magic = IMAGE_MAGIC.get(suffix)
         try:
             data = resolved.read_bytes()
         except OSError as exc:
@@ -1036,9 +949,9 @@ class _FileLoader:
         kind = Kind.BASIC
         if "kind" in fields:
             raw = self.scalar(fields["kind"][1], "card kind")
-            kinds = list(_KINDS)
-            if raw is not None and raw.strip() in _KINDS:
-                kind = _KINDS[raw.strip()]
+            kinds = list(KINDS)
+            if raw is not None and raw.strip() in KINDS:
+                kind = KINDS[raw.strip()]
             elif raw is not None:
                 self.error(
                     fields["kind"][1],
@@ -1177,9 +1090,9 @@ class _FileLoader:
             if "[" in value or ("<" in value and any(w in value.lower() for w in ("<img", "href"))):
                 return None  # maybe an image or a link: card() reports on those
             texts[key] = value
-        kind = _KINDS.get(texts.get("kind", "basic"))
+        kind = KINDS.get(texts.get("kind", "basic"))
         card_id = texts.get("id")
-        if kind is None or card_id is None or not _ID.fullmatch(card_id):
+        if kind is None or card_id is None or not ID.fullmatch(card_id):
             return None
         if kind is Kind.CLOZE:
             first, second = texts.get("text"), None
@@ -1194,7 +1107,7 @@ class _FileLoader:
                 return None
         topic = sys.intern(texts.get("topic", ""))
         if topic:
-            if not _ID.fullmatch(topic) or (topics is not None and topic not in topics):
+            if not ID.fullmatch(topic) or (topics is not None and topic not in topics):
                 return None
             title = (topics or {}).get(topic, topic)
         elif topics:
@@ -1371,7 +1284,7 @@ class _ChunkResult:
     def unpack_cards(self, path: str) -> Iterator[Card]:
         for piece in self.cards:
             yield from [
-                Card(cid, _KINDS[kind], front, back, topic, title, tags, source, extra,
+                Card(cid, KINDS[kind], front, back, topic, title, tags, source, extra,
                      path, line, col, front_text, back_text, media, generated)
                 for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
                      front_text, back_text, media, generated) in marshal.loads(piece)

@@ -1,0 +1,272 @@
+"""``build``: every deck to every output, all or nothing.
+
+The stages, in order: load the card files (loader/), make each deck's notes (notes.py),
+update its lock (lock.py), run the writers (export/), and put their files in place together
+(commit.py). Each output is first written to a temporary file beside its target; only when
+every output of every deck is written are they renamed into place. A failure at any step
+leaves every folder exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cardpress import commit
+from cardpress.errors import Diagnostic, ExportError, InputError, Severity
+from cardpress.export import BuildOptions, ExportSummary
+from cardpress.fork import ChildFailed, Forked, can_fork
+from cardpress.loader import LoadResult, load
+from cardpress.lock import Lock, lock_path, newer_than_lock, read_lock, update_lock
+from cardpress.model import Deck
+from cardpress.notes import Notes, make_notes
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a build writes (or would write) and a line saying what it holds."""
+
+    path: Path
+    summary: str
+    changed: bool
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote, and the warnings of the load and the writers."""
+
+    outputs: list[Output] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def stale(self) -> list[Output]:
+        """Outputs whose content differs from what is on disk."""
+        return [o for o in self.outputs if o.changed]
+
+
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, doing)``: called as a build moves from one step to the next."""
+
+Paths = Path | str | Sequence[Path | str]
+
+
+def build(
+    paths: Paths,
+    out_dir: Path | str = "dist",
+    *,
+    strict: bool = False,
+    check_only: bool = False,
+    options: BuildOptions | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Load the card files under ``paths`` (a file or folder, or several) and write every
+    output into ``out_dir``.
+
+    With ``check_only`` nothing is written: the result says which outputs are stale. With
+    ``workers`` > 1 big decks are read and written by that many processes where the system
+    can fork (call it so only from a single-threaded program); the outputs are the same bytes
+    either way. ``progress`` hears of every step (reading the cards, then each output).
+    """
+    report = progress or _silent
+    report(0, 1, "reading the cards")
+    loaded = load(paths, strict=strict, workers=workers)
+    return write(
+        loaded, out_dir, strict=strict, check_only=check_only, options=options,
+        workers=workers, progress=report,
+    )  # fmt: skip
+
+
+def write(
+    loaded: LoadResult,
+    out_dir: Path | str = "dist",
+    *,
+    strict: bool = False,
+    check_only: bool = False,
+    options: BuildOptions | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Write every output of decks already loaded (``build`` after its load)."""
+    out = Path(out_dir)
+    opts = options or BuildOptions()
+    report = progress or _silent
+    decks = [_Deck.prepare(deck, out) for deck in loaded.decks]
+    jobs = [job for deck in decks for job in deck.jobs(out, opts)]
+    result = BuildResult(warnings=list(loaded.warnings))
+    side = workers > 1 and can_fork() and sum(len(d.notes) for d in decks) >= PARALLEL_MIN_CARDS
+    if check_only:
+        with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
+            temps = [Path(scratch) / f"{i}{job.target.suffix}" for i, job in enumerate(jobs)]
+            _run(jobs, temps, result, side, report)
+        _fail_if_strict(result, strict)
+        return result
+    _make_folder(out)
+    folders: dict[Path, list[str]] = {}
+    for job in jobs:
+        folders.setdefault(job.target.parent, []).append(job.target.name)
+    with commit.exclusive(folders):
+        for folder, names in folders.items():
+            commit.sweep(folder, names)
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for job in jobs:
+                staged.append((commit.temp_beside(job.target), job.target))
+            _run(jobs, [temp for temp, _ in staged], result, side, report)
+            _fail_if_strict(result, strict)
+            with commit.signals_deferred():
+                commit.commit(staged)
+        except OSError as exc:
+            raise ExportError.from_os_error(exc, out) from exc
+        finally:
+            for temp, _ in staged:
+                temp.unlink(missing_ok=True)
+    return result
+
+
+# From about this many cards a second process for the printable pages pays for its start.
+PARALLEL_MIN_CARDS = 2000
+
+
+Writer = Callable[[Path], ExportSummary]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to write, the function that writes it, and whether it is a printable page
+    (the pages can be written by a second process)."""
+
+    target: Path
+    write: Writer
+    page: bool = False
+
+
+@dataclass(frozen=True)
+class _Deck:
+    """A deck on its way out: its notes, stamped from its updated lock."""
+
+    notes: Notes
+    lock: Lock
+    lock_file: Path
+
+    @classmethod
+    def prepare(cls, deck: Deck, out: Path) -> _Deck:
+        lock_file = lock_path(deck)
+        try:
+            previous = read_lock(lock_file)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ExportError(lock_file, f"cannot read lock file: {reason}") from exc
+        notes = make_notes(deck)
+        published = newer_than_lock(out / f"{deck.file_stem}.apkg", previous, notes)
+        lock = update_lock(previous, notes, published)
+        entries = lock.entries
+        return cls(notes.stamped(entries[n.card.id].mtime for n in notes), lock, lock_file)
+
+    def jobs(self, out: Path, options: BuildOptions) -> list[Job]:
+        """The files this deck produces, each with the function that writes it."""
+        # The writers (genanki, Jinja2) are imported here, not at the top: `cardpress check`
+        # and programs that only load cards never pay for them.
+        from cardpress.export import html as printable
+        from cardpress.export.apkg import write_apkg
+        from cardpress.export.csv import write_csv
+
+        notes, stem = self.notes, self.notes.deck.file_stem
+        measured = _Once(lambda: printable.measure(notes, options))
+        return [
+            Job(out / f"{stem}.apkg", lambda path: write_apkg(notes, path, options)),
+            Job(out / f"{stem}.csv", lambda path: write_csv(notes, path, options)),
+            Job(
+                out / f"{stem}.cards.html",
+                lambda path: printable.write_cards(notes, path, options, measured=measured()),
+                page=True,
+            ),
+            Job(
+                out / f"{stem}.sheet.html",
+                lambda path: printable.write_sheet(notes, path, options, measured=measured()),
+                page=True,
+            ),
+            Job(self.lock_file, self.write_lock),
+        ]
+
+    def write_lock(self, path: Path) -> ExportSummary:
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            self.lock.write(out)
+        return ExportSummary(f"{len(self.lock.entries)} cards")
+
+
+class _Once:
+    """A value made on first use, in whichever process uses it."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+        self.value: object = None
+        self.made = False
+
+    def __call__(self) -> object:
+        if not self.made:
+            self.value, self.made = self.make(), True
+        return self.value
+
+
+def _silent(done: int, total: int, doing: str) -> None:
+    pass
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError.from_os_error(exc, out, "cannot create output folder") from exc
+
+
+def _run(
+    jobs: Sequence[Job],
+    temps: Sequence[Path],
+    result: BuildResult,
+    side: bool,
+    progress: Progress,
+) -> None:
+    """Run every writer into its temporary file, in job order.
+
+    With ``side`` the printable pages (whole files, a third of the work) are written by a
+    second process while this one writes the rest.
+    """
+    aside = [i for i, job in enumerate(jobs) if side and job.page]
+    summaries: dict[int, ExportSummary] = {}
+    total = 1 + len(jobs)
+
+    def pages() -> dict[int, ExportSummary]:
+        return {i: jobs[i].write(temps[i]) for i in aside}
+
+    with Forked(pages) if aside else contextlib.nullcontext() as worker:
+        for i, job in enumerate(jobs):
+            if i not in aside:
+                progress(1 + len(summaries), total, f"writing {job.target.name}")
+                summaries[i] = job.write(temps[i])
+        if worker is not None:
+            names = ", ".join(jobs[i].target.name for i in aside)
+            progress(1 + len(summaries), total, f"writing {names}")
+            try:
+                summaries.update(worker.result())
+            except ChildFailed as exc:
+                raise ExportError(jobs[aside[0]].target, str(exc)) from exc
+    progress(total, total, "done")
+    for i, job in enumerate(jobs):
+        result.warnings.extend(summaries[i].warnings)
+        changed = commit.differs(temps[i], job.target)
+        result.outputs.append(Output(job.target, summaries[i].text, changed))
+
+
+def _fail_if_strict(result: BuildResult, strict: bool) -> None:
+    # The loader already failed on its own warnings; these are the writers' (e.g. long text).
+    if strict and result.warnings:
+        raise InputError(
+            [Diagnostic(d.location, Severity.ERROR, d.message) for d in result.warnings]
+        )
+
+
+__all__ = ["BuildOptions", "BuildResult", "Job", "Output", "build", "write"]

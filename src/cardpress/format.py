@@ -1,0 +1,75 @@
+"""The card format: its keys, kinds, limits and patterns, defined once.
+
+The loader judges input by these, the JSON Schema is made from them, and the writers read the
+patterns (a cloze deletion, an image type) from here, so that no two places can disagree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cardpress.model import Kind
+
+FORMAT_VERSION = 1
+
+CARD_FILE_SUFFIXES = (".yaml", ".yml")
+
+# Keys of a deck and of a card: name -> required.
+DECK_KEYS = {
+    "format": False,
+    "key": True,
+    "name": True,
+    "description": False,
+    "tags": False,
+    "source": False,
+    "topics": False,
+    "subdecks": False,
+    "cards": True,
+}
+CARD_KEYS = {
+    "id": False,
+    "topic": False,
+    "kind": False,
+    "front": False,
+    "back": False,
+    "text": False,
+    "source": False,
+    "extra": False,
+    "tags": False,
+}
+KINDS = {kind.value: kind for kind in Kind}
+
+# Ids, keys and topic keys: ASCII letters and digits, then also '.', '_' and '-'.
+ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ID = re.compile(ID_PATTERN)
+
+# A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}.
+CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+
+# Images: file suffix -> the bytes a file of that type starts with, and its MIME type. An SVG
+# is text; svg.py judges it.
+IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".gif": (b"GIF87a", b"GIF89a"),
+    ".webp": (b"RIFF",),
+    ".svg": (b"",),
+}
+IMAGE_MIME = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+}
+
+# Limits: input beyond them is an error with its own message, never a hang.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FIELD_CHARS = 100_000
+MAX_CARDS_PER_DECK = 100_000
+MAX_PROBLEMS_PER_FILE = 100
+
+# Warnings.
+LONG_ANSWER_CHARS = 300

@@ -1,0 +1,221 @@
+"""The notes: what every output writes for each card, made once per card.
+
+A card becomes one Anki note: its note type, GUID, fields, tags, deck and a fingerprint of all
+of these. The package, the CSV, the printable pages and the lock read the notes; none of them
+works any of this out again. The lock stage then stamps each note with its modification time
+(``Notes.stamped``).
+
+The note types are ours, frozen and versioned: a change to their fields or templates needs a
+new id (``NOTE_TYPE_VERSION``), or Anki forks the type and skips existing notes as
+"conflicting" (DESIGN §2). Their templates and CSS are the package's (``export/apkg.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import json
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import overload
+
+from cardpress.format import CLOZE
+from cardpress.model import Card, Deck, Kind
+
+NOTE_TYPE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NoteType:
+    """One of our note types: its frozen id, name and fields, and the stock note type of
+    Anki's that the CSV uses for the same kind (a CSV cannot bring note types of its own)."""
+
+    kind: Kind
+    id: int
+    name: str
+    fields: tuple[str, ...]
+    stock_name: str
+
+    def card_ords(self, fields: Sequence[str]) -> tuple[int, ...]:
+        """The cards a note of this type gets (their ordinals), as Anki makes them: one per
+        template whose first field is not empty (the loader makes sure it is not), and for a
+        cloze one per deletion number, c1 first."""
+        if self.kind is Kind.CLOZE:
+            numbers = {int(m.group(1)) for m in CLOZE.finditer(fields[0])}
+            return tuple(sorted(n - 1 for n in numbers if n > 0))
+        return (0, 1) if self.kind is Kind.REVERSED else (0,)
+
+
+_FRONT_BACK = ("Front", "Back", "Extra", "Topic", "Source")
+
+# Fixed ids; never reuse one for a different schema (fields or templates).
+NOTE_TYPES = {
+    Kind.BASIC: NoteType(Kind.BASIC, 1607392319, "cardpress Basic v1", _FRONT_BACK, "Basic"),
+    Kind.REVERSED: NoteType(
+        Kind.REVERSED, 1607392320, "cardpress Reversed v1", _FRONT_BACK,
+        "Basic (and reversed card)",
+    ),
+    Kind.CLOZE: NoteType(
+        Kind.CLOZE, 1607392321, "cardpress Cloze v1", ("Text", "Extra", "Topic", "Source"),
+        "Cloze",
+    ),
+    Kind.TYPE: NoteType(
+        Kind.TYPE, 1607392322, "cardpress Type v1", _FRONT_BACK, "Basic (type in the answer)"
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One card as an Anki note."""
+
+    card: Card
+    position: int  # 1-based place in the card file: new cards come in this order
+    note_type: NoteType
+    guid: str
+    fields: tuple[str, ...]  # HTML, in the note type's field order
+    tags: tuple[str, ...]
+    deck: str  # the Anki deck the note's cards go to
+    fingerprint: str  # of everything above that Anki stores: see fingerprint()
+
+
+@dataclass(frozen=True)
+class Notes(Sequence[Note]):
+    """The notes of one deck, in authored order, and once stamped, their mtimes."""
+
+    deck: Deck
+    items: tuple[Note, ...]
+    mtimes: Sequence[int] = field(default=())
+
+    @overload
+    def __getitem__(self, index: int) -> Note: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Note]: ...
+    def __getitem__(self, index: int | slice) -> Note | Sequence[Note]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Note]:
+        return iter(self.items)
+
+    def stamped(self, mtimes: Iterable[int]) -> Notes:
+        """These notes with their mtimes (the lock's), one for each note in order."""
+        stamped = replace(self, mtimes=array("q", mtimes))
+        if len(stamped.mtimes) != len(self.items):
+            raise ValueError(f"{len(stamped.mtimes)} mtimes for {len(self.items)} notes")
+        return stamped
+
+    def decks(self) -> dict[str, array[int]]:
+        """The Anki decks of these notes, the deck itself first (it carries the description),
+        then each subdeck as its first note reaches it; each with its notes' indexes (arrays:
+        no int object per note)."""
+        members: dict[str, array[int]] = {self.deck.name: array("l")}
+        for index, note in enumerate(self.items):
+            found = members.get(note.deck)
+            if found is None:
+                found = members[note.deck] = array("l")
+            found.append(index)
+        return members
+
+
+def make_notes(deck: Deck) -> Notes:
+    """The notes of every card of ``deck``."""
+    tags_of = _TagSets(deck)
+    key = deck.key
+    items = []
+    for position, card in enumerate(deck.cards, start=1):
+        note_type = NOTE_TYPES[card.kind]
+        fields = note_fields(card)
+        tags = tags_of(card)
+        deck_name = deck.deck_name_for(card)
+        items.append(
+            Note(
+                card,
+                position,
+                note_type,
+                guid(key, card.id),
+                fields,
+                tags,
+                deck_name,
+                fingerprint(note_type.id, fields, tags, deck_name),
+            )
+        )
+    return Notes(deck, tuple(items))
+
+
+def note_fields(card: Card) -> tuple[str, ...]:
+    """The Anki field values of a card, in its note type's field order."""
+    topic = _escaped(card.topic_title)  # a title is plain text, fields are HTML
+    if card.kind is Kind.CLOZE:
+        return (card.front, card.extra, topic, card.source)
+    return (card.front, card.back, card.extra, topic, card.source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _escaped(title: str) -> str:
+    return html.escape(title, quote=False)
+
+
+class _TagSets(dict[tuple[tuple[str, ...], str], tuple[str, ...]]):
+    """A note's tags: the deck's, the card's, then ``topic::<topic>``; one shared tuple per
+    distinct set (a deck has few)."""
+
+    def __init__(self, deck: Deck) -> None:
+        super().__init__()
+        self.deck_tags = deck.tags
+
+    def __call__(self, card: Card) -> tuple[str, ...]:
+        key = (card.tags, card.topic)
+        found = self.get(key)
+        if found is None:
+            tags = dict.fromkeys([*self.deck_tags, *card.tags])
+            if card.topic:
+                tags[f"topic::{card.topic}"] = None
+            found = self[key] = tuple(tags)
+        return found
+
+
+_STRING = json.encoder.encode_basestring  # json's own string encoder (non-ASCII kept)
+
+
+def fingerprint(model: int, fields: Sequence[str], tags: Sequence[str], deck: str) -> str:
+    """The fingerprint of a note: a hash of its canonical JSON (sorted keys, no spaces, text
+    as written), ``{"deck":…,"fields":[…],"model":…,"tags":[…]}``, as lock files hold it."""
+    text = (
+        '{"deck":' + _STRING(deck)
+        + ',"fields":[' + ",".join(map(_STRING, fields))
+        + '],"model":' + str(model)
+        + ',"tags":[' + ",".join(map(_STRING, tags)) + "]}"
+    )  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+_BASE91 = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+)
+_BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]
+
+
+def guid(deck_key: str, card_id: str) -> str:
+    """The Anki GUID of a card: a hash of the deck key and the card id, in Anki's base91.
+
+    Never of the text or the time: an edited card must stay the same note (DESIGN §2).
+    """
+    hashed = hashlib.sha256(f"cardpress\x1f{deck_key}\x1f{card_id}".encode()).digest()
+    number = int.from_bytes(hashed[:8], "big")
+    # Base 91, most significant digit first, no leading zero ("a"): two digits a step.
+    pairs = []
+    while number:
+        number, rest = divmod(number, 91 * 91)
+        pairs.append(_BASE91_PAIRS[rest])
+    return "".join(reversed(pairs)).removeprefix("a") or "a"
+
+
+def stable_id(*parts: str) -> int:
+    """A deterministic positive 31-bit-ish id (for deck ids, which Anki matches by name)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:4], "big") % (1 << 30)
