@@ -120,7 +120,7 @@ def write(
             with commit.signals_deferred():
                 commit.commit(staged)
         except OSError as exc:
-            raise ExportError.from_os_error(exc, out) from exc
+            raise _export_error(exc, out) from exc
         finally:
             for temp, _ in staged:
                 temp.unlink(missing_ok=True)
@@ -240,13 +240,16 @@ def _run(
     total = 1 + len(jobs)
 
     def pages() -> dict[int, ExportSummary]:
-        return {i: jobs[i].write(temps[i]) for i in aside}
+        return {i: _write(jobs[i], temps[i]) for i in aside}
 
-    with Forked(pages) if aside else contextlib.nullcontext() as worker:
+    worker = Forked.start(pages) if aside else None
+    if worker is None:
+        aside = []  # one process: no second one asked for, or none to be had
+    with worker if worker is not None else contextlib.nullcontext():
         for i, job in enumerate(jobs):
             if i not in aside:
                 progress(1 + len(summaries), total, f"writing {job.target.name}")
-                summaries[i] = job.write(temps[i])
+                summaries[i] = _write(job, temps[i])
         if worker is not None:
             names = ", ".join(jobs[i].target.name for i in aside)
             progress(1 + len(summaries), total, f"writing {names}")
@@ -259,6 +262,29 @@ def _run(
         result.warnings.extend(summaries[i].warnings)
         changed = commit.differs(temps[i], job.target)
         result.outputs.append(Output(job.target, summaries[i].text, changed))
+
+
+def _write(job: Job, temp: Path) -> ExportSummary:
+    """Run one writer; what goes wrong on the way is an error that names its output."""
+    import sqlite3  # the package writer's errors (a full disk) come from SQLite
+
+    try:
+        return job.write(temp)
+    except OSError as exc:
+        raise _export_error(exc, job.target) from exc
+    except sqlite3.Error as exc:
+        raise ExportError(job.target, f"cannot write: {exc}") from exc
+
+
+def _export_error(exc: OSError, default: Path) -> ExportError:
+    """The error for an OSError: the file it names, or where that is one of our temporary
+    files, the file it stands for (a user knows dist/deck.apkg, not .deck.apkg.<hex>...)."""
+    name = exc.filename
+    if name is not None:
+        path = Path(name)
+        target = commit.owner(path.name)
+        name = path.with_name(target) if target is not None else path
+    return ExportError(name or default, f"cannot write: {exc.strerror or exc}")
 
 
 def _fail_if_strict(result: BuildResult, strict: bool) -> None:

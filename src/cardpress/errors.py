@@ -47,6 +47,10 @@ class ExportError(CardpressError):
         self.message = message
         super().__init__(f"{self.path}: error: {message}")
 
+    def __reduce__(self) -> tuple[type[ExportError], tuple[str, str]]:
+        # From a worker process back to the parent, with both arguments.
+        return (type(self), (self.path, self.message))
+
     @classmethod
     def from_os_error(cls, exc: OSError, path: object, doing: str = "cannot write") -> ExportError:
         """The error for an OSError on the way: the file it names (else ``path``) and why."""

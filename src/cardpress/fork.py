@@ -40,25 +40,45 @@ class Forked(Generic[T]):
     """``fn()`` running in a child process; :meth:`result` waits for it.
 
     An exception raised by ``fn`` in the child is raised again by :meth:`result` in the
-    parent. Use it as a context manager: leaving the block early kills the child.
+    parent. Use it as a context manager: leaving the block early (an error, Ctrl-C) kills the
+    child. :meth:`start` is the way in that never fails: it gives None where the system cannot
+    fork now (a process limit), and the caller does the work itself.
     """
 
     def __init__(self, fn: Callable[[], T]) -> None:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # or the child would write the parent's buffered text a second time
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BaseException:
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if pid == 0:  # pragma: no cover - runs in the child; its effects are tested
             os.close(read_end)
             _child(fn, write_end)
         os.close(write_end)
         self.pid: int | None = pid
-        self.read_end = read_end
+        # The pipe's read end, until result() hands it to a file object that closes it.
+        self.read_end: int | None = read_end
+
+    @classmethod
+    def start(cls, fn: Callable[[], T]) -> Forked[T] | None:
+        """``fn`` in a child process, or None where this system cannot fork (now)."""
+        if not can_fork():
+            return None
+        try:
+            return cls(fn)
+        except OSError:  # EAGAIN under a process limit, ENOMEM: one process will do
+            return None
 
     def result(self) -> T:
         """Wait for the child and return what ``fn`` returned (or raise what it raised)."""
+        assert self.read_end is not None, "result() was already taken"
+        read_end, self.read_end = self.read_end, None
         try:
-            with os.fdopen(self.read_end, "rb") as pipe:
+            with os.fdopen(read_end, "rb") as pipe:
                 ok, value = pickle.load(pipe)  # read as it is unpickled: no copy of it all
         except Exception as exc:
             raise ChildFailed(f"worker process ended without a result ({self._reap()})") from exc
@@ -68,16 +88,24 @@ class Forked(Generic[T]):
         return value  # type: ignore[no-any-return]
 
     def kill(self) -> None:
-        """Stop the child if it still runs."""
+        """Stop the child if it still runs, and close what is still open."""
         if self.pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self._reap()
+        if self.read_end is not None:
             os.close(self.read_end)
+            self.read_end = None
 
     def _reap(self) -> str:
-        assert self.pid is not None
-        _, status = os.waitpid(self.pid, 0)
+        if self.pid is None:
+            return "already reaped"
+        while True:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                break
+            except InterruptedError:  # pragma: no cover - PEP 475 retries; belt and braces
+                continue
         self.pid = None
         if os.WIFSIGNALED(status):
             return f"killed by signal {os.WTERMSIG(status)}"

@@ -9,13 +9,15 @@ caller's resolver. MathJax ``\\( \\)`` and ``\\[ \\]`` spans pass through untouc
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import html
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import cast
 
 import nh3
 from cmarkgfm import _cmark
@@ -160,24 +162,42 @@ def sanitise(
 _MAX_ROUNDS = 4
 
 
-_libc_free = ctypes.CDLL(None).free
-_libc_free.argtypes = [ctypes.c_void_p]
-_libc_free.restype = None
-
-
 def _markdown_to_html(text: str) -> str:
     """cmark's ``cmark_markdown_to_html``, freeing its buffer as cmark's API requires.
 
     ``cmarkgfm.markdown_to_html`` never frees it: about 250 bytes lost per call, 2 GB after
     1.5 million fields (found by fuzz/fuzz_render.py; upstream issue theacodes/cmarkgfm#53).
-    cmark allocates with the C library's default allocator, so ``free`` is the right release.
     """
     data = text.encode()
     buffer = _cmark.lib.cmark_markdown_to_html(data, len(data), _CMARK_OPTIONS)
     try:
         return str(_cmark.ffi.string(buffer).decode())
     finally:
-        _libc_free(int(_cmark.ffi.cast("uintptr_t", buffer)))
+        free = _c_free()
+        if free is not None:
+            free(int(_cmark.ffi.cast("uintptr_t", buffer)))
+
+
+@functools.cache
+def _c_free() -> Callable[[int], None] | None:
+    """The C library's ``free``, which cmark allocates with, where it can be found for sure.
+
+    On Linux and macOS cmark and Python share the system C library. Windows wheels link a C
+    runtime of their own, whose ``free`` cannot be told apart from another one's from here:
+    there the buffers are left to the process's end (about 250 bytes per field with markup).
+    Looked up on first use, never at import: nothing platform-specific runs then.
+    """
+    if sys.platform == "win32":
+        return None
+    import ctypes
+
+    try:
+        free = ctypes.CDLL(None).free
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library to ask
+        return None
+    free.argtypes = [ctypes.c_void_p]
+    free.restype = None
+    return cast("Callable[[int], None]", free)
 
 
 # The field being cleaned: nh3 calls the filter for every attribute it keeps.

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
-from cardpress.fork import ChildFailed, Forked
+from cardpress.fork import ChildFailed, Forked, can_fork
 from cardpress.format import (
     CARD_FILE_SUFFIXES,
     CARD_KEYS,
@@ -511,7 +511,7 @@ class _FileLoader:
         data = self.read_data()
         if data is None:
             return None
-        if self.workers > 1 and len(data) >= PARALLEL_MIN_BYTES:
+        if self.workers > 1 and can_fork() and len(data) >= PARALLEL_MIN_BYTES:
             try:
                 return _Chunks.load(self, data)
             except _Fallback:
