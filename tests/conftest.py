@@ -148,3 +148,13 @@ def break_writer(monkeypatch: pytest.MonkeyPatch, output: str, *, in_child_of: i
         raise OSError(28, "No space left on device", str(getattr(path, "name", path)))
 
     monkeypatch.setattr(owner, name, broken)
+
+
+def snapshot(*folders: Path) -> dict[str, bytes]:
+    """Every file under ``folders`` (named from each folder's parent) and its bytes."""
+    return {
+        str(path.relative_to(folder.parent)): path.read_bytes()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

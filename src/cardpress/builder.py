@@ -162,7 +162,12 @@ class _Deck:
             raise ExportError(lock_file, f"cannot read lock file: {reason}") from exc
         notes = make_notes(deck)
         published = newer_than_lock(out / f"{deck.file_stem}.apkg", previous, notes)
-        lock = update_lock(previous, notes, published)
+        try:
+            lock = update_lock(previous, notes, published)
+        except ValueError as exc:  # SOURCE_DATE_EPOCH
+            raise ExportError(
+                "SOURCE_DATE_EPOCH", str(exc).removeprefix("SOURCE_DATE_EPOCH ")
+            ) from exc
         entries = lock.entries
         return cls(notes.stamped(entries[n.card.id].mtime for n in notes), lock, lock_file)
 

@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,6 +39,12 @@ if TYPE_CHECKING:
     import zipfile
 
 LOCK_FORMAT = 1
+
+# Times are whole seconds from 1970 up to the end of year 9999: what Anki's date handling
+# and SQLite's 64-bit integers (which hold the time in milliseconds as ids) can both take.
+MAX_TIME = 253_402_300_799
+_FINGERPRINT = re.compile("[0-9a-f]{20}")
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +89,35 @@ class Lock:
         def entry_or_dict(pairs: list[tuple[str, object]]) -> object:
             found = dict(pairs)
             fp, mtime = found.get("fingerprint"), found.get("mtime")
-            if isinstance(fp, str) and type(mtime) is int:
+            if (
+                len(found) == 2
+                and isinstance(fp, str)
+                and _FINGERPRINT.fullmatch(fp)
+                and type(mtime) is int  # not a bool
+                and 0 <= mtime <= MAX_TIME
+            ):
                 return LockEntry(fp, mtimes.setdefault(mtime, mtime))
             return found
 
-        data = json.loads(text, object_pairs_hook=entry_or_dict)
+        try:
+            data = json.loads(text, object_pairs_hook=entry_or_dict)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise ValueError(f"it is not valid JSON ({where}: {exc.msg})") from None
+        except (ValueError, RecursionError):  # a number too long to read, nesting too deep
+            raise ValueError("it is not a lock file cardpress can read") from None
         if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
-            raise ValueError(f"not a cardpress lock file of format {LOCK_FORMAT}")
+            raise ValueError(f"it is not a cardpress lock file of format {LOCK_FORMAT}")
         cards = data.get("cards")
-        if not isinstance(cards, dict):
-            raise ValueError("lock file has no 'cards' mapping")
+        if not isinstance(cards, dict) or not isinstance(data.get("deck"), str):
+            raise ValueError("it has no 'deck' key or no 'cards' mapping")
         for card_id, entry in cards.items():
             if not isinstance(entry, LockEntry):
-                raise ValueError(f"lock entry {card_id!r} is malformed")
-        return cls(str(data.get("deck", "")), cards)
+                raise ValueError(
+                    f"the entry of card {card_id!r} is not a fingerprint (20 hex digits) and "
+                    f"an mtime (whole seconds from 0 to {MAX_TIME})"
+                )
+        return cls(data["deck"], cards)
 
 
 def lock_path(deck: Deck) -> Path:
@@ -113,18 +135,39 @@ def read_lock(path: Path) -> Lock | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return Lock.parse(text)
+    except UnicodeDecodeError:
+        raise ValueError(f"it is not UTF-8 text; {_START_AFRESH}") from None
+    if _CONFLICT.search(text):
+        raise ValueError(
+            "it holds merge-conflict markers; take either side, or delete the file: either "
+            "is safe (a card edited since gets a newer time than both)"
+        )
+    try:
+        return Lock.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; {_START_AFRESH}") from None
+
+
+_START_AFRESH = (
+    "deleting the file starts afresh: every card then gets a new time, and the next import "
+    "updates every note (review history is kept)"
+)
 
 
 def now() -> int:
-    """The build time: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else the clock."""
+    """The build time: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else the clock.
+
+    Raises ValueError when ``SOURCE_DATE_EPOCH`` is not a time cardpress can stamp.
+    """
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if value:
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    return int(time.time())
+    if not value:
+        return int(time.time())
+    if not value.isdigit() or int(value) > MAX_TIME:  # isdigit: no sign, no fraction
+        raise ValueError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970, from 0 to {MAX_TIME}; "
+            f"it is {value[:40]!r}"
+        )
+    return int(value)
 
 
 def update_lock(
@@ -222,6 +265,6 @@ def _notes(db: sqlite3.Connection, guids: Mapping[str, str]) -> Iterator[tuple[s
         " JOIN cards c ON c.nid = n.id AND c.ord = (SELECT min(ord) FROM cards WHERE nid = n.id)"
     )
     for guid, mtime, model, fields, tags, deck_id in rows:
-        if guid in guids:
+        if guid in guids and type(mtime) is int and 0 <= mtime <= MAX_TIME:
             content = fingerprint(model, fields.split("\x1f"), tags.split(), deck_names[deck_id])
             yield guid, LockEntry(content, mtime)
