@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +201,101 @@ def test_a_build_removes_only_its_own_leftovers(good_deck: Path, tmp_path: Path)
     assert all(path.exists() for path in users)
     assert not any(path.exists() for path in leftovers)
     assert (out / "history.apkg").exists() and (out / ".team.cardpress-shared.apkg").exists()
+
+
+@contextlib.contextmanager
+def _mounted(folder: Path, options: str) -> Iterator[Path]:
+    """A small tmpfs (or a read-only bind mount) at ``folder``, for a real full disk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if sys.platform != "linux" or os.geteuid() != 0:
+        pytest.skip("a real full or read-only file system needs root on Linux to mount")
+    kind = ["--bind", str(folder)] if "bind" in options else ["-t", "tmpfs", "tmpfs"]
+    mount = subprocess.run(["mount", *kind, str(folder)], capture_output=True, check=False)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount here: {mount.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(folder)], check=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("size", ["100k", "400k", "700k"])
+def test_a_full_disk_is_an_error_that_names_the_output(tmp_path: Path, size: str) -> None:
+    deck_file = _big_deck(tmp_path / "cards", 1000)
+    with _mounted(tmp_path / "disk", f"size={size}") as disk:
+        out = disk / "out" / "new"
+        built = _cardpress_run("build", str(deck_file), "-o", str(out))
+        assert built.returncode == 1
+        assert "Traceback" not in built.stderr
+        last = built.stderr.splitlines()[-1]
+        assert re.fullmatch(
+            rf"{re.escape(str(out))}/big\.(apkg|csv|cards\.html|sheet\.html): error: cannot "
+            r"write: (No space left on device|database or disk is full)",
+            last,
+        ), last
+        assert list(disk.iterdir()) == []  # the folders it made are gone again
+    assert sorted(p.name for p in deck_file.parent.iterdir()) == ["big.yaml"]
+
+
+def test_a_read_only_card_folder_names_the_lock_file(tmp_path: Path) -> None:
+    deck_file = _big_deck(tmp_path / "cards", 10)
+    with _mounted(tmp_path / "cards", "bind,ro"):
+        built = _cardpress_run("build", str(deck_file), "-o", str(tmp_path / "out"))
+    assert built.returncode == 1
+    assert built.stderr.splitlines()[-1] == (
+        f"{tmp_path / 'cards' / 'big.lock.json'}: error: cannot write: Read-only file system"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [["check"], ["build", "-o", "OUT"], ["schema"]])
+def test_output_that_cannot_be_written_is_a_message(tmp_path: Path, command: list[str]) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    deck_file = _big_deck(tmp_path / "cards", 3)
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in command]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cardpress",
+                *args,
+                *([str(deck_file)] if args[0] != "schema" else []),
+            ],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr == "cardpress: error: cannot write the output: No space left on device\n"
+
+
+def test_outputs_that_are_not_files_are_errors(good_deck: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine", encoding="utf-8")
+    inside = _cardpress_run("build", str(good_deck), "-o", str(a_file / "sub"))
+    assert inside.stderr.splitlines()[-1] == (
+        f"{a_file / 'sub'}: error: cannot create output folder: Not a directory"
+    )
+    out = tmp_path / "out"
+    (out / "history.csv").mkdir(parents=True)
+    folder = _cardpress_run("build", str(good_deck), "-o", str(out))
+    assert folder.returncode == 1
+    assert folder.stderr.splitlines()[-1] == (
+        f"{out / 'history.csv'}: error: cannot write: Is a directory"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv"]
+
+
+def _cardpress_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cardpress", *args],
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -104,7 +104,26 @@ def write(
             _run(jobs, temps, result, side, report)
         _fail_if_strict(result, strict)
         return result
-    _make_folder(out)
+    created = _make_folder(out)
+    try:
+        _commit_all(jobs, out, result, side, strict, report)
+    except BaseException:
+        for folder in reversed(created):  # a failed build leaves no new empty folders
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return result
+
+
+def _commit_all(
+    jobs: Sequence[Job],
+    out: Path,
+    result: BuildResult,
+    side: bool,
+    strict: bool,
+    progress: Progress,
+) -> None:
+    """Write every job's file beside its target, then put them all in place, or none."""
     folders: dict[Path, list[str]] = {}
     for job in jobs:
         folders.setdefault(job.target.parent, []).append(job.target.name)
@@ -115,7 +134,7 @@ def write(
         try:
             for job in jobs:
                 staged.append((commit.temp_beside(job.target), job.target))
-            _run(jobs, [temp for temp, _ in staged], result, side, report)
+            _run(jobs, [temp for temp, _ in staged], result, side, progress)
             _fail_if_strict(result, strict)
             with commit.signals_deferred():
                 commit.commit(staged)
@@ -124,7 +143,6 @@ def write(
         finally:
             for temp, _ in staged:
                 temp.unlink(missing_ok=True)
-    return result
 
 
 # From about this many cards a second process for the printable pages pays for its start.
@@ -221,11 +239,16 @@ def _silent(done: int, total: int, doing: str) -> None:
     pass
 
 
-def _make_folder(out: Path) -> None:
+def _make_folder(out: Path) -> list[Path]:
+    """Make the output folder and any missing parent; returns those it made, outermost first."""
+    missing = [folder for folder in (out, *out.parents) if not folder.exists()][::-1]
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise ExportError(out, "cannot write into it: it is a file, not a folder") from exc
     except OSError as exc:
         raise ExportError.from_os_error(exc, out, "cannot create output folder") from exc
+    return missing
 
 
 def _run(

@@ -231,7 +231,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     # A run allocates a deck's worth of objects and makes no garbage cycles worth collecting:
     # the cycle collector would only walk the whole deck again, more often the bigger it is.
     gc.disable()
-    cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="cardpress")
+    except OSError as exc:
+        # The library turns its own I/O errors into CardpressError: what reaches here is the
+        # output of the command itself failing (`> /dev/full`, a closed pipe).
+        _output_failed(exc)
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """Leave quietly when the reader went away (`| head`); else say why output failed."""
+    with contextlib.suppress(OSError, ValueError):
+        # Point stdout at nothing, so that flushing it on the way out raises no second error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    if not isinstance(exc, BrokenPipeError):
+        with contextlib.suppress(OSError):
+            click.echo(f"cardpress: error: cannot write the output: {exc.strerror}", err=True)
+    sys.exit(1)
 
 
 # Inputs from this size on (about 5,000 cards, a second or more) get a progress bar.
@@ -286,8 +303,11 @@ def run() -> NoReturn:
         else:
             print(done.code, file=sys.stderr)
             code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the output is gone (a full disk, a closed pipe): so is the message
+            code = code or 1
     os._exit(code)
 
 

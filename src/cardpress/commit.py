@@ -9,6 +9,7 @@ killed; it removes nothing else: only names this module makes, of the files bein
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -75,6 +76,9 @@ def commit(staged: Sequence[tuple[Path, Path]]) -> None:
     The old file gets a second name first (a hard link, or where links are refused, a
     rename), so that it can be put back.
     """
+    for _, target in staged:  # before anything moves: a folder in a file's place
+        if target.is_dir() and not target.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target))
     done: list[tuple[Path, Path | None]] = []
     backup: Path | None = None
     try:
