@@ -299,3 +299,28 @@ def _cardpress_run(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("spelling", ["relative and absolute", "symbolic link", "itself"])
+def test_the_card_folder_as_output_folder_under_another_spelling(
+    good_deck: Path, tmp_path: Path, spelling: str
+) -> None:
+    """The card folder and the output folder are one folder, spelled two ways: it is locked
+    once (it used to be locked twice, and the build waited for itself forever)."""
+    cards = good_deck.parent
+    if spelling == "symbolic link":
+        out = tmp_path / "link"
+        out.symlink_to(cards, target_is_directory=True)
+    else:
+        out = cards
+    source = "cards" if spelling == "relative and absolute" else str(cards)
+    done = subprocess.run(
+        [sys.executable, "-m", "cardpress", "build", source, "-o", str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (cards / "history.apkg").exists() and (cards / "history.lock.json").exists()
