@@ -30,6 +30,10 @@ ALLOWED_TAGS = frozenset(
         "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
     }
 )  # fmt: skip
+# Deeper nesting than any card needs (block quotes, lists, tags), and far below what would make
+# the sanitiser slow (its time grows with the square of the depth).
+MAX_NESTING = 100
+
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
@@ -58,6 +62,10 @@ class Rendered:
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     failure: BaseException | None = None  # raised by a resolver inside the sanitiser
+    # How deep the elements nest, when deeper than MAX_NESTING (then html is empty): the
+    # sanitiser takes time that grows with the square of the depth (a field of 100,000 '>'
+    # took 87 s), so such a field is refused before it gets there.
+    too_deep: int = 0
 
 
 ImageResolver = Callable[[str], "str | None"]
@@ -113,6 +121,10 @@ def render_markdown(
 
         text = _MATH.sub(keep_math, text)
     raw = _markdown_to_html(text).strip()
+    depth = nesting(raw)
+    if depth > MAX_NESTING:
+        result.too_deep = depth
+        return result
     if inline and raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]:
         raw = raw[3:-4]  # a single paragraph: its content, without the wrapper
     if pair is not None:
@@ -198,6 +210,27 @@ def _c_free() -> Callable[[int], None] | None:
     free.argtypes = [ctypes.c_void_p]
     free.restype = None
     return cast("Callable[[int], None]", free)
+
+
+_TAG_OPEN_CLOSE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^>]*?(/?)>")
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr"}
+)  # fmt: skip
+
+
+def nesting(fragment: str) -> int:
+    """How deep the elements of an HTML fragment nest (unclosed ones count as open)."""
+    if "<" not in fragment:
+        return 0
+    depth = deepest = 0
+    for close, tag, self_closing in _TAG_OPEN_CLOSE.findall(fragment):
+        if close:
+            depth = max(depth - 1, 0)
+        elif not self_closing and tag.lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 # The field being cleaned: nh3 calls the filter for every attribute it keeps.
