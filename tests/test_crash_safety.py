@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -324,3 +325,71 @@ def test_the_card_folder_as_output_folder_under_another_spelling(
     )
     assert done.returncode == 0, done.stderr
     assert (cards / "history.apkg").exists() and (cards / "history.lock.json").exists()
+
+
+def test_sigterm_to_the_whole_build_while_it_waits_for_its_worker(tmp_path: Path) -> None:
+    """SIGTERM to the process group of a two-process build, at many moments: it stops with
+    its outputs old or new, and never with a traceback (a pipe was once closed twice)."""
+    deck_file = _big_deck(tmp_path / "cards", 4000)
+    out = tmp_path / "out"
+    assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
+    before = _snapshot(out, deck_file.parent)
+    started = time.monotonic()
+    assert _cardpress("build", "-j", "2", str(deck_file), "-o", str(out)).wait() == 0
+    duration = time.monotonic() - started
+    for step in range(12):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cardpress", "build", "-j", "2", str(deck_file), "-o", str(out)],
+            env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        time.sleep(duration * (0.2 + 0.07 * step))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        assert "Traceback" not in stderr and "Bad file descriptor" not in stderr, stderr
+        assert [n for n in _snapshot(out, deck_file.parent) if "cardpress-" in n] == []
+        assert _snapshot(out, deck_file.parent) == before
+
+
+def test_a_build_where_fork_fails_writes_in_one_process(tmp_path: Path) -> None:
+    """fork() refused (EAGAIN under a process limit): -j 2 does the work in one process."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import errno, os\n"
+        "def fork():\n"
+        "    raise BlockingIOError(errno.EAGAIN, 'Resource temporarily unavailable')\n"
+        "os.fork = fork\n",
+        encoding="utf-8",
+    )
+    deck_file = _big_deck(tmp_path / "cards", 4000)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600", "PYTHONPATH": str(site)}
+    for out in ("refused", "one"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cardpress", "build", "-j", "2" if out == "refused" else "1",
+             str(deck_file), "-o", str(tmp_path / out)],
+            env=env if out == "refused" else {**env, "PYTHONPATH": ""},
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        deck_file.with_name("big.lock.json").unlink()
+    assert _snapshot(tmp_path / "refused") == {
+        k.replace("one/", "refused/"): v for k, v in _snapshot(tmp_path / "one").items()
+    }
+
+
+def test_a_rebuild_keeps_the_mode_the_user_gave_an_output(
+    edited: tuple[Path, Path],
+) -> None:
+    deck_file, out = edited
+    (out / "history.apkg").chmod(0o600)
+    (out / "history.csv").chmod(0o640)
+    build([deck_file], out)
+    assert stat.S_IMODE((out / "history.apkg").stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / "history.csv").stat().st_mode) == 0o640

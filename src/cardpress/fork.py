@@ -27,9 +27,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+_STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def can_fork() -> bool:
     """Whether this system can fork (not Windows): without it, everything runs in one process."""
-    return hasattr(os, "fork")
+    return hasattr(os, "fork") and hasattr(signal, "pthread_sigmask")
 
 
 class ChildFailed(Exception):
@@ -49,15 +52,24 @@ class Forked(Generic[T]):
         for stream in (sys.stdout, sys.stderr):
             stream.flush()  # or the child would write the parent's buffered text a second time
         read_end, write_end = os.pipe()
+        # Ctrl-C and SIGTERM are held while forking: arriving in the middle, the handler that
+        # turns them into KeyboardInterrupt would run inside the interpreter's at-fork hooks.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             pid = os.fork()
         except BaseException:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read_end)
             os.close(write_end)
             raise
         if pid == 0:  # pragma: no cover - runs in the child; its effects are tested
+            # The child just stops on them: the parent cleans up and reaps it.
+            for stop in _STOPS:
+                signal.signal(stop, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read_end)
             _child(fn, write_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_end)
         self.pid: int | None = pid
         # The pipe's read end, until result() hands it to a file object that closes it.
