@@ -291,5 +291,9 @@ def plain_text(fragment: str) -> str:
     """The visible text of an HTML fragment (for plain exports and duplicate checks)."""
     if "<" not in fragment and "&" not in fragment:
         return fragment.strip()  # no tag, no entity: the fragment is its own text
-    text = re.sub(r"<br\s*/?>", "\n", fragment)
+    # cmark writes a line break as "<br>" and a newline: one line break, not two.
+    text = _BREAK.sub("\n", fragment)
     return html.unescape(_TAG.sub("", text)).strip()
+
+
+_BREAK = re.compile(r"<br\s*/?>\n?")

@@ -28,6 +28,7 @@ from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.format import CLOZE
 from cardpress.model import Card, Kind
 from cardpress.notes import Note, Notes
+from cardpress.render import plain_text
 
 DIALECTS = ("anki", "plain")
 
@@ -197,16 +198,17 @@ def _write_plain(notes: Notes, out: TextIO) -> None:
 
 
 def plain_question_answer(card: Card) -> tuple[str, str]:
-    """The authored Markdown of question and answer.
+    """Question and answer as plain text: what the card shows, without markup.
 
-    A cloze becomes a question with every deletion shown as ``[...]`` (or ``[hint]``) and an
-    answer with every deletion filled in.
+    The text comes from the sanitised fields, so nothing the sanitiser removed (a script, a
+    handler) reaches a cell. A cloze becomes a question with every deletion shown as
+    ``[...]`` (or ``[hint]``) and an answer with every deletion filled in.
     """
     if card.kind is not Kind.CLOZE:
-        return card.front_text, card.back_text
-    question = CLOZE.sub(lambda m: f"[{m.group(3) or '...'}]", card.front_text)
-    answer = CLOZE.sub(lambda m: m.group(2), card.front_text)
-    return question, answer
+        return plain_text(card.front), plain_text(card.back)
+    question = CLOZE.sub(lambda m: f"[{m.group(3) or '...'}]", card.front)
+    answer = CLOZE.sub(lambda m: m.group(2), card.front)
+    return plain_text(question), plain_text(answer)
 
 
 def neutralise(cell: str) -> str:
