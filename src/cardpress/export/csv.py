@@ -3,13 +3,14 @@
 The ``anki`` dialect carries Anki's text-import headers, so the importer maps every column
 without asking. A CSV can only name note types that already exist in the collection, and a
 fresh profile has only Anki's stock ones, so rows target those by their English names
-(``STOCK_NOTE_TYPES``); the GUIDs are the package's. Imported on top of our ``.apkg`` every row
+(``NoteType.stock_name``); the GUIDs are the package's. Imported on top of our ``.apkg`` every row
 therefore meets its GUID under a different note type, and Anki skips it as "conflicting":
 no duplicates, but no updates either. In a collection that only ever saw the CSV, a re-imported
 edited row updates its note in place (``#if matches:update current`` pins that choice, which
 Anki otherwise takes from the user's last CSV import).
 
-The ``plain`` dialect is for spreadsheets and quiz apps: the authored text, UTF-8 with a BOM
+The ``plain`` dialect is for spreadsheets and quiz apps: what each card shows, as plain text
+taken from its sanitised fields, UTF-8 with a BOM
 (Excel assumes a legacy code page without one), CRLF line ends (RFC 4180), and every cell that
 a spreadsheet would read as a formula neutralised with a leading ``'`` (OWASP's advice).
 """
