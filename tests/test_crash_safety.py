@@ -123,8 +123,23 @@ def _cardpress(*args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _writing(out: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    """Wait until the build has begun writing its outputs (its first temporary file is in
+    ``out``); returns when that was (time.monotonic)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if out.is_dir() and any(".cardpress-tmp" in p.name for p in out.iterdir()):
+            return time.monotonic()
+        assert process.poll() is None, "the build ended before it wrote anything"
+        time.sleep(0.002)
+    raise AssertionError("the build never began writing")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Signals) -> None:
+    """The signal lands while the outputs are being written (after the first temporary file
+    appeared, before the build ended: it exits by the signal, not with 0), at moments spread
+    over the writing; every time the folders hold the old outputs or the new ones."""
     deck_file = _big_deck(tmp_path / "cards", 4000)
     out = tmp_path / "out"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
@@ -133,23 +148,34 @@ def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Sign
     reference = tmp_path / "reference"
     shutil.copytree(tmp_path / "cards", reference / "cards")
     shutil.copytree(out, reference / "out")
-    assert _cardpress("build", str(reference / "cards"), "-o", str(reference / "out")).wait() == 0
+    calibration = _cardpress("build", str(reference / "cards"), "-o", str(reference / "out"))
+    began = _writing(reference / "out", calibration)
+    assert calibration.wait() == 0
+    writing = time.monotonic() - began  # how long writing the outputs takes
     after = _snapshot(reference / "out", reference / "cards")
     assert after != before
-    for delay in (0.15, 0.3, 0.45, 0.6, 0.8):
-        process = _cardpress("build", str(deck_file), "-o", str(out))
-        time.sleep(delay)
-        process.send_signal(sig)
-        process.wait()
+    for share in (0.0, 0.1, 0.2, 0.3, 0.4):
+        # Builds take longer or shorter from run to run: a signal that came after the end is
+        # sent again, earlier.
+        for attempt in range(4):
+            process = _cardpress("build", str(deck_file), "-o", str(out))
+            moment = share * writing / 2**attempt
+            time.sleep(max(_writing(out, process) + moment - time.monotonic(), 0))
+            process.send_signal(sig)
+            if process.wait() != 0:
+                break
+        else:
+            raise AssertionError(f"every {sig.name} near {share:.0%} of the writing came late")
         state = _snapshot(out, deck_file.parent)
         temporaries = [name for name in state if "cardpress-" in name]
         if sig == signal.SIGKILL:
-            # Nothing can clean up after SIGKILL: the outputs are intact, and the next build
-            # removes the leftovers.
+            # Nothing can clean up after SIGKILL: the outputs are intact, the leftovers prove
+            # it struck mid-write, and the next build removes them.
+            assert temporaries, "SIGKILL left no temporary file: it did not strike mid-write"
             state = {k: v for k, v in state.items() if k not in temporaries}
         else:
             assert temporaries == []
-        assert state in (before, after), f"mixed outputs after {sig.name} at {delay} s"
+        assert state in (before, after), f"mixed outputs after {sig.name} at {share:.0%}"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
     assert _snapshot(out, deck_file.parent) == after
 

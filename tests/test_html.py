@@ -1074,10 +1074,10 @@ def test_a_failed_export_leaves_no_half_written_file(
 
 
 def test_deep_nesting_ends(tmp_path: Path) -> None:
-    """A quote nested 130 deep leaves less than an em per line: wrapping it still ends."""
+    """A quote nested 90 deep leaves less than an em per line: wrapping it still ends."""
     (tmp_path / "deep.yaml").write_text(
         "format: 1\nkey: deep\nname: Deep\ncards:\n  - id: deep\n    front: Deep\n"
-        f'    back: "{"> " * 130}supercalifragilistic"\n',
+        f'    back: "{"> " * 90}supercalifragilistic"\n',
         encoding="utf-8",
     )
     deck = load_deck(tmp_path / "deep.yaml")

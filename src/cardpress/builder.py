@@ -130,10 +130,10 @@ def _commit_all(
     with commit.exclusive(folders):
         for folder, names in folders.items():
             commit.sweep(folder, names)
-        staged: list[tuple[Path, Path]] = []
+        staged = [(commit.temp_name(job.target), job.target) for job in jobs]
         try:
-            for job in jobs:
-                staged.append((commit.temp_beside(job.target), job.target))
+            for temp, target in staged:
+                commit.create(temp, target)
             _run(jobs, [temp for temp, _ in staged], result, side, progress)
             _fail_if_strict(result, strict)
             with commit.signals_deferred():
@@ -142,7 +142,7 @@ def _commit_all(
             raise _export_error(exc, out) from exc
         finally:
             for temp, _ in staged:
-                temp.unlink(missing_ok=True)
+                commit.remove(temp)
 
 
 # From about this many cards a second process for the printable pages pays for its start.

@@ -25,22 +25,43 @@ from types import FrameType
 _OWN_NAME = re.compile(r"\.(?P<target>.+)\.[0-9a-f]{12}\.cardpress-(?:tmp|bak)(?:-[a-z0-9]+)?")
 
 
-def temp_beside(target: Path, kind: str = "tmp") -> Path:
-    """A new, empty file beside ``target`` under a name only this module makes.
+def temp_name(target: Path, kind: str = "tmp") -> Path:
+    """A name beside ``target`` that only this module makes, for a temporary file.
 
-    It gets the mode ``target`` has (a user's ``chmod`` survives a rebuild), or the mode a new
-    file gets.
+    Names come first and files second, so that whoever removes the files on the way out
+    knows every name before any file exists: Ctrl-C between creating a file and noting its
+    name would leave it behind.
     """
-    while True:
-        path = target.with_name(f".{target.name}.{secrets.token_hex(6)}.cardpress-{kind}")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:  # pragma: no cover - 48 random bits
-            continue
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.chmod(path, stat.S_IMODE(target.stat().st_mode))
-        return path
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.cardpress-{kind}")
+
+
+def create(path: Path, target: Path) -> None:
+    """Create the empty temporary file ``path`` for ``target``, with the mode ``target`` has
+    (a user's ``chmod`` survives a rebuild) or the mode a new file gets."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.chmod(path, stat.S_IMODE(target.stat().st_mode))
+
+
+@contextlib.contextmanager
+def scratch(beside: Path) -> Iterator[Path]:
+    """A scratch file beside ``beside``, removed when the block ends, however it ends (and
+    by the next build's sweep if the process is killed)."""
+    path = temp_name(beside)
+    try:
+        create(path, beside)
+        yield path
+    finally:
+        remove(path)
+
+
+def remove(path: Path) -> None:
+    """Remove a temporary file if it is there, on the way out of a build that may be failing:
+    an error here (a read-only file system says so even for a file that is not there) must
+    not hide the build's own. What cannot be removed, the next build sweeps."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def derived(temp: Path, suffix: str) -> Path:
@@ -212,11 +233,14 @@ def differs(new: Path, old: Path) -> bool:
 
 __all__ = [
     "commit",
+    "create",
     "derived",
     "differs",
     "exclusive",
     "owner",
+    "remove",
+    "scratch",
     "signals_deferred",
     "sweep",
-    "temp_beside",
+    "temp_name",
 ]

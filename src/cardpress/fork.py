@@ -69,11 +69,17 @@ class Forked(Generic[T]):
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read_end)
             _child(fn, write_end)
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_end)
         self.pid: int | None = pid
         # The pipe's read end, until result() hands it to a file object that closes it.
         self.read_end: int | None = read_end
+        try:
+            # A signal held during the fork is raised here, by pthread_sigmask itself (it runs
+            # the handlers of pending signals): the child must not outlive it, writing on.
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        except BaseException:
+            self.kill()
+            raise
 
     @classmethod
     def start(cls, fn: Callable[[], T]) -> Forked[T] | None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from cardpress.commit import temp_beside
+from cardpress.commit import scratch
 from cardpress.model import Deck
 from cardpress.notes import Notes, fingerprint
 
@@ -241,17 +241,14 @@ def _collection(zf: zipfile.ZipFile, package: Path) -> Iterator[sqlite3.Connecti
     """The package's collection, unpacked into a scratch file beside it."""
     import sqlite3
 
-    scratch = temp_beside(package)
-    try:
-        with zf.open("collection.anki2") as source, scratch.open("wb") as copy:
+    with scratch(package) as copy_path:
+        with zf.open("collection.anki2") as source, copy_path.open("wb") as copy:
             shutil.copyfileobj(source, copy, 1 << 20)
-        db = sqlite3.connect(f"{scratch.resolve().as_uri()}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{copy_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             yield db
         finally:
             db.close()
-    finally:
-        scratch.unlink(missing_ok=True)
 
 
 def _notes(db: sqlite3.Connection, guids: Mapping[str, str]) -> Iterator[tuple[str, LockEntry]]:

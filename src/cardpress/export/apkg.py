@@ -24,7 +24,7 @@ import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
-from cardpress.commit import temp_beside
+from cardpress.commit import scratch
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.lock import mtimes_comment, now
 from cardpress.model import Kind
@@ -132,9 +132,8 @@ def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) ->
     stamp = max(notes.mtimes, default=now())
     # The collection is a scratch file beside the package (a build's sweep removes it if the
     # build is killed): in memory it would be held twice, once more to serialise it.
-    scratch = temp_beside(path)
-    try:
-        db = sqlite3.connect(scratch)
+    with scratch(path) as collection:
+        db = sqlite3.connect(collection)
         try:
             cursor = db.cursor()
             # A scratch file: no journal, no waiting for the disk.
@@ -145,14 +144,12 @@ def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) ->
         finally:
             db.close()
         with zipfile.ZipFile(path, "w") as zf:
-            _add_file(zf, "collection.anki2", scratch)
+            _add_file(zf, "collection.anki2", collection)
             media = {str(i): m.name for i, m in enumerate(deck.media)}
             _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
             for i, item in enumerate(deck.media):
                 _add(zf, str(i), item.path.read_bytes())
             zf.comment = mtimes_comment(zip((n.card.id for n in notes), notes.mtimes, strict=True))
-    finally:
-        scratch.unlink(missing_ok=True)
     cards = sum(len(n.note_type.card_ords(n.fields)) for n in notes)
     return ExportSummary(
         f"{plural(len(notes), 'note')}, {plural(cards, 'card')}, {plural(len(decks), 'deck')}, "
