@@ -57,11 +57,16 @@ BASELINE_SCRIPT = BENCH / "minimal_genanki.py"
 GENERATE_SCRIPT = BENCH / "generate.py"
 SOURCE_DATE_EPOCH = "1700000000"
 COMMANDS = ("build", "rebuild", "check", "baseline")
+# With --before: the same cardpress commands of another installation, run interleaved.
+BEFORE_COMMANDS = ("build-before", "rebuild-before", "check-before")
 LABELS = {
     "build": "cardpress build",
     "rebuild": "cardpress rebuild",
     "check": "cardpress check",
     "baseline": "minimal genanki",
+    "build-before": "build (before)",
+    "rebuild-before": "rebuild (before)",
+    "check-before": "check (before)",
 }
 OUTPUT_SUFFIXES = (".apkg", ".csv", ".cards.html", ".sheet.html")
 MB = 1_000_000
@@ -230,10 +235,11 @@ def cardpress_command() -> list[str]:
 class Bench:
     """The work folder, the decks in it, and one method per command."""
 
-    def __init__(self, work: Path, seed: int) -> None:
+    def __init__(self, work: Path, seed: int, before: Sequence[str] = ()) -> None:
         self.work = work
         self.seed = seed
         self.cardpress = cardpress_command()
+        self.before = list(before)  # another installation's cardpress, to compare with
         self.env = dict(os.environ, SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH)
         # genanki leaves its temporary database behind; keep those inside the work folder.
         tmp = work / "tmp"
@@ -261,35 +267,41 @@ class Bench:
     def log(self, command: str, cards: int) -> Path:
         return self.work / f"{command}-{cards}.log"
 
-    def build(self, cards: int, sample_memory: bool = False) -> Sample:
-        run = self.work / "runs" / f"build-{cards}"
+    def build(self, cards: int, sample_memory: bool = False, before: bool = False) -> Sample:
+        name = "build-before" if before else "build"
+        run = self.work / "runs" / f"{name}-{cards}"
         shutil.rmtree(run, ignore_errors=True)
         deck_dir = run / "cards"
         shutil.copytree(self.deck(cards), deck_dir)
         for lock in deck_dir.glob("*.lock.json"):
             lock.unlink()
-        argv = [*self.cardpress, "build", str(deck_dir), "-o", str(run / "out")]
-        return run_process(argv, self.env, self.log("build", cards), sample_memory)
+        cardpress = self.before if before else self.cardpress
+        argv = [*cardpress, "build", str(deck_dir), "-o", str(run / "out")]
+        return run_process(argv, self.env, self.log(name, cards), sample_memory)
 
-    def rebuild(self, cards: int, sample_memory: bool = False) -> Sample:
+    def rebuild(self, cards: int, sample_memory: bool = False, before: bool = False) -> Sample:
         """A build after one card was edited: the lock and every output are there already."""
-        run = self.work / "runs" / f"rebuild-{cards}"
+        name = "rebuild-before" if before else "rebuild"
+        run = self.work / "runs" / f"{name}-{cards}"
         deck_dir = run / "cards"
-        argv = [*self.cardpress, "build", str(deck_dir), "-o", str(run / "out")]
+        cardpress = self.before if before else self.cardpress
+        argv = [*cardpress, "build", str(deck_dir), "-o", str(run / "out")]
         if not run.exists():  # the first build, untimed
             shutil.copytree(self.deck(cards), deck_dir)
             for lock in deck_dir.glob("*.lock.json"):
                 lock.unlink()
-            run_process(argv, self.env, self.log("rebuild", cards))
+            run_process(argv, self.env, self.log(name, cards))
         # In a process of its own, like the generating: this one stays small.
         deck_file = deck_dir / f"bench-{cards}.yaml"
         edit = [sys.executable, str(GENERATE_SCRIPT), "--edit", str(deck_file)]
         subprocess.run(edit, check=True, stdout=subprocess.DEVNULL)
-        return run_process(argv, self.env, self.log("rebuild", cards), sample_memory)
+        return run_process(argv, self.env, self.log(name, cards), sample_memory)
 
-    def check(self, cards: int, sample_memory: bool = False) -> Sample:
-        argv = [*self.cardpress, "check", str(self.deck(cards))]
-        return run_process(argv, self.env, self.log("check", cards), sample_memory)
+    def check(self, cards: int, sample_memory: bool = False, before: bool = False) -> Sample:
+        name = "check-before" if before else "check"
+        cardpress = self.before if before else self.cardpress
+        argv = [*cardpress, "check", str(self.deck(cards))]
+        return run_process(argv, self.env, self.log(name, cards), sample_memory)
 
     def baseline(self, cards: int, sample_memory: bool = False) -> Sample:
         run = self.work / "runs" / f"baseline-{cards}"
@@ -302,12 +314,19 @@ class Bench:
             leftover.unlink()
         return sample
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return COMMANDS + (BEFORE_COMMANDS if self.before else ())
+
     def runner(self, command: str) -> Callable[[int, bool], Sample]:
-        runners = {
+        runners: dict[str, Callable[[int, bool], Sample]] = {
             "build": self.build,
             "rebuild": self.rebuild,
             "check": self.check,
             "baseline": self.baseline,
+            "build-before": lambda cards, memory: self.build(cards, memory, before=True),
+            "rebuild-before": lambda cards, memory: self.rebuild(cards, memory, before=True),
+            "check-before": lambda cards, memory: self.check(cards, memory, before=True),
         }
         return runners[command]
 
@@ -348,7 +367,7 @@ def measure(
     results: dict[tuple[str, int], Measurement] = {}
     smallest = min(sizes)
     # Warm-up: byte-compile any source edited since the last run and fill the page cache.
-    for command in COMMANDS:
+    for command in bench.commands:
         bench.runner(command)(smallest, False)
     for cards in sizes:
         print(
@@ -358,10 +377,10 @@ def measure(
             flush=True,
         )
         bench.deck(cards)
-        for command in COMMANDS:
+        for command in bench.commands:
             results[(command, cards)] = Measurement(command, cards)
         for sample_memory in [False] * repeat + [True] * memory_repeat:
-            for command in COMMANDS:
+            for command in bench.commands:
                 sample = bench.runner(command)(cards, sample_memory)
                 result = results[(command, cards)]
                 (result.memory if sample_memory else result.samples).append(sample)
@@ -424,6 +443,27 @@ def targets(results: dict[tuple[str, int], Measurement]) -> list[Target]:
             None if check_100k is None else check_100k.ok and check_100k.wall <= 2,
         )
     )
+    # Against another installation (--before), at the largest size: within 15 %.
+    for command in ("build", "rebuild", "check"):
+        now, then = get(command, largest), get(f"{command}-before", largest)
+        if now is None or then is None:
+            continue
+        ok = now.ok and then.ok
+        found.append(
+            Target(
+                f"{large} {command} within 15 % of before (time)",
+                f"{now.wall / then.wall:.2f}×" if ok else "failed",
+                ok and now.wall <= 1.15 * then.wall,
+            )
+        )
+        if now.pss_mb is not None and then.pss_mb is not None:
+            found.append(
+                Target(
+                    f"{large} {command} within 15 % of before (memory)",
+                    f"{now.pss_mb / then.pss_mb:.2f}×",
+                    ok and now.pss_mb <= 1.15 * then.pss_mb,
+                )
+            )
     build_1k = get("build", 1_000)
     found.append(
         Target(
@@ -470,9 +510,10 @@ def report(
         "| largest RSS MB | × baseline |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    commands = [c for c in (*COMMANDS, *BEFORE_COMMANDS) if any(k[0] == c for k in results)]
     for cards in sizes:
         baseline = results.get(("baseline", cards))
-        for command in COMMANDS:
+        for command in commands:
             m = results.get((command, cards))
             if m is None:
                 continue
@@ -493,7 +534,7 @@ def report(
         "| command | " + " | ".join(f"µs/card at {_n(c)}" for c in sizes) + " | linearity |",
         "| --- | " + " | ".join("---:" for _ in sizes) + " | ---: |",
     ]
-    for command in COMMANDS:
+    for command in commands:
         cells = []
         for cards in sizes:
             m = results.get((command, cards))
@@ -565,6 +606,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, help="keep decks and outputs here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another installation's cardpress command (e.g. an older checkout's "
+        ".venv/bin/cardpress): its build, rebuild and check run interleaved with these, and "
+        "the report compares them",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -573,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="cardpress-bench-"))
     try:
-        bench = Bench(work.resolve(), args.seed)
+        bench = Bench(work.resolve(), args.seed, [str(args.before)] if args.before else ())
         results = measure(bench, args.sizes, args.repeat, args.memory_repeat)
         outputs = {cards: bench.outputs(cards) for cards in args.sizes}
     finally:
@@ -592,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "memory_repeat": args.memory_repeat,
             "seed": args.seed,
             "results": [m.summary() for m in results.values()],
-            "linearity": {c: linearity(results, c) for c in COMMANDS},
+            "linearity": {c: linearity(results, c) for c in bench.commands},
             "outputs": {str(c): o for c, o in outputs.items()},
             "targets": [asdict(t) | {"verdict": t.verdict} for t in found],
         }
