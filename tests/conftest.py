@@ -15,6 +15,21 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection, ImportAnkiPackageRequest, ImportCsvRequest
+from hypothesis import settings
+
+# Hypothesis runs few examples by default (a quick run while working) and the numbers each
+# property test asks for in CI (HYPOTHESIS_PROFILE=ci, which .ci/run sets).
+settings.register_profile("quick", deadline=None)
+settings.register_profile("ci", deadline=None, print_blob=True)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "quick")
+settings.load_profile(PROFILE)
+
+
+def examples(thorough: int) -> int:
+    """How many examples a property test runs: ``thorough`` in CI, a fifth of it (at least
+    ten) in the quick default."""
+    return thorough if PROFILE == "ci" else max(10, thorough // 5)
+
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardpress.render import plain_text, render, render_markdown
+from tests.conftest import examples
 
 FIELD_TEXT = st.text(
     alphabet=st.one_of(
@@ -17,7 +18,7 @@ FIELD_TEXT = st.text(
 )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600))
 @given(FIELD_TEXT)
 def test_plain_shortcut_renders_like_the_parser(text: str) -> None:
     assert render(text).html == render_markdown(text).html
