@@ -10,12 +10,16 @@ straightforward fitting kept here as a reference.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import math
 import os
 import re
 import shutil
+import struct
 import threading
 import unicodedata
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -786,6 +790,134 @@ def test_both_pages_print_one_measurement(tmp_path: Path) -> None:
         shared, alone = tmp_path / "shared.html", tmp_path / "alone.html"
         assert writer(notes, shared, options, measured=measured) == writer(notes, alone, options)
         assert shared.read_bytes() == alone.read_bytes()
+
+
+# -- images, embedded once -------------------------------------------------------------------
+
+
+def _png(width: int, height: int, seed: int) -> bytes:
+    """A valid PNG of noise: it does not compress, so its size is about 3 bytes a pixel."""
+    line = 3 * width
+    noise = b"".join(
+        hashlib.sha256(f"{seed}:{n}".encode()).digest() for n in range(line * height // 32 + 1)
+    )
+    rows = b"".join(b"\x00" + noise[y * line : (y + 1) * line] for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_on_many_cards_is_in_each_page_once_and_prints_on_every_card(
+    tmp_path: Path,
+) -> None:
+    """Issue 19: one 3 MB map on 200 cards made two 800 MB pages. The image's data is in each
+    page once, in the stylesheet; every card that shows it prints it, at the card's image
+    height."""
+    cards_folder = tmp_path / "cards"
+    cards_folder.mkdir()
+    image = _png(400, 300, 1)
+    (cards_folder / "map.png").write_bytes(image)
+    count = 40
+    (cards_folder / "maps.yaml").write_text(
+        "format: 1\nkey: maps\nname: Maps\ncards:\n"
+        + "".join(
+            f"  - id: m{n}\n    front: 'Where is place {n}? ![The map](map.png)'\n"
+            f"    back: 'Here, on the map: ![The map](map.png)'\n"
+            for n in range(count)
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "dist"
+    result = build([cards_folder], out)
+    assert [w.message for w in result.warnings if "does not fit" in w.message] == []
+    encoded = base64.b64encode(image).decode()
+    for page in ("maps.cards.html", "maps.sheet.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        assert html.count(encoded) == 1, page
+        assert html.count('<img class="cp-image0" alt="The map">') == 2 * count, page
+        assert len(html) < len(encoded) + 300_000, page
+        assert_inert(html)
+    pdf_path = out / "maps.cards.pdf"
+    print_to_pdf(out / "maps.cards.html", pdf_path)
+    paper = PAPERS["a4"]
+    with open_pdf(pdf_path) as pdf:
+        assert pdf.page_count == 2 * math.ceil(count / paper.per_sheet)
+        for k in range(count):
+            sheet_number, index = divmod(k, paper.per_sheet)
+            sides = ((pdf[2 * sheet_number], "none"), (pdf[2 * sheet_number + 1], "long"))
+            for page, mirror in sides:
+                cell = _cell(paper, page, index, mirror)
+                shown = [Rect(i["bbox"]) for i in page.get_image_info() if Rect(i["bbox"]) in cell]
+                assert len(shown) == 1, (k, page.number)
+                assert abs(_mm(shown[0].height) - geometry.CARD_IMAGE_HEIGHT) < 0.5, k
+
+
+def test_images_in_the_description_are_sized_fitted_and_never_warned_about(
+    tmp_path: Path,
+) -> None:
+    """An image in the deck's description prints in the sheet's title at the rows' image
+    height, and the first page is paginated with it; one the loader could not resolve is left
+    out. Neither makes a card or a row 'not fit'."""
+    deck = load_deck(FIXTURES / "good" / "history.yaml")
+    name = deck.media[0].name
+    unresolved = dataclasses.replace(deck, description='<img alt="Map"> An unresolved map')
+    resolved = dataclasses.replace(
+        deck, description=f'<img src="{name}" alt="Map"> {"A resolved map. " * 40}'
+    )
+    out = tmp_path / "unresolved.sheet.html"
+    for writer in (write_cards, write_sheet):
+        summary = writer(make_notes(unresolved), out, BuildOptions())
+        assert summary.warnings == ()
+    html = out.read_text(encoding="utf-8")
+    assert '<div class="description">An unresolved map</div>' in html and 'alt="Map"' not in html
+
+    out = tmp_path / "resolved.sheet.html"
+    for writer in (write_cards, write_sheet):
+        summary = writer(make_notes(resolved), out, BuildOptions())
+        assert summary.warnings == ()
+    html = out.read_text(encoding="utf-8")
+    assert '<div class="description"><img class="cp-image0" alt="Map">' in html
+    assert f".title img {{ height: {geometry.mm(geometry.SHEET_IMAGE_HEIGHT)};" in html
+    print_to_pdf(out, out.with_suffix(".pdf"))
+    with open_pdf(out.with_suffix(".pdf")) as pdf:
+        first = pdf[0]
+        title = [Rect(i["bbox"]) for i in first.get_image_info()]
+        assert any(abs(_mm(box.height) - geometry.SHEET_IMAGE_HEIGHT) < 0.5 for box in title)
+        # Every row is printed whole: the title's height was measured with its image.
+        text = _norm("".join(page.get_text() for page in pdf))
+        for expected in expected_cards(resolved):
+            if not expected.number.endswith("R") and expected.front:
+                assert _norm(expected.front) in text, expected.number
+
+
+def test_a_nested_deletion_is_not_printed_as_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "nested.yaml").write_text(
+        "format: 1\nkey: nested\nname: Nested\ncards:\n  - id: paris\n    kind: cloze\n"
+        "    text: '{{c1::Paris {{c2::France}}}} is a capital.'\n",
+        encoding="utf-8",
+    )
+    notes = make_notes(load_deck(tmp_path / "nested.yaml"))
+    write_cards(notes, tmp_path / "cards.html")
+    write_sheet(notes, tmp_path / "sheet.html")
+    for page in ("cards.html", "sheet.html"):
+        html = (tmp_path / page).read_text(encoding="utf-8")
+        assert '<div class="question"><span class="cp-blank">[…]</span> is a capital.</div>' in (
+            html
+        )
+        assert "[France]" not in html and "}}" not in html
+        assert (
+            '<div class="answer"><span class="cp-fill">Paris <span class="cp-fill">France</span>'
+            "</span> is a capital.</div>" in html
+        )
 
 
 # -- through the build and the command line -------------------------------------------------
