@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, partial
 from html.parser import HTMLParser
 from typing import NamedTuple
 
@@ -74,6 +74,10 @@ class Blocks(NamedTuple):
 
 
 NOTHING = Blocks(0.0, 0.0, 0, False)
+
+# Blocks from a tuple of its fields, as Blocks._make makes them but without a Python call: most
+# fields are one paragraph, and this runs for each.
+_new_blocks = partial(tuple.__new__, Blocks)
 IMAGE_BLOCK = Block(IMAGE)
 RULE_BLOCK = Block(RULE)
 
@@ -84,7 +88,7 @@ def paragraph(text: str) -> Blocks:
     if not words:
         return NOTHING
     bound = (sum(words) + SPACE * (len(words) - 1)) * BOUND  # metrics.widest, inline: hot
-    return Blocks(bound, LINE_HEIGHT, 1, False, (), (words,))
+    return _new_blocks((bound, LINE_HEIGHT, 1, False, (), (words,)))
 
 
 @cache

@@ -27,7 +27,7 @@ from cardpress.export.printable.frame import (
     render,
     write_page,
 )
-from cardpress.export.printable.layout import FACES, Measurement, measured_for
+from cardpress.export.printable.layout import Measurement, measured_for
 from cardpress.export.printable.metrics import LINE_HEIGHT
 from cardpress.export.printable.paper import (
     CARD_IMAGE_HEIGHT,
@@ -168,24 +168,34 @@ class CardMarkup:
         ]
         self.labels: dict[str, str] = {}
         # What goes around the main part of a side, for each way the side can be set.
-        self.bodies = {face: _body(face) for face in FACES}
+        self.bodies = {
+            Face(size, left, overflow): _body(Face(size, left, overflow))
+            for size in range(len(CARD_SIZES))
+            for left in (False, True)
+            for overflow in (False, True)
+        }
 
     def cards(self, measurement: Measurement) -> Iterator[tuple[Cell, Cell]]:
         """The printed cards, in authored order (one per note, two per reversed note): the
         markup of their fronts and backs, set as measured. The number is the note's position,
         with an R for the reverse direction: nothing to escape."""
-        faces = measurement.faces
+        faces, ready = measurement.faces, measurement.ready.get
         at = 0
         for index, note in enumerate(self.notes):
             card = note.card
-            question, answer, extra, source = measurement.html(index, card)
+            # Measurement.html, inline: the cards page is made of these.
+            html = ready(index)
+            if html is None:
+                question, answer, extra, source = card.front, card.back, card.extra, card.source
+            else:
+                question, answer, extra, source = html
             below = notes_markup(extra, source) if extra or source else ""
             number = str(note.position)
-            front, back = FACES[faces[at]], FACES[faces[at + 1]]
+            front, back = faces[at], faces[at + 1]
             yield self.card(number, card, front, question, back, answer, below)
             at += 2
             if card.kind is Kind.REVERSED:
-                front, back = FACES[faces[at]], FACES[faces[at + 1]]
+                front, back = faces[at], faces[at + 1]
                 yield self.card(f"{number}R", card, front, answer, back, question, below)
                 at += 2
 

@@ -242,4 +242,5 @@ class Fields:
         ):
             # The spans are the sides' only markup, and inline: they measure as their text.
             return clean_front, paragraph(sides.front_text), clean_back, paragraph(sides.back_text)
-        return clean_front, self.read(clean_front), clean_back, self.read(clean_back)
+        # Not remembered: the sides of a note are its own.
+        return clean_front, read_fast(clean_front), clean_back, read_fast(clean_back)

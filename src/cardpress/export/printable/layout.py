@@ -2,9 +2,9 @@
 
 ``measure(notes, options)`` reads and fits every field once; the cards page and the study
 sheet both read the result (a build makes it in the process that writes the pages and hands it
-to both writers). It keeps numbers, not objects, per card: at 100,000 cards the faces take
-240 kB and the rows about a megabyte, and only the notes whose printed HTML is not their own
-fields' (cloze sides, fields with images) keep their HTML.
+to both writers). It keeps little per card: two references to shared faces per printed card
+(2 MB at 100,000 cards), three numbers per sheet row (about a megabyte), and the HTML of only
+the notes that do not print their own fields (cloze sides, fields with images).
 """
 
 from __future__ import annotations
@@ -36,15 +36,6 @@ from cardpress.notes import Notes
 
 FOLD_HINT = "Fold along the dashed line: questions in front, answers behind."
 
-# Every way a card side can be set, numbered: a printed card keeps two numbers, not two objects.
-FACES = tuple(
-    Face(size, left, overflow)
-    for size in range(len(CARD_SIZES))
-    for left in (False, True)
-    for overflow in (False, True)
-)
-_FACE_NUMBER = {face: number for number, face in enumerate(FACES)}
-
 
 class Rows:
     """The study sheet's rows, fitted: one per note (a reversed card is one row: fold either
@@ -60,12 +51,12 @@ class Rows:
 class Measurement:
     """A deck measured for one paper: what both pages print, fitted.
 
-    ``faces`` holds two numbers (into FACES) per printed card, front then back, in print order;
-    ``ready`` the HTML of the notes (by index) that do not print their own fields.
+    ``faces`` holds how each printed card is set, front then back, in print order; ``ready``
+    the HTML of the notes (by index) that do not print their own fields.
     """
 
     paper: Paper
-    faces: bytes
+    faces: Sequence[Face]
     rows: Rows
     ready: Mapping[int, Ready]
     card_images: frozenset[int]  # the deck's images (by number) the cards show
@@ -111,7 +102,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         description, description_blocks = fields.field(deck.description, description_images)
     return Measurement(
         paper=paper,
-        faces=bytes(cards.faces),
+        faces=cards.faces,
         rows=rows,
         ready=ready,
         card_images=frozenset(fields.used),
@@ -141,7 +132,7 @@ class _CardFitter:
     def __init__(self, paper: Paper) -> None:
         fitter = Fitter(*card_box(paper), CARD_SIZES, CARD_IMAGE_HEIGHT)
         self.quick, self.exact = fitter.quick, fitter.exact
-        self.faces = bytearray()
+        self.faces: list[Face] = []
         self.warnings: list[Diagnostic] = []
 
     def add(
@@ -152,15 +143,15 @@ class _CardFitter:
         # Fitter.fit_side, inline: two sides of every note.
         front = quick("question", question, ()) or exact("question", question, ())
         back = quick("answer", answer, notes) or exact("answer", answer, notes)
-        faces.append(_FACE_NUMBER[front])
-        faces.append(_FACE_NUMBER[back])
+        faces.append(front)
+        faces.append(back)
         if front.overflow or back.overflow:
             self.warnings.extend(_card_warnings(card, str(position), front, back))
         if card.kind is Kind.REVERSED:
             front = quick("question", answer, ()) or exact("question", answer, ())
             back = quick("answer", question, notes) or exact("answer", question, notes)
-            faces.append(_FACE_NUMBER[front])
-            faces.append(_FACE_NUMBER[back])
+            faces.append(front)
+            faces.append(back)
             if front.overflow or back.overflow:
                 self.warnings.extend(_card_warnings(card, f"{position}R", front, back))
 
@@ -202,4 +193,4 @@ def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) ->
     return (title + text) * HEIGHT_SAFETY + SHEET_TITLE_PAD
 
 
-__all__ = ["FACES", "FOLD_HINT", "Measurement", "Rows", "measure", "measured_for"]
+__all__ = ["FOLD_HINT", "Measurement", "Rows", "measure", "measured_for"]

@@ -173,7 +173,8 @@ class SheetMarkup:
         self, notes: Notes, measurement: Measurement, topics: Sequence[Topic], pages: int
     ) -> None:
         self.cards = [note.card for note in notes]
-        self.measurement = measurement
+        self.html = measurement.html
+        self.sizes, self.overflows = measurement.rows.size, measurement.rows.overflow
         self.topics = topics
         self.pages = pages
         self.name = escape(notes.deck.name)
@@ -215,16 +216,15 @@ class SheetMarkup:
 
     def row(self, index: int, accent: int) -> str:
         """A note's row: its question beside its answer and the notes under it."""
-        rows = self.measurement.rows
-        question, answer, extra, source = self.measurement.html(index, self.cards[index])
+        question, answer, extra, source = self.html(index, self.cards[index])
         below = notes_markup(extra, source) if extra or source else ""
         too_long = (
             '<div class="too-long">too long for one page: text may be cut off</div>\n'
-            if rows.overflow[index]
+            if self.overflows[index]
             else ""
         )
         return (
-            f'{self.starts[rows.size[index]][accent]}{index + 1}</span><div class="text">\n'
+            f'{self.starts[self.sizes[index]][accent]}{index + 1}</span><div class="text">\n'
             f'<div class="question">{question}</div>\n</div></div>\n<div class="a">\n'
             f'<div class="answer">{answer}</div>\n{below}{too_long}</div>\n</div>\n'
         )
