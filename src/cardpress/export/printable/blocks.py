@@ -2,10 +2,11 @@
 
 A field's HTML is read with the standard library's ``html.parser`` into the blocks the browser
 stacks (paragraphs, list items, lines broken with ``<br>``, images, rules), each with the widths
-of its words measured once; fitting (fit.py) then only adds numbers. This is the reference
-reading. Most fields share a few shapes of tags, and at 100,000 cards html.parser is the larger
-part of writing the pages, so blocks_fast.py reads the sanitiser's output another way; a
-property test holds it to this one.
+of its words measured once; fitting (fit.py) then only adds numbers. Which tags start a block,
+indent it or set it in code type is decided in one place, the Stacker. This is the reference
+reading. Most fields share a few shapes of tags, and at 100,000 cards html.parser would be the
+larger part of writing the pages, so blocks_fast.py splits the sanitiser's output into tags and
+text another way, and stacks them with the same Stacker; a property test holds it to this one.
 """
 
 from __future__ import annotations
@@ -174,24 +175,35 @@ def _not_simple(blocks: tuple[Block, ...], structured: bool, image: bool) -> Blo
     return Blocks(bound, height, lines, structured, blocks)
 
 
-class _Reader(HTMLParser):
-    """The blocks of a fragment, as html.parser's events split them."""
+# -- stacking --------------------------------------------------------------------------------
+
+CELL_RUN = -1  # in a block's runs: the spaces a table cell adds before its text
+
+Stacked = tuple[int, float, bool, bool, tuple[int, ...]]
+"""A block as the tags make it: its kind, its indent, whether in monospaced type and whether
+in <pre>, and the runs of text it is made of (run i: the text after the i-th tag)."""
+
+
+class Stacker:
+    """The blocks a browser stacks, worked out tag by tag: which runs of text (the text
+    between two tags) make each block, and how it is set. The one place of these rules: the
+    html.parser reading below and blocks_fast.py both follow them."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.raw: list[Raw] = []
-        self.text: list[str] = []
+        self.blocks: list[Stacked] = []
+        self.runs: list[int] = [0]  # the runs of text of the block so far
         self.indent = 0.0
         self.mono = self.pre = 0
-        self.had_mono = False  # the text block so far had monospaced text
+        self.had_mono = False  # the block so far had monospaced text
 
     def flush(self) -> None:
         """End the text block so far."""
-        self.raw.append((TEXT, "".join(self.text), self.indent, self.had_mono, self.pre > 0))
-        self.text = []
+        self.blocks.append((TEXT, self.indent, self.had_mono, self.pre > 0, tuple(self.runs)))
+        self.runs = []
         self.had_mono = self.mono > 0
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def start(self, tag: str) -> None:
+        """A start tag."""
         if tag in BLOCK_TAGS or tag in VOID_TAGS:
             self.flush()
         if tag in INDENTS:
@@ -199,16 +211,17 @@ class _Reader(HTMLParser):
         elif tag == "pre":
             self.pre += 1
         elif tag == "img":
-            self.raw.append((IMAGE, "", 0.0, False, False))
+            self.blocks.append((IMAGE, 0.0, False, False, ()))
         elif tag == "hr":
-            self.raw.append((RULE, "", 0.0, False, False))
+            self.blocks.append((RULE, 0.0, False, False, ()))
         elif tag in CELL_TAGS:
-            self.text.append(CELL_SPACE)
+            self.runs.append(CELL_RUN)
         if tag in MONO_TAGS:
             self.mono += 1
             self.had_mono = True
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
+        """An end tag."""
         if tag in BLOCK_TAGS:
             self.flush()
         if tag in INDENTS:
@@ -218,8 +231,51 @@ class _Reader(HTMLParser):
         if tag in MONO_TAGS:
             self.mono = max(0, self.mono - 1)
 
+    def finish(self) -> tuple[Stacked, ...]:
+        """The blocks, once every tag is in."""
+        self.flush()
+        return tuple(self.blocks)
+
+
+def run_text(runs: tuple[int, ...], texts: list[str]) -> str:
+    """The text of a block made of these runs."""
+    if len(runs) == 1:
+        return texts[runs[0]] if runs[0] != CELL_RUN else CELL_SPACE
+    return "".join([texts[run] if run != CELL_RUN else CELL_SPACE for run in runs])
+
+
+def with_text(blocks: tuple[Stacked, ...], texts: list[str]) -> list[Raw]:
+    """The blocks with their text."""
+    return [
+        (kind, run_text(runs, texts), indent, mono, pre) for kind, indent, mono, pre, runs in blocks
+    ]
+
+
+# -- the reference reading -------------------------------------------------------------------
+
+
+class _Reader(HTMLParser):
+    """A fragment's tags and text as html.parser's events give them, stacked."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stacker = Stacker()
+        self.texts: list[list[str]] = [[]]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.stacker.start(tag)
+        self.next_run()
+
+    def handle_endtag(self, tag: str) -> None:
+        self.stacker.end(tag)
+        self.next_run()
+
+    def next_run(self) -> None:
+        self.stacker.runs.append(len(self.texts))
+        self.texts.append([])
+
     def handle_data(self, data: str) -> None:
-        self.text.append(data)
+        self.texts[-1].append(data)
 
 
 def raw_blocks(fragment: str) -> list[Raw]:
@@ -227,8 +283,7 @@ def raw_blocks(fragment: str) -> list[Raw]:
     reader = _Reader()
     reader.feed(fragment)
     reader.close()
-    reader.flush()
-    return reader.raw
+    return with_text(reader.stacker.finish(), ["".join(pieces) for pieces in reader.texts])
 
 
 def read(fragment: str) -> Blocks:

@@ -1,14 +1,15 @@
 """Reading a field fast: the blocks of the sanitiser's output, by the shape of its tags.
 
-The reference reading is html.parser's (blocks.py). At 100,000 cards it takes about a third of
-the time the two pages take, and fields share few shapes: ``<em>…</em>``, a list, a line break
-(a benchmark deck of 100,000 cards has twelve). So here the tags of a fragment are split off
-with one regular expression, and the steps html.parser's events would take for that sequence of
-tags are worked out once per sequence, into a plan that says which runs of text make each
-block. A fragment this does not read exactly as html.parser does (a tag outside the
-sanitiser's allow-list, a tag not written the way the sanitiser writes tags, a ``<`` left in
-the text) goes to the reference. Either way the blocks are measured by the same function
-(blocks.measured); tests/test_html.py holds this reading to the reference's with Hypothesis.
+The reference reading is html.parser's (blocks.py). At 100,000 cards it would take about a
+third of the time the two pages take, and fields share few shapes: ``<em>…</em>``, a list, a
+line break (a benchmark deck of 100,000 cards has twelve). So here the tags of a fragment are
+split off with one regular expression, and the blocks that sequence of tags makes
+(blocks.Stacker, the rules the reference follows too) are worked out once per sequence, into a
+plan that says which runs of text make each block. A fragment this could read otherwise than
+html.parser does (a tag outside the sanitiser's allow-list, a tag not written the way the
+sanitiser writes tags, a ``<`` left in the text) goes to the reference. Either way the blocks
+are measured by the same function (blocks.measured); tests/test_html.py holds this reading to
+the reference's with Hypothesis, on any markup.
 
 This is a reading, not a check: what goes on the page is decided by the sanitiser alone.
 """
@@ -20,21 +21,16 @@ import re
 from typing import NamedTuple
 
 from cardpress.export.printable.blocks import (
-    BLOCK_TAGS,
-    CELL_SPACE,
-    CELL_TAGS,
-    IMAGE,
-    INDENTS,
-    MONO_TAGS,
-    RULE,
     TEXT,
-    VOID_TAGS,
     Blocks,
-    Raw,
+    Stacked,
+    Stacker,
     measured,
     one_line_height,
     paragraph,
     read,
+    run_text,
+    with_text,
 )
 from cardpress.export.printable.metrics import mono_width, widest, word_width
 from cardpress.render import ALLOWED_TAGS
@@ -45,16 +41,11 @@ from cardpress.render import ALLOWED_TAGS
 _TAG = re.compile(r'(</?[a-z][a-z0-9]*+(?: [a-z]++="[^"]*+")*+>)')
 _NAME = re.compile(r"</?([a-z0-9]+)")
 
-_CELL = -1  # a run index that stands for the spaces a table cell adds
-
-PlannedBlock = tuple[int, float, bool, bool, tuple[int, ...]]
-"""A block of a plan: its kind, indent, mono and pre, and the runs of text that make it."""
-
 
 class _Plan(NamedTuple):
     """How the tags of a fragment split its text into blocks."""
 
-    blocks: tuple[PlannedBlock, ...]
+    blocks: tuple[Stacked, ...]
     inline: bool  # one unindented block of all the text, in proportional type
     # When every block is unindented text, not in <pre> (paragraphs, lines broken with <br>):
     # whether each is in monospaced type, and its runs; else None.
@@ -89,7 +80,7 @@ def read_fast(fragment: str) -> Blocks:
         return paragraph("".join(texts))
     if plan.paragraphs is not None:
         return _paragraphs(plan.paragraphs, texts)
-    return measured(_raw(plan, texts))
+    return measured(with_text(plan.blocks, texts))
 
 
 def _paragraphs(paragraphs: tuple[tuple[bool, tuple[int, ...]], ...], texts: list[str]) -> Blocks:
@@ -98,7 +89,7 @@ def _paragraphs(paragraphs: tuple[tuple[bool, tuple[int, ...]], ...], texts: lis
     found = []
     bound = 0.0
     for mono, runs in paragraphs:
-        text = _text(runs, texts)
+        text = run_text(runs, texts)
         if not text or text.isspace():
             continue
         words = tuple(map(mono_width if mono else word_width, text.split()))
@@ -109,67 +100,9 @@ def _paragraphs(paragraphs: tuple[tuple[bool, tuple[int, ...]], ...], texts: lis
     return Blocks(bound, one_line_height(count), count, count > 2, (), tuple(found))
 
 
-def _text(runs: tuple[int, ...], texts: list[str]) -> str:
-    """The text of a block made of these runs."""
-    if len(runs) == 1:
-        return texts[runs[0]] if runs[0] != _CELL else CELL_SPACE
-    return "".join([texts[run] if run != _CELL else CELL_SPACE for run in runs])
-
-
-def _raw(plan: _Plan, texts: list[str]) -> list[Raw]:
-    """The plan's blocks with their text."""
-    return [
-        (kind, _text(runs, texts), indent, mono, pre)
-        for kind, indent, mono, pre, runs in plan.blocks
-    ]
-
-
-class _Planner:
-    """The steps html.parser's events take (blocks._Reader), over tags instead of events."""
-
-    def __init__(self) -> None:
-        self.blocks: list[PlannedBlock] = []
-        self.runs: list[int] = [0]  # the runs of text of the block so far
-        self.indent = 0.0
-        self.mono = self.pre = 0
-        self.had_mono = False
-
-    def flush(self) -> None:
-        self.blocks.append((TEXT, self.indent, self.had_mono, self.pre > 0, tuple(self.runs)))
-        self.runs = []
-        self.had_mono = self.mono > 0
-
-    def start(self, tag: str) -> None:
-        if tag in BLOCK_TAGS or tag in VOID_TAGS:
-            self.flush()
-        if tag in INDENTS:
-            self.indent += INDENTS[tag]
-        elif tag == "pre":
-            self.pre += 1
-        elif tag == "img":
-            self.blocks.append((IMAGE, 0.0, False, False, ()))
-        elif tag == "hr":
-            self.blocks.append((RULE, 0.0, False, False, ()))
-        elif tag in CELL_TAGS:
-            self.runs.append(_CELL)
-        if tag in MONO_TAGS:
-            self.mono += 1
-            self.had_mono = True
-
-    def end(self, tag: str) -> None:
-        if tag in BLOCK_TAGS:
-            self.flush()
-        if tag in INDENTS:
-            self.indent = max(0.0, self.indent - INDENTS[tag])
-        elif tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        if tag in MONO_TAGS:
-            self.mono = max(0, self.mono - 1)
-
-
 def _plan(tags: tuple[str, ...]) -> _Plan | None:
     """The plan for a fragment with these tags; None if a tag is not the sanitiser's."""
-    planner = _Planner()
+    stacker = Stacker()
     for index, tag in enumerate(tags, start=1):
         match = _NAME.match(tag)
         assert match is not None  # _TAG matched it
@@ -177,12 +110,11 @@ def _plan(tags: tuple[str, ...]) -> _Plan | None:
         if name not in ALLOWED_TAGS:
             return None
         if tag[1] == "/":
-            planner.end(name)
+            stacker.end(name)
         else:
-            planner.start(name)
-        planner.runs.append(index)
-    planner.flush()
-    blocks = tuple(planner.blocks)
+            stacker.start(name)
+        stacker.runs.append(index)
+    blocks = stacker.finish()
     inline = blocks == ((TEXT, 0.0, False, False, tuple(range(len(tags) + 1))),)
     simple = all(kind == TEXT and not indent and not pre for kind, indent, _, pre, _ in blocks)
     paragraphs = tuple((mono, runs) for _, _, mono, _, runs in blocks) if simple else None
