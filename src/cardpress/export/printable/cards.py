@@ -43,7 +43,7 @@ from cardpress.export.printable.paper import (
     mm,
     paper_for,
 )
-from cardpress.model import Card, Kind
+from cardpress.model import Card, Deck, Kind
 from cardpress.notes import Notes
 
 _HOW = {"long": "long-edge duplex", "short": "short-edge duplex", "none": "single-sided"}
@@ -62,7 +62,8 @@ def write_cards(
     options = options or BuildOptions()
     paper, duplex = paper_for(options.paper), duplex_mode(options.duplex)
     measurement = measured_for(notes, options, measured)
-    count = len(notes) + list(map(attrgetter("card.kind"), notes)).count(Kind.REVERSED)
+    cards = notes.deck.cards
+    count = len(cards) + list(map(attrgetter("kind"), cards)).count(Kind.REVERSED)
     sheets = -(-count // paper.per_sheet)
     write_page(path, lambda out: _write(notes, measurement, duplex, count, sheets, out))
     summary = (
@@ -78,7 +79,7 @@ def _write(
     paper, deck = measurement.paper, notes.deck
     front_lines = cut_lines(paper, dashed=True)
     back_lines = cut_lines(paper, dashed=duplex == "none")
-    markup = CardMarkup(notes, sheets, len(front_lines), len(back_lines))
+    markup = CardMarkup(deck, sheets, len(front_lines), len(back_lines))
     pages = _pages(markup.cards(measurement), paper, duplex, markup)
     width, height = card_box(paper)
     out.writelines(
@@ -147,11 +148,11 @@ class CardMarkup:
     once, so that no text is copied into a card's string first and then into the page's.
     """
 
-    def __init__(self, notes: Notes, sheets: int, front_lines: int, back_lines: int) -> None:
-        self.notes = notes
+    def __init__(self, deck: Deck, sheets: int, front_lines: int, back_lines: int) -> None:
+        self.deck = deck
         self.sheets = sheets
-        self.name = escape(notes.deck.name)
-        self.accents = accents(notes.deck)
+        self.name = escape(deck.name)
+        self.accents = accents(deck)
         # The cut lines are placed and drawn by the stylesheet: one rule per line.
         self.cuts = {
             "front": '<div class="cuts">' + "<i></i>" * front_lines + "</div>\n",
@@ -181,8 +182,7 @@ class CardMarkup:
         with an R for the reverse direction: nothing to escape."""
         faces, ready = measurement.faces, measurement.ready.get
         at = 0
-        for index, note in enumerate(self.notes):
-            card = note.card
+        for index, card in enumerate(self.deck.cards):
             # Measurement.html, inline: the cards page is made of these.
             html = ready(index)
             if html is None:
@@ -190,7 +190,7 @@ class CardMarkup:
             else:
                 question, answer, extra, source = html
             below = notes_markup(extra, source) if extra or source else ""
-            number = str(note.position)
+            number = str(index + 1)  # the note's position
             front, back = faces[at], faces[at + 1]
             yield self.card(number, card, front, question, back, answer, below)
             at += 2

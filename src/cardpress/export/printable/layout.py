@@ -86,8 +86,9 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     # Bound once: this runs for every note.
     ready_note, fit_row, add_card = fields.note, SheetFitter(paper).fit, cards.add
     sizes, heights, overflows = rows.size, rows.height, rows.overflow
-    for index, note in enumerate(notes):
-        card = note.card
+    # The deck's cards, not the notes: the notes are the parent process's, and reading them
+    # here would copy the memory they sit in (a build writes the pages in a forked process).
+    for index, card in enumerate(deck.cards):
         html, question, answer, parts = ready_note(card)
         if html is not None:
             ready[index] = html
@@ -95,7 +96,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         sizes.append(size)
         heights.append(height)
         overflows.append(overflow)
-        add_card(card, note.position, question, answer, parts)
+        add_card(card, index + 1, question, answer, parts)
     description_images: set[int] = set()
     description, description_blocks = "", NOTHING
     if deck.description:

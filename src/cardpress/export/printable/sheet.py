@@ -73,7 +73,7 @@ def _write(
     out: TextIO,
 ) -> None:
     paper, rows, deck = measurement.paper, measurement.rows, notes.deck
-    markup = SheetMarkup(notes, measurement, topics, page_count)
+    markup = SheetMarkup(deck, measurement, topics, page_count)
     pages = (
         markup.page(number, runs)
         for number, runs in enumerate(
@@ -170,14 +170,14 @@ class SheetMarkup:
     """The pages of the sheet layout."""
 
     def __init__(
-        self, notes: Notes, measurement: Measurement, topics: Sequence[Topic], pages: int
+        self, deck: Deck, measurement: Measurement, topics: Sequence[Topic], pages: int
     ) -> None:
-        self.cards = [note.card for note in notes]
+        self.cards = deck.cards
         self.html = measurement.html
         self.sizes, self.overflows = measurement.rows.size, measurement.rows.overflow
         self.topics = topics
         self.pages = pages
-        self.name = escape(notes.deck.name)
+        self.name = escape(deck.name)
         description = measurement.description
         self.title = (
             f'<div class="title">\n<h1>{self.name}</h1>\n'
