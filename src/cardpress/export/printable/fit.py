@@ -193,6 +193,7 @@ class Fitter:
                 line = max(width / em / WIDTH_SAFETY, 1.0)
                 by_role[name] = Metrics(em, width / em, line, image / em, role.gap * em)
             self.metrics.append(by_role)
+        self.largest = self.metrics[0]
         # The outcomes, made once: at each size, set centred or left; and too long for any.
         self.faces = [
             (Face(size, False, False), Face(size, True, False)) for size in range(len(sizes))
@@ -212,7 +213,7 @@ class Fitter:
         only grow with lines, rounding included: a side that fits with the bounds fits, and
         with five lines at most its main part is set centred unless structured.
         """
-        metrics = self.metrics[0]
+        metrics = self.largest
         metric = metrics[role]
         if main.widest <= metric.line:
             lines = main.lines
@@ -267,10 +268,12 @@ class SheetFitter:
         width = paper.column_width
         question = Fitter(width - SHEET_NUMBER_WIDTH, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
         answer = Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
-        # At each size: how the question is set, and how the answer and its notes are.
+        # At each size: how the question is set, how the answer is, and the notes under it.
         self.metrics = [
-            (by_role["question"], answers)
-            for by_role, answers in zip(question.metrics, answer.metrics, strict=True)
+            (size, by_role["question"], answers["answer"], answers)
+            for size, (by_role, answers) in enumerate(
+                zip(question.metrics, answer.metrics, strict=True)
+            )
         ]
         # A row and its topic heading always fit on a page of their own.
         self.limit = sheet_body_height(paper) - SHEET_TOPIC
@@ -279,10 +282,11 @@ class SheetFitter:
         """The row's type size and height (mm), and whether it is too long for a page: the
         question beside the answer and the notes under it."""
         row_height = 0.0
-        for size, (metric, answers) in enumerate(self.metrics):
+        for size, metric, answer_metric, answers in self.metrics:
             q = height(question, metric) * metric.em
-            metric = answers["answer"]
-            a = stack(height(answer, metric) * metric.em, answers, notes)
+            a = height(answer, answer_metric) * answer_metric.em
+            if notes:
+                a = stack(a, answers, notes)
             row_height = max(q, a) * HEIGHT_SAFETY + 2 * SHEET_ROW_PAD + SHEET_BORDER
             if row_height <= self.limit:
                 return size, row_height, False
