@@ -899,6 +899,28 @@ def test_images_in_the_description_are_sized_fitted_and_never_warned_about(
                 assert _norm(expected.front) in text, expected.number
 
 
+def test_no_image_source_reaches_the_page(tmp_path: Path) -> None:
+    """Images are the stylesheet's alone: a source in a field (a hand-built deck's data: URI,
+    a script URL, a file that is not the deck's) is dropped, never passed on, even though the
+    sanitiser would not check what an image resolver returned."""
+    deck = load_deck(FIXTURES / "good" / "history.yaml")
+    sources = (
+        '<img src="data:image/png;base64,AAAA" alt="data">',
+        '<img src="javascript:alert(1)" alt="script">',
+        '<img src="elsewhere.png" alt="other">',
+        '<img alt="none">',
+    )
+    card = dataclasses.replace(deck.cards[3], front=" ".join(sources) + " question")
+    cloze = dataclasses.replace(deck.cards[1], front="{{c1::" + " ".join(sources) + "}} text")
+    hand_built = dataclasses.replace(deck, cards=(card, cloze))
+    for writer in (write_cards, write_sheet):
+        out = tmp_path / "page.html"
+        writer(make_notes(hand_built), out)
+        html = out.read_text(encoding="utf-8")
+        assert_inert(html)
+        assert "AAAA" not in html and "javascript" not in html and "<img" not in html
+
+
 def test_a_nested_deletion_is_not_printed_as_a_hint(tmp_path: Path) -> None:
     (tmp_path / "nested.yaml").write_text(
         "format: 1\nkey: nested\nname: Nested\ncards:\n  - id: paris\n    kind: cloze\n"

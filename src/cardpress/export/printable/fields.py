@@ -16,8 +16,11 @@ and find every use drawn in its card at the card's image height. The page has no
 (its Content-Security-Policy allows none, and images from ``data:`` URIs only), which rules out
 filling sources in at load time; inline SVG with ``<use>`` would need SVG past the sanitiser.
 
-No ``src`` survives the sanitiser here (it is given no resolver), so no attribute of the page
-loads anything. An image that is not one of the deck's media (one the loader could not
+No ``src`` survives the sanitiser here: it is given no resolver, so its attribute filter drops
+every image source. (nh3 checks a URL's scheme before its attribute filter runs, not after:
+whatever a resolver returned, a ``data:`` URI included, would go on the page unchecked.) So no
+attribute of the page loads anything; the only ``data:`` URIs are the stylesheet's, made from
+the deck's own media files. An image that is not one of the deck's media (one the loader could not
 resolve) is left out of the page: it could only print as a broken-image box, and it is not
 measured either.
 """
