@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from cardpress.export.printable.blocks import Blocks, paragraph
@@ -174,6 +174,8 @@ class Fields:
         # each is read once while it is remembered. Plain text is read again: remembering it
         # costs more.
         self.seen: dict[str, Blocks] = {}
+        # Cloze notes made ahead (see prepare), by their text, until measured.
+        self.clozes: dict[str, tuple[str, str, str | None, str | None]] = {}
 
     def note(self, card: Card) -> Sides:
         """A note's question and answer (a cloze's two sides) and its notes, ready and
@@ -223,9 +225,31 @@ class Fields:
             blocks = self.seen[fragment] = read_fast(fragment)
         return blocks
 
+    def prepare(self, cards: Iterable[Card]) -> None:
+        """Make both sides of every cloze note among ``cards`` now, ahead of measuring.
+
+        nh3 cleans a side in about 8 microseconds when called again and again, and in about 13
+        between the Python work of measuring, which pushes its code and tables out of the
+        processor's caches: at 100,000 cards, sanitising first saves a tenth of a second.
+        """
+        for card in cards:
+            if card.kind is Kind.CLOZE:
+                self.clozes[card.front] = self._clean_cloze(card.front)
+
     def cloze(self, text: str) -> tuple[str, Blocks, str, Blocks]:
         """Both sides of a cloze note, sanitised again (their spans may cut through markup
         the deletions cross), and how each measures."""
+        made = self.clozes.pop(text, None)
+        front, back, front_text, back_text = made or self._clean_cloze(text)
+        if front_text is not None and back_text is not None:
+            # The spans are the sides' only markup, and inline: they measure as their text.
+            return front, paragraph(front_text), back, paragraph(back_text)
+        # Not remembered: the sides of a note are its own.
+        return front, read_fast(front), back, read_fast(back)
+
+    def _clean_cloze(self, text: str) -> tuple[str, str, str | None, str | None]:
+        """Both sides of a cloze note, sanitised; and their text, when the spans put in are
+        all their markup and the sanitiser left them as they were."""
         sides = cloze_sides(text)
         front, back = sides.front, sides.back
         classes = _CLOZE_CLASSES
@@ -235,15 +259,6 @@ class Fields:
             classes = {**_CLOZE_CLASSES, "img": images | more}
         clean_front = sanitise(front, classes=classes)
         clean_back = sanitise(back, classes=classes)
-        if (
-            sides.front_text is not None
-            and sides.back_text is not None
-            and "<" not in text
-            and "&" not in text
-            and clean_front == front
-            and clean_back == back
-        ):
-            # The spans are the sides' only markup, and inline: they measure as their text.
-            return clean_front, paragraph(sides.front_text), clean_back, paragraph(sides.back_text)
-        # Not remembered: the sides of a note are its own.
-        return clean_front, read_fast(clean_front), clean_back, read_fast(clean_back)
+        if "<" in text or "&" in text or clean_front != front or clean_back != back:
+            return clean_front, clean_back, None, None
+        return clean_front, clean_back, sides.front_text, sides.back_text

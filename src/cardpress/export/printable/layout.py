@@ -80,6 +80,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     paper = paper_for((options or BuildOptions()).paper)
     deck = notes.deck
     fields = Fields(deck.media)
+    fields.prepare(deck.cards)
     cards = _CardFitter(paper)
     rows = Rows()
     ready: dict[int, Ready] = {}
