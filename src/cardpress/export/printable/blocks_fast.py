@@ -1,15 +1,15 @@
 """Reading a field fast: the blocks of the sanitiser's output, by the shape of its tags.
 
-The reference reading is html.parser's (blocks.py). At 100,000 cards it would take about a
-third of the time the two pages take, and fields share few shapes: ``<em>…</em>``, a list, a
-line break (a benchmark deck of 100,000 cards has twelve). So here the tags of a fragment are
-split off with one regular expression, and the blocks that sequence of tags makes
-(blocks.Stacker, the rules the reference follows too) are worked out once per sequence, into a
-plan that says which runs of text make each block. A fragment this could read otherwise than
-html.parser does (a tag outside the sanitiser's allow-list, a tag not written the way the
-sanitiser writes tags, a ``<`` left in the text) goes to the reference. Either way the blocks
-are measured by the same function (blocks.measured); tests/test_html.py holds this reading to
-the reference's with Hypothesis, on any markup.
+The reference reading is html.parser's (blocks.py). With it alone, measuring a benchmark deck
+of 100,000 cards takes 3.2 s instead of 1.7 s (the two pages 3.7 s instead of 2.3 s); and
+fields share few shapes: ``<em>…</em>``, a list, a line break (that deck has twelve). So here
+the tags of a fragment are split off with one regular expression, and the blocks that sequence
+of tags makes (blocks.Stacker, the rules the reference follows too) are worked out once per
+sequence, into a plan that says which runs of text make each block. A fragment this could read
+otherwise than html.parser does (a tag outside the sanitiser's allow-list, a tag not written
+the way the sanitiser writes tags, a ``<`` left in the text) goes to the reference. Either way
+the blocks are measured by the same function (blocks.measured); tests/test_html.py holds this
+reading to the reference's with Hypothesis, on any markup.
 
 This is a reading, not a check: what goes on the page is decided by the sanitiser alone.
 """
