@@ -136,8 +136,8 @@ def browser_dom(page: Path) -> str:
 WRITERS = {
     "apkg": ("cardpress.export.apkg", "write_apkg"),
     "csv": ("cardpress.export.csv", "write_csv"),
-    "cards": ("cardpress.export.html", "write_cards"),
-    "sheet": ("cardpress.export.html", "write_sheet"),
+    "cards": ("cardpress.export.printable", "write_cards"),
+    "sheet": ("cardpress.export.printable", "write_sheet"),
     "lock": ("cardpress.lock", "Lock.write"),
 }
 

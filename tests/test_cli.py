@@ -140,11 +140,11 @@ def test_strict_build_fails_on_export_warnings_and_writes_nothing(
 def test_the_cli_offers_exactly_the_exporters_choices() -> None:
     from cardpress import cli as cli_module
     from cardpress.export import csv as csv_export
-    from cardpress.export import html as html_export
+    from cardpress.export import printable
 
     assert cli_module.CSV_DIALECTS == csv_export.DIALECTS
-    assert tuple(html_export.PAPERS) == cli_module.PAPERS
-    assert cli_module.DUPLEX_MODES == html_export.DUPLEX_MODES
+    assert tuple(printable.PAPERS) == cli_module.PAPERS
+    assert cli_module.DUPLEX_MODES == printable.DUPLEX_MODES
 
 
 def test_check_does_not_import_the_exporters() -> None:

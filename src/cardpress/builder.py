@@ -193,7 +193,7 @@ class _Deck:
         """The files this deck produces, each with the function that writes it."""
         # The writers (genanki, Jinja2) are imported here, not at the top: `cardpress check`
         # and programs that only load cards never pay for them.
-        from cardpress.export import html as printable
+        from cardpress.export import printable
         from cardpress.export.apkg import write_apkg
         from cardpress.export.csv import write_csv
 

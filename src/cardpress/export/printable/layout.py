@@ -1,0 +1,198 @@
+"""Measuring a deck once for both pages: every printed card's faces and every sheet row.
+
+``measure(notes, options)`` reads and fits every field once; the cards page and the study
+sheet both read the result (a build makes it in the process that writes the pages and hands it
+to both writers). It keeps little per card: two references to shared faces per printed card
+(2 MB at 100,000 cards), three numbers per sheet row (about a megabyte), and the HTML of only
+the notes that do not print their own fields (cloze sides, fields with images).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from cardpress.errors import Diagnostic, Severity
+from cardpress.export import BuildOptions
+from cardpress.export.printable.blocks import NOTHING, Blocks, paragraph
+from cardpress.export.printable.blocks_fast import read_fast
+from cardpress.export.printable.fields import Fields, Ready
+from cardpress.export.printable.fit import Face, Fitter, Part, SheetFitter
+from cardpress.export.printable.metrics import HEIGHT_SAFETY
+from cardpress.export.printable.paper import (
+    CARD_IMAGE_HEIGHT,
+    CARD_SIZES,
+    SHEET_IMAGE_HEIGHT,
+    SHEET_TEXT_PT,
+    SHEET_TITLE_PAD,
+    SHEET_TITLE_PT,
+    Paper,
+    card_box,
+    paper_for,
+)
+from cardpress.model import Card, Deck, Kind
+from cardpress.notes import Notes
+
+FOLD_HINT = "Fold along the dashed line: questions in front, answers behind."
+
+
+class Rows:
+    """The study sheet's rows, fitted: one per note (a reversed card is one row: fold either
+    way), in authored order. Only numbers are kept, so 100,000 rows take about a megabyte."""
+
+    def __init__(self) -> None:
+        self.size = bytearray()
+        self.height = array("d")
+        self.overflow = bytearray()
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A deck measured for one paper: what both pages print, fitted.
+
+    ``faces`` holds how each printed card is set, front then back, in print order; ``ready``
+    the HTML of the notes (by index) that do not print their own fields.
+    """
+
+    paper: Paper
+    faces: Sequence[Face]
+    rows: Rows
+    ready: Mapping[int, Ready]
+    card_images: frozenset[int]  # the deck's images (by number) the cards show
+    description: str  # the deck's description, ready for the sheet
+    sheet_images: frozenset[int]  # the images the sheet shows: the cards' and the description's
+    title_height: float  # the sheet's title block, on its first page
+    card_warnings: tuple[Diagnostic, ...]
+    row_warnings: tuple[Diagnostic, ...]
+
+    def html(self, index: int, card: Card) -> Ready:
+        """The HTML that note ``index`` (of ``card``) prints."""
+        ready = self.ready.get(index)
+        if ready is None:
+            return (card.front, card.back, card.extra, card.source)
+        return ready
+
+
+def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
+    """Measure and fit every card of ``notes`` for both printable pages, on the paper of
+    ``options``. Both writers take the result (``measured=``)."""
+    paper = paper_for((options or BuildOptions()).paper)
+    deck = notes.deck
+    fields = Fields(deck.media)
+    fields.prepare(deck.cards)
+    cards = _CardFitter(paper)
+    rows = Rows()
+    ready: dict[int, Ready] = {}
+    # Bound once: this runs for every note.
+    ready_note, fit_row, add_card = fields.note, SheetFitter(paper).fit, cards.add
+    sizes, heights, overflows = rows.size, rows.height, rows.overflow
+    # The deck's cards, not the notes: the notes are the parent process's, and reading them
+    # here would copy the memory they sit in (a build writes the pages in a forked process).
+    for index, card in enumerate(deck.cards):
+        html, question, answer, parts = ready_note(card)
+        if html is not None:
+            ready[index] = html
+        size, height, overflow = fit_row(question, answer, parts)
+        sizes.append(size)
+        heights.append(height)
+        overflows.append(overflow)
+        add_card(card, index + 1, question, answer, parts)
+    description_images: set[int] = set()
+    description, description_blocks = "", NOTHING
+    if deck.description:
+        description, description_blocks = fields.field(deck.description, description_images)
+    return Measurement(
+        paper=paper,
+        faces=cards.faces,
+        rows=rows,
+        ready=ready,
+        card_images=frozenset(fields.used),
+        description=description,
+        sheet_images=frozenset(fields.used | description_images),
+        title_height=_title_height(deck, paper, description, description_blocks),
+        card_warnings=tuple(cards.warnings),
+        row_warnings=tuple(_row_warnings(deck.cards, rows)),
+    )
+
+
+def measured_for(notes: Notes, options: BuildOptions, measured: object) -> Measurement:
+    """``measured``, the measurement a writer was given, checked; or the notes measured now."""
+    if measured is None:
+        return measure(notes, options)
+    if not isinstance(measured, Measurement):
+        raise TypeError(f"measured must be what measure() returns, not {type(measured)!r}")
+    paper = paper_for(options.paper)
+    if measured.paper != paper:
+        raise ValueError(f"measured for {measured.paper.name} paper, not {paper.name}")
+    return measured
+
+
+class _CardFitter:
+    """Fits the printed cards of each note, in print order, and warns of sides too long."""
+
+    def __init__(self, paper: Paper) -> None:
+        fitter = Fitter(*card_box(paper), CARD_SIZES, CARD_IMAGE_HEIGHT)
+        self.quick, self.exact = fitter.quick, fitter.exact
+        self.faces: list[Face] = []
+        self.warnings: list[Diagnostic] = []
+
+    def add(
+        self, card: Card, position: int, question: Blocks, answer: Blocks, notes: Sequence[Part]
+    ) -> None:
+        """The note's card, and for a reversed note its second card, the other way round."""
+        quick, exact, faces = self.quick, self.exact, self.faces
+        # Fitter.fit_side, inline: two sides of every note.
+        front = quick("question", question, ()) or exact("question", question, ())
+        back = quick("answer", answer, notes) or exact("answer", answer, notes)
+        faces.append(front)
+        faces.append(back)
+        if front.overflow or back.overflow:
+            self.warnings.extend(_card_warnings(card, str(position), front, back))
+        if card.kind is Kind.REVERSED:
+            front = quick("question", answer, ()) or exact("question", answer, ())
+            back = quick("answer", question, notes) or exact("answer", question, notes)
+            faces.append(front)
+            faces.append(back)
+            if front.overflow or back.overflow:
+                self.warnings.extend(_card_warnings(card, f"{position}R", front, back))
+
+
+def _card_warnings(card: Card, number: str, front: Face, back: Face) -> Iterator[Diagnostic]:
+    for side, face in (("question", front), ("answer", back)):
+        if face.overflow:
+            yield Diagnostic(
+                card.location,
+                Severity.WARNING,
+                f"card {card.id!r}: the {side} of printed card #{number} does "
+                "not fit on a card even at the smallest type and may be cut off; shorten it "
+                "or split the card",
+            )
+
+
+def _row_warnings(cards: Sequence[Card], rows: Rows) -> Iterator[Diagnostic]:
+    index = rows.overflow.find(1)  # found in C: they seldom are
+    while index >= 0:
+        card = cards[index]
+        yield Diagnostic(
+            card.location,
+            Severity.WARNING,
+            f"card {card.id!r}: its study-sheet row does not fit on a page even at the "
+            "smallest type and may be cut off; shorten it or split the card",
+        )
+        index = rows.overflow.find(1, index + 1)
+
+
+def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) -> float:
+    """Estimated height (mm) of the deck's title block on the sheet's first page; its images
+    are set at the height of the rows' images."""
+    width = paper.width - 2 * paper.margin
+    name: Part = ("question", "", paragraph(deck.name))  # text, not HTML
+    title = Fitter(width, 0.0, (SHEET_TITLE_PT,), 0.0).height((name,), 0)
+    intro: list[Part] = [("question", description, blocks)] if description else []
+    intro.append(("question", FOLD_HINT, read_fast(FOLD_HINT)))
+    text = Fitter(width, 0.0, (SHEET_TEXT_PT,), SHEET_IMAGE_HEIGHT).height(intro, 0)
+    return (title + text) * HEIGHT_SAFETY + SHEET_TITLE_PAD
+
+
+__all__ = ["FOLD_HINT", "Measurement", "Rows", "measure", "measured_for"]
