@@ -18,7 +18,7 @@ import html
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import overload
 
 from cardpress.format import CLOZE
@@ -81,13 +81,27 @@ class Note:
     fingerprint: str  # of everything above that Anki stores: see fingerprint()
 
 
-@dataclass(frozen=True)
 class Notes(Sequence[Note]):
-    """The notes of one deck, in authored order, and once stamped, their mtimes."""
+    """The notes of one deck, in authored order, and once stamped, their mtimes.
 
-    deck: Deck
-    items: tuple[Note, ...]
-    mtimes: Sequence[int] = field(default=())
+    The notes are made when first read: a build's second process, which prints the pages
+    from the deck's cards alone, never makes them (nor holds a copy of their memory).
+    """
+
+    __slots__ = ("_items", "deck", "mtimes")
+
+    def __init__(
+        self, deck: Deck, items: tuple[Note, ...] | None = None, mtimes: Sequence[int] = ()
+    ) -> None:
+        self.deck = deck
+        self._items = items
+        self.mtimes = mtimes
+
+    @property
+    def items(self) -> tuple[Note, ...]:
+        if self._items is None:
+            self._items = tuple(_notes_of(self.deck))
+        return self._items
 
     @overload
     def __getitem__(self, index: int) -> Note: ...
@@ -97,16 +111,16 @@ class Notes(Sequence[Note]):
         return self.items[index]
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.deck.cards)
 
     def __iter__(self) -> Iterator[Note]:
         return iter(self.items)
 
     def stamped(self, mtimes: Iterable[int]) -> Notes:
         """These notes with their mtimes (the lock's), one for each note in order."""
-        stamped = replace(self, mtimes=array("q", mtimes))
-        if len(stamped.mtimes) != len(self.items):
-            raise ValueError(f"{len(stamped.mtimes)} mtimes for {len(self.items)} notes")
+        stamped = Notes(self.deck, self.items, array("q", mtimes))
+        if len(stamped.mtimes) != len(self):
+            raise ValueError(f"{len(stamped.mtimes)} mtimes for {len(self)} notes")
         return stamped
 
     def decks(self) -> dict[str, array[int]]:
@@ -123,28 +137,28 @@ class Notes(Sequence[Note]):
 
 
 def make_notes(deck: Deck) -> Notes:
-    """The notes of every card of ``deck``."""
+    """The notes of every card of ``deck`` (made when first read)."""
+    return Notes(deck)
+
+
+def _notes_of(deck: Deck) -> Iterator[Note]:
     tags_of = _TagSets(deck)
     key = deck.key
-    items = []
     for position, card in enumerate(deck.cards, start=1):
         note_type = NOTE_TYPES[card.kind]
         fields = note_fields(card)
         tags = tags_of(card)
         deck_name = deck.deck_name_for(card)
-        items.append(
-            Note(
-                card,
-                position,
-                note_type,
-                guid(key, card.id),
-                fields,
-                tags,
-                deck_name,
-                fingerprint(note_type.id, fields, tags, deck_name),
-            )
+        yield Note(
+            card,
+            position,
+            note_type,
+            guid(key, card.id),
+            fields,
+            tags,
+            deck_name,
+            fingerprint(note_type.id, fields, tags, deck_name),
         )
-    return Notes(deck, tuple(items))
 
 
 def note_fields(card: Card) -> tuple[str, ...]:
