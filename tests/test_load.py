@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +12,8 @@ from hypothesis import strategies as st
 
 from cardpress import InputError, Kind, load, load_deck
 from cardpress.cli import cli
+from cardpress.format import CONTROL
+from cardpress.loader import load_bytes
 from tests.conftest import FIXTURES
 
 BAD = FIXTURES / "bad"
@@ -139,8 +139,30 @@ _BYTES_NEAR_CONTROLS = st.binary(max_size=40) | st.lists(
 ).map(b"".join)  # fmt: skip
 
 
-@settings(max_examples=2000, deadline=None)
-@given(_BYTES_NEAR_CONTROLS)
-def test_the_fast_control_check_is_the_regex(data: bytes) -> None:
-    load_module: Any = sys.modules["cardpress.loader.legacy"]
-    assert load_module._has_control(data) == bool(load_module._CONTROL_BYTES.search(data))
+@settings(max_examples=1000, deadline=None)
+@given(_BYTES_NEAR_CONTROLS, st.sampled_from([0, (1 << 16) - 4, (1 << 16) - 2]))
+def test_a_file_is_refused_exactly_when_it_is_not_utf8_text_without_controls(
+    data: bytes, padding: int
+) -> None:
+    # Padding in a comment moves the bytes across the boundaries of the pieces the file is
+    # checked in.
+    data = b"#" + b" " * padding + b"\n" + data
+    expected: str | None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        expected = "invalid UTF-8 byte"
+    else:
+        bad = CONTROL.search(text)
+        expected = f"control character U+{ord(bad.group()):04X}" if bad else None
+    try:
+        load_bytes(data, "x.yaml")
+    except InputError as error:
+        messages = [d.message for d in error.diagnostics]
+    else:
+        messages = []
+    refusals = [m for m in messages if m.startswith(("invalid UTF-8", "control character"))]
+    if expected is None:
+        assert refusals == []
+    else:
+        assert len(refusals) == 1 and refusals[0].startswith(expected)

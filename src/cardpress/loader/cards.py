@@ -1,0 +1,319 @@
+"""Cards: the one validator that turns a card's YAML node into a :class:`Card`, and the rules
+across the cards of a deck (unique ids, questions asked once, topic titles).
+
+Every route a card takes through the loader (streamed from a whole file, composed with its
+deck, or read in a chunk by another process) ends here, so a card is judged the same way,
+with the same messages, wherever it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+
+import yaml
+
+from cardpress.format import CARD_KEYS, CLOZE, KINDS, LONG_ANSWER_CHARS
+from cardpress.loader import values
+from cardpress.loader.media import Images
+from cardpress.loader.values import Report
+from cardpress.model import Card, Kind
+from cardpress.render import plain_text, render, render_html
+
+_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+_Text = tuple[str, yaml.Node]  # a field's text and its value node
+
+_WHAT = {key: f"card {key}" for key in CARD_KEYS}
+_KIND_NAMES = list(KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class CardContext:
+    """What judging a card needs to know besides the card: where to report, the images of
+    its file, the deck's topics, and whether its HTML is kept.
+
+    Without ``keep_html`` (``check``, which drops the cards) a field is rendered only where
+    rendering can find a problem; the diagnostics are the same either way.
+    """
+
+    report: Report
+    images: Images
+    topics: dict[str, str] | None
+    keep_html: bool = True
+
+
+def read_card(node: yaml.Node, context: CardContext) -> Card | None:
+    """The Card of a card's node, or None when it has an error (reported)."""
+    report = context.report
+    fields = values.mapping(report, node, CARD_KEYS, "a card")
+    if fields is None:
+        return None
+    kind, ok = _kind(fields, report)
+    ok = _has_the_keys_of(kind, fields, node, report) and ok
+    first = _text(fields, "text" if kind is Kind.CLOZE else "front", report)
+    second = _text(fields, "back", report) if kind is not Kind.CLOZE else None
+    source = _text(fields, "source", report)
+    extra = _text(fields, "extra", report)
+    card_id, generated = _card_id(fields, first, node, report)
+    ok = ok and (card_id is not None or "id" not in fields)
+    topic = _topic(fields, node, context)
+    ok = ok and topic is not None
+    tags = values.tags(report, fields["tags"][1], "card tags") if "tags" in fields else ()
+    if first is None or (kind is not Kind.CLOZE and second is None):
+        return None
+    front = _front(kind, first, context)
+    back = _back(second, context) if second is not None else None
+    extra_html, extra_media = (
+        field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
+    )
+    if not (ok and front and (back or second is None)) or card_id is None or topic is None:
+        return None
+    front_html, front_media = front
+    back_html, back_media = back or ("", ())
+    return Card(
+        id=card_id,
+        kind=kind,
+        front=front_html,
+        back=back_html,
+        topic=topic[0],
+        topic_title=topic[1],
+        tags=tags,
+        source=render_html(source[0]) if source and context.keep_html else "",
+        extra=extra_html,
+        path=report.path_text,
+        line=report.line(node),
+        col=node.start_mark.column + 1,
+        front_text=first[0],
+        back_text=second[0] if second else "",
+        media=front_media + back_media + extra_media,
+        generated_id=generated,
+    )
+
+
+def _text(fields: _Fields, key: str, report: Report) -> _Text | None:
+    """A text field's value and node, or None when it is absent or not usable (reported)."""
+    if key not in fields:
+        return None
+    node = fields[key][1]
+    value = values.scalar(report, node, _WHAT[key])
+    return None if value is None else (value, node)
+
+
+def _kind(fields: _Fields, report: Report) -> tuple[Kind, bool]:
+    """The card's kind (basic unless it says otherwise), and whether it was usable."""
+    if "kind" not in fields:
+        return Kind.BASIC, True
+    node = fields["kind"][1]
+    raw = values.scalar(report, node, "card kind")
+    if raw is None:
+        return Kind.BASIC, False
+    kind = KINDS.get(raw.strip())
+    if kind is None:
+        report.error(
+            node,
+            f"unknown card kind {raw!r}; expected one of "
+            f"{', '.join(_KIND_NAMES)}{values.did_you_mean(raw, _KIND_NAMES)}",
+        )
+        return Kind.BASIC, False
+    return kind, True
+
+
+def _has_the_keys_of(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -> bool:
+    """Whether the card has the text keys its kind takes, and no other (reports which)."""
+    cloze = kind is Kind.CLOZE
+    ok = True
+    for key in ("front", "back") if cloze else ("text",):
+        if key in fields:
+            hint = "'text'" if cloze else "'front' and 'back'"
+            report.error(fields[key][0], f"{kind.value} cards take {hint}, not {key!r}")
+            ok = False
+    for key in ("text",) if cloze else ("front", "back"):
+        if key not in fields:
+            report.error(node, f"{kind.value} card is missing required key {key!r}")
+            ok = False
+    return ok
+
+
+def _card_id(
+    fields: _Fields, first: _Text | None, node: yaml.Node, report: Report
+) -> tuple[str | None, bool]:
+    """The card's id (None when it is not usable) and whether it was made up: a card without
+    an id gets one from its first field, with a warning."""
+    if "id" in fields:
+        return values.identifier(report, fields["id"][1], "card id"), False
+    if first is None:
+        return None, False
+    report.warn(
+        node,
+        "card has no id; it gets a new identity in Anki whenever its "
+        "text changes (add a stable 'id')",
+    )
+    return "auto-" + hashlib.sha256(first[0].encode()).hexdigest()[:12], True
+
+
+def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str, str] | None:
+    """The card's topic and its title ("" and "" without one), or None when it is wrong."""
+    report, topics = context.report, context.topics
+    if "topic" not in fields:
+        if topics:
+            report.error(node, "card is missing required key 'topic' (the deck declares topics)")
+            return None
+        return "", ""
+    value_node = fields["topic"][1]
+    value = values.identifier(report, value_node, "card topic")
+    if value is None:
+        return None
+    if topics is None:
+        return sys.intern(value), value
+    if value not in topics:
+        report.error(
+            value_node,
+            f"unknown topic {value!r}; the deck's topics are "
+            f"{', '.join(topics)}{values.did_you_mean(value, topics)}",
+        )
+        return None
+    return sys.intern(value), topics[value]
+
+
+def _front(kind: Kind, first: _Text, context: CardContext) -> tuple[str, tuple[str, ...]] | None:
+    """The first field's HTML and images, or None when it cannot make a card (reported)."""
+    text, node = first
+    cloze_ok = kind is Kind.CLOZE and check_cloze(text, node, context.report)
+    html, media = field_html(node, text, context)
+    ok = check_visible(html, node, "card text" if kind is Kind.CLOZE else "card front", context)
+    if kind is not Kind.CLOZE:
+        return (html, media) if ok else None
+    if cloze_ok and not CLOZE.search(html):
+        context.report.error(node, "cloze text loses its deletions when rendered as Markdown")
+        return None
+    return (html, media) if ok and cloze_ok else None
+
+
+def _back(second: _Text, context: CardContext) -> tuple[str, tuple[str, ...]] | None:
+    """The back's HTML and images, or None when it shows nothing (reported); warns when the
+    answer is long."""
+    text, node = second
+    html, media = field_html(node, text, context)
+    answer = plain_text(html)
+    if not (answer or "<img" in html):
+        context.report.error(node, "card back shows nothing once rendered (Markdown or HTML only)")
+        return None
+    if len(answer) > LONG_ANSWER_CHARS:
+        context.report.warn(
+            node,
+            f"answer is {len(answer)} characters long; answers over "
+            f"{LONG_ANSWER_CHARS} are hard to recall (split the card)",
+        )
+    return html, media
+
+
+def check_visible(html: str, node: yaml.Node, what: str, context: CardContext) -> bool:
+    """A required field must show something: Anki makes no card from an empty side."""
+    if plain_text(html) or "<img" in html:
+        return True
+    context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
+    return False
+
+
+def check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
+    """Whether a cloze text has deletions Anki makes cards of (reports why not)."""
+    deletions = list(CLOZE.finditer(text))
+    if not deletions:
+        report.error(node, "cloze text has no deletion; mark one like {{c1::answer}}")
+        return False
+    ok = True
+    for m in deletions:
+        if not m.group(2).strip():
+            report.error(node, f"empty cloze deletion {m.group(0)!r}")
+            ok = False
+        elif m.group(1) == "0":
+            report.error(node, "cloze numbers start at c1, not c0")
+            ok = False
+    return ok
+
+
+def field_html(
+    node: yaml.Node, text: str, context: CardContext, *, needed: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """A field's HTML and the media names of its images; reports images that cannot be packed
+    and links that are not absolute URLs. Without ``needed`` the HTML is made only when it
+    may hold such a problem (else ``""``)."""
+    if "<" not in text and "[" not in text:
+        # No image and no link can be written without either: nothing to report.
+        return (render_html(text) if needed else ""), ()
+    names: list[str] = []
+
+    def resolver(src: str) -> str | None:
+        name = context.images.resolve(src, node, context.report)
+        if name:
+            names.append(name)
+        return name
+
+    rendered = render(text, resolver)
+    for link in rendered.links:
+        context.report.error(
+            node,
+            f"link {link!r} is not an absolute URL; links must start with "
+            "http://, https:// or mailto: (a link to a file of the deck would open it "
+            "inside Anki)",
+        )
+    return rendered.html, tuple(names)
+
+
+@dataclass
+class DeckCards:
+    """The cards of one deck, judged one at a time, and the rules across them.
+
+    Keeps positions, never nodes, so a card's nodes can go as soon as it is judged.
+    """
+
+    cards: list[Card] = field(default_factory=list)
+    ids: dict[str, int] = field(default_factory=dict)  # card id -> its line
+    # question -> the first card asking it (its line is in ``ids``): no tuple per card,
+    # which would be garbage after the load, holes among the cards' objects.
+    questions: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # case-folded -> the first spelling
+    title_of: dict[str, str] = field(default_factory=dict)  # a title -> its entry in titles
+
+    def add(self, node: yaml.Node, context: CardContext) -> None:
+        """Judge the card at ``node`` and keep it if it has no error."""
+        card = read_card(node, context)
+        if card is None or not self._fits(card, node, context.report):
+            return
+        self.ids[card.id] = card.line
+        self._ask(card, node, context.report)
+        self.cards.append(card)
+
+    def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
+        """Whether the card's topic title and id fit the cards before it (reports why not)."""
+        title = self.title_of.get(card.topic_title)
+        if title is None:  # a title not seen yet: the first title with its case-folded form
+            title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
+            self.title_of[card.topic_title] = title
+        if title != card.topic_title:
+            # Undeclared topics become subdecks too, and Anki's deck names ignore case.
+            report.error(node, f"topic {card.topic!r} differs from topic {title!r} only in case")
+            return False
+        if card.id in self.ids:
+            first = self.ids[card.id]
+            report.error(node, f"duplicate card id {card.id!r} (first at line {first})")
+            return False
+        return True
+
+    def _ask(self, card: Card, node: yaml.Node, report: Report) -> None:
+        """Note the card's questions; warns about one an earlier card asks already."""
+        prompts = [plain_text(card.front)]
+        if card.kind is Kind.REVERSED:
+            prompts.append(plain_text(card.back))
+        for prompt in filter(None, prompts):
+            folded = " ".join(prompt.casefold().split())
+            other_id = self.questions.get(folded)
+            if other_id is None:
+                self.questions[folded] = card.id
+            else:
+                report.warn(
+                    node,
+                    f"card {card.id!r} asks the same question as card "
+                    f"{other_id!r} (line {self.ids[other_id]})",
+                )
