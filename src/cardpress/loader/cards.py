@@ -26,6 +26,8 @@ _Text = tuple[str, yaml.Node]  # a field's text and its value node
 
 _WHAT = {key: f"card {key}" for key in CARD_KEYS}
 _KIND_NAMES = list(KINDS)
+# Whether a card has text, front and back keys, as its kind wants them: cloze, or not.
+_TEXT_KEYS = {True: (True, False, False), False: (False, True, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,50 +47,68 @@ class CardContext:
 
 def read_card(node: yaml.Node, context: CardContext) -> Card | None:
     """The Card of a card's node, or None when it has an error (reported)."""
-    report = context.report
-    fields = values.mapping(report, node, CARD_KEYS, "a card")
+    judged = _judge(node, context)
+    return judged[0] if judged else None
+
+
+# A card, and the visible text of its front and of its back (for the questions it asks).
+_Judged = tuple[Card, str, str]
+
+
+def _judge(node: yaml.Node, context: CardContext) -> _Judged | None:
+    """Judge a card: its keys first, then its fields, each problem reported as it is found."""
+    fields = values.mapping(context.report, node, CARD_KEYS, "a card")
     if fields is None:
         return None
-    kind, ok = _kind(fields, report)
-    ok = _has_the_keys_of(kind, fields, node, report) and ok
-    first = _text(fields, "text" if kind is Kind.CLOZE else "front", report)
-    second = _text(fields, "back", report) if kind is not Kind.CLOZE else None
-    source = _text(fields, "source", report)
-    extra = _text(fields, "extra", report)
-    card_id, generated = _card_id(fields, first, node, report)
-    ok = ok and (card_id is not None or "id" not in fields)
-    topic = _topic(fields, node, context)
-    ok = ok and topic is not None
-    tags = values.tags(report, fields["tags"][1], "card tags") if "tags" in fields else ()
-    if first is None or (kind is not Kind.CLOZE and second is None):
+    keys = _keys(fields, node, context)
+    if keys is None:
         return None
+    ok, kind, first, second, source, extra, card_id, generated, topic, tags = keys
     front = _front(kind, first, context)
-    back = _back(second, context) if second is not None else None
+    back = _back(second, context) if second is not None else ("", (), "")
     extra_html, extra_media = (
         field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
     )
-    if not (ok and front and (back or second is None)) or card_id is None or topic is None:
+    if not ok or front is None or back is None:
         return None
-    front_html, front_media = front
-    back_html, back_media = back or ("", ())
-    return Card(
-        id=card_id,
-        kind=kind,
-        front=front_html,
-        back=back_html,
-        topic=topic[0],
-        topic_title=topic[1],
-        tags=tags,
-        source=render_html(source[0]) if source and context.keep_html else "",
-        extra=extra_html,
-        path=report.path_text,
-        line=report.line(node),
-        col=node.start_mark.column + 1,
-        front_text=first[0],
-        back_text=second[0] if second else "",
-        media=front_media + back_media + extra_media,
-        generated_id=generated,
-    )
+    # Positional: a frozen dataclass takes keywords a third slower, 100,000 times a big deck.
+    card = Card(
+        card_id, kind, front[0], back[0], topic[0], topic[1], tags,
+        render_html(source[0]) if source and context.keep_html else "",
+        extra_html, context.report.path_text, context.report.line(node),
+        node.start_mark.column + 1, first[0], second[0] if second else "",
+        front[1] + back[1] + extra_media, generated,
+    )  # fmt: skip
+    return card, front[2], back[2]
+
+
+# What a card's keys say: whether they are usable, its kind, its text fields (first, second,
+# source, extra), its id and whether it was made up, its topic and title, and its tags.
+_Keys = tuple[
+    bool, Kind, _Text, "_Text | None", "_Text | None", "_Text | None", str, bool,
+    tuple[str, str], tuple[str, ...],
+]  # fmt: skip
+
+
+def _keys(fields: _Fields, node: yaml.Node, context: CardContext) -> _Keys | None:
+    """Judge a card's keys, and its fields as text; None when it has no text to judge more."""
+    report = context.report
+    kind, ok = _kind(fields, report) if "kind" in fields else (Kind.BASIC, True)
+    cloze = kind is Kind.CLOZE
+    if ("text" in fields, "front" in fields, "back" in fields) != _TEXT_KEYS[cloze]:
+        ok = _report_keys(kind, fields, node, report) and ok
+    first = _text(fields, "text" if cloze else "front", report)
+    second = None if cloze else _text(fields, "back", report)
+    source = _text(fields, "source", report)
+    extra = _text(fields, "extra", report)
+    card_id, generated = _card_id(fields, first, node, report)
+    topic = _topic(fields, node, context)
+    tags = values.tags(report, fields["tags"][1], "card tags") if "tags" in fields else ()
+    if first is None or (second is None and not cloze):
+        return None
+    if card_id is None or topic is None:
+        return False, kind, first, second, source, extra, "", generated, ("", ""), tags
+    return ok, kind, first, second, source, extra, card_id, generated, topic, tags
 
 
 def _text(fields: _Fields, key: str, report: Report) -> _Text | None:
@@ -101,9 +121,7 @@ def _text(fields: _Fields, key: str, report: Report) -> _Text | None:
 
 
 def _kind(fields: _Fields, report: Report) -> tuple[Kind, bool]:
-    """The card's kind (basic unless it says otherwise), and whether it was usable."""
-    if "kind" not in fields:
-        return Kind.BASIC, True
+    """The kind a card says it is (basic when it is unusable), and whether it is usable."""
     node = fields["kind"][1]
     raw = values.scalar(report, node, "card kind")
     if raw is None:
@@ -119,7 +137,7 @@ def _kind(fields: _Fields, report: Report) -> tuple[Kind, bool]:
     return kind, True
 
 
-def _has_the_keys_of(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -> bool:
+def _report_keys(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -> bool:
     """Whether the card has the text keys its kind takes, and no other (reports which)."""
     cloze = kind is Kind.CLOZE
     ok = True
@@ -176,23 +194,28 @@ def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str,
     return sys.intern(value), topics[value]
 
 
-def _front(kind: Kind, first: _Text, context: CardContext) -> tuple[str, tuple[str, ...]] | None:
-    """The first field's HTML and images, or None when it cannot make a card (reported)."""
+# A field's HTML, the media names of its images, and its visible text.
+_Field = tuple[str, tuple[str, ...], str]
+
+
+def _front(kind: Kind, first: _Text, context: CardContext) -> _Field | None:
+    """The first field, or None when it cannot make a card (reported)."""
     text, node = first
-    cloze_ok = kind is Kind.CLOZE and check_cloze(text, node, context.report)
+    cloze_ok = kind is not Kind.CLOZE or check_cloze(text, node, context.report)
     html, media = field_html(node, text, context)
-    ok = check_visible(html, node, "card text" if kind is Kind.CLOZE else "card front", context)
-    if kind is not Kind.CLOZE:
-        return (html, media) if ok else None
-    if cloze_ok and not CLOZE.search(html):
+    visible = plain_text(html)
+    ok = visible or "<img" in html
+    if not ok:
+        what = "card text" if kind is Kind.CLOZE else "card front"
+        context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
+    if kind is Kind.CLOZE and cloze_ok and not CLOZE.search(html):
         context.report.error(node, "cloze text loses its deletions when rendered as Markdown")
         return None
-    return (html, media) if ok and cloze_ok else None
+    return (html, media, visible) if ok and cloze_ok else None
 
 
-def _back(second: _Text, context: CardContext) -> tuple[str, tuple[str, ...]] | None:
-    """The back's HTML and images, or None when it shows nothing (reported); warns when the
-    answer is long."""
+def _back(second: _Text, context: CardContext) -> _Field | None:
+    """The back, or None when it shows nothing (reported); warns when the answer is long."""
     text, node = second
     html, media = field_html(node, text, context)
     answer = plain_text(html)
@@ -205,15 +228,7 @@ def _back(second: _Text, context: CardContext) -> tuple[str, tuple[str, ...]] | 
             f"answer is {len(answer)} characters long; answers over "
             f"{LONG_ANSWER_CHARS} are hard to recall (split the card)",
         )
-    return html, media
-
-
-def check_visible(html: str, node: yaml.Node, what: str, context: CardContext) -> bool:
-    """A required field must show something: Anki makes no card from an empty side."""
-    if plain_text(html) or "<img" in html:
-        return True
-    context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
-    return False
+    return html, media, answer
 
 
 def check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
@@ -278,11 +293,14 @@ class DeckCards:
 
     def add(self, node: yaml.Node, context: CardContext) -> None:
         """Judge the card at ``node`` and keep it if it has no error."""
-        card = read_card(node, context)
-        if card is None or not self._fits(card, node, context.report):
+        judged = _judge(node, context)
+        if judged is None:
+            return
+        card, front, back = judged
+        if not self._fits(card, node, context.report):
             return
         self.ids[card.id] = card.line
-        self._ask(card, node, context.report)
+        self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
         self.cards.append(card)
 
     def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
@@ -301,12 +319,12 @@ class DeckCards:
             return False
         return True
 
-    def _ask(self, card: Card, node: yaml.Node, report: Report) -> None:
-        """Note the card's questions; warns about one an earlier card asks already."""
-        prompts = [plain_text(card.front)]
-        if card.kind is Kind.REVERSED:
-            prompts.append(plain_text(card.back))
-        for prompt in filter(None, prompts):
+    def _ask(self, card: Card, front: str, back: str, node: yaml.Node, report: Report) -> None:
+        """Note the questions of a card (its front, and its back if it is reversed); warns
+        about one an earlier card asks already."""
+        for prompt in (front, back) if back else (front,):
+            if not prompt:
+                continue
             folded = " ".join(prompt.casefold().split())
             other_id = self.questions.get(folded)
             if other_id is None:

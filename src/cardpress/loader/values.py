@@ -165,6 +165,10 @@ def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True)
 
 def identifier(report: Report, node: yaml.Node, what: str) -> str | None:
     """An id, key or topic key: letters, digits, '.', '_' and '-'."""
+    if type(node) is yaml.ScalarNode and node.tag == STR:  # by far the most common case
+        value = node.value
+        if len(value) <= MAX_FIELD_CHARS and ID.fullmatch(value):
+            return str(value)  # nothing to check: no space, not empty
     value = scalar(report, node, what)
     if value is None:
         return None
@@ -188,7 +192,7 @@ def tags(report: Report, node: yaml.Node, what: str) -> tuple[str, ...]:
             if value is None:
                 continue
             value = value.strip()
-            if any(ch.isspace() for ch in value):
+            if value.split() != [value]:  # split() splits where isspace() is true
                 report.error(item, f"tag {value!r} contains a space; Anki tags cannot")
                 continue
             words.append(value)
