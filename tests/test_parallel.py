@@ -88,10 +88,21 @@ def checked(path: Path, workers: int) -> Any:
     return ("ok", result.decks, result.cards, [str(d) for d in result.warnings])
 
 
+def read_whole(read: Any, path: Path) -> Any:
+    """``read(path, 1)`` with the file read whole, in one process: the reference."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 1 << 62)
+        return read(path, 1)
+
+
 def same_either_way(path: Path, workers: int = 2) -> Any:
-    one = outcome(path, 1)
+    """The file gives the same load and check read whole, in chunks in this process, and in
+    chunks by ``workers`` processes (where its size and layout let it be read in chunks)."""
+    one = read_whole(outcome, path)
+    assert outcome(path, 1) == one
     assert outcome(path, workers) == one
     summary = one if one[0] == "error" else ("ok", 1, len(one[1][0].cards), one[2])
+    assert read_whole(checked, path) == summary
     assert checked(path, 1) == summary
     assert checked(path, workers) == summary
     return one
@@ -130,10 +141,11 @@ def test_one_worker_or_no_fork_means_one_process(
 ) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(deck_text(60), encoding="utf-8")
-    assert chunked_reading.read_in_chunks(path, path.read_bytes(), 1) is None
+    one = chunked_reading.read_in_chunks(path, path.read_bytes(), 1)
+    assert one is not None  # in chunks, but all of them here
     monkeypatch.setattr(fork, "can_fork", lambda: False)
-    assert chunked_reading.read_in_chunks(path, path.read_bytes(), 4) is None
-    assert outcome(path, 4) == outcome(path, 1)
+    assert chunked_reading.read_in_chunks(path, path.read_bytes(), 4) == one
+    assert outcome(path, 4) == read_whole(outcome, path)
     assert chunked == []
 
 

@@ -651,11 +651,12 @@ def _outcome(data: bytes, path: Path, workers: int = 1) -> object:
 
 def check_load(data: bytes, path: Path, *, chunks: bool = False) -> None:
     """``data`` loads or raises InputError whose every diagnostic is well-formed; (with
-    ``chunks``) reading it in chunks by two processes, however small, changes nothing."""
+    ``chunks``) reading it in chunks, however small, in one process or two, changes nothing."""
     outcome = _outcome(data, path)
     if chunks:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(chunked, "PARALLEL_MIN_BYTES", 0)
+            assert _outcome(data, path) == outcome
             assert _outcome(data, path, workers=2) == outcome
     try:
         result = load_bytes(data, path)

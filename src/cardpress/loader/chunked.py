@@ -1,18 +1,20 @@
-"""Big card files read on every core: :func:`read_in_chunks`, the only way in.
+"""Big card files read in chunks, on every core: :func:`read_in_chunks`, the only way in.
 
 The cards list is cut into chunks at item lines. This process reads the head of the file (the
 deck's keys) and the first chunk of cards, while each forked worker reads one later chunk,
-judges its cards with the same validator and sends them back. A chunk boundary is a line that
-starts a new item of the top-level ``cards`` list, ``- `` at the list's column. Nothing in YAML
-can put such a line inside a card: block scalars and plain multi-line text must be indented
-deeper, and a quoted text or flow collection cut there leaves the chunk before it
-unterminated, which is a syntax error in that chunk.
+judges its cards with the same validator and sends them back; with one worker, or where the
+system cannot fork, this process reads every chunk. A chunk boundary is a line that starts a
+new item of the top-level ``cards`` list, ``- `` at the list's column. Nothing in YAML can put
+such a line inside a card: block scalars and plain multi-line text must be indented deeper,
+and a quoted text or flow collection cut there leaves the chunk before it unterminated, which
+is a syntax error in that chunk.
 
 Any surprise (a syntax error, any error at all, a card id or question shared across chunks,
 too many problems or cards, keys after the cards, a worker that dies) makes
 :func:`read_in_chunks` return None, and the file is read again, whole, in one process
 (deck.py): every diagnostic is the one-process one. The result is the same Deck, card for
-card; ``tests/test_parallel.py`` compares them.
+card; ``tests/test_parallel.py`` compares them, and a property test compares them on
+generated files.
 
 Tests make small files take this path by lowering :data:`PARALLEL_MIN_BYTES`.
 """
@@ -41,7 +43,7 @@ from cardpress.loader.values import Report, TooManyProblems
 from cardpress.model import Card, Media
 
 PARALLEL_MIN_BYTES = 1 << 20
-"""Smaller files are read in one process: forking costs more than it saves below this size."""
+"""Smaller files are read whole: chunks and forks cost more than they save below this size."""
 
 PARENT_WEIGHT = 1.0
 """The parent's chunk, as a part of one worker's: the parent also reads the deck's keys and
@@ -55,20 +57,22 @@ _PACKED_PIECE = 1000  # cards
 def read_in_chunks(
     path: Path, data: bytes, workers: int, *, keep_cards: bool = True
 ) -> FileRead | None:
-    """Read the card file ``data`` (from ``path``) with ``workers`` processes; None when it
-    must be read in one process (too small, no fork, not laid out for chunks, or a surprise).
+    """Read the big card file ``data`` (from ``path``) in chunks, one per worker process where
+    the system can fork (else all of them in this process); None when it must be read whole
+    (too small, not laid out for chunks, or a surprise).
 
+    Even in one process this is faster than reading the file whole: the cards are composed
+    by libyaml's C composer, a piece at a time, instead of from parser events in Python.
     Without ``keep_cards`` the workers judge their cards and send back only their ids and
     positions (``FileRead.rows``), which is all ``check`` needs.
     """
-    if workers < 2 or len(data) < PARALLEL_MIN_BYTES or not fork.can_fork():
+    if len(data) < PARALLEL_MIN_BYTES:
         return None
     layout = _layout(path, data)
     if layout is None:
         return None
-    bounds = chunk_bounds(data, layout.first_item, layout.column, workers)
-    if not bounds:
-        return None
+    processes = workers if fork.can_fork() else 1
+    bounds = chunk_bounds(data, layout.first_item, layout.column, processes)
     started: list[fork.Forked[_ChunkResult]] = []
     try:
         for start, end in itertools.pairwise([*bounds, len(data)]):
@@ -82,7 +86,8 @@ def read_in_chunks(
                 keep_cards,
             )
             started.append(fork.Forked(judge))
-        return _read_head_and_merge(path, data, layout, bounds[0], started, keep_cards)
+        own_end = bounds[0] if bounds else len(data)
+        return _read_head_and_merge(path, data, layout, own_end, started, keep_cards)
     except (_Fallback, yaml.YAMLError, TooManyProblems):
         return None
     finally:
@@ -280,6 +285,8 @@ def _judge_items(
         )
         for item in node.value:
             cards.add(item, here)
+        if context.report.has_errors():
+            raise _Fallback  # the file is read whole for its messages: no need to go on
         line += piece.count(b"\n")
         start = end
 
