@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardpress import InputError, Kind, load, load_deck
+from cardpress import InputError, Kind, check, load, load_deck
 from cardpress.cli import cli
 from cardpress.format import CONTROL
 from cardpress.loader import load_bytes
@@ -114,6 +114,22 @@ def test_image_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     assert [d.message for d in raised.value.diagnostics] == [
         "image 'link.png' is outside the card file's folder"
     ]
+
+
+def test_an_image_spelled_image_is_checked_like_any_other(tmp_path: Path) -> None:
+    # HTML parsers read <image> as <img>: the sanitiser keeps it, so its file is checked, in
+    # a card that is otherwise plain too (the quick path of the past let it through).
+    deck_file = tmp_path / "d.yaml"
+    deck_file.write_text(
+        'key: k\nname: K\ncards:\n  - id: a\n    front: "Q <image src=missing.png>"\n    back: b\n',
+        encoding="utf-8",
+    )
+    for read in (load, check):
+        with pytest.raises(InputError) as raised:
+            read(deck_file)
+        assert [str(d) for d in raised.value.diagnostics] == [
+            f"{deck_file}:5:12: error: image file not found: missing.png"
+        ]
 
 
 def test_missing_path_is_an_error(tmp_path: Path) -> None:

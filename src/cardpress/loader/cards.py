@@ -201,34 +201,40 @@ _Field = tuple[str, tuple[str, ...], str]
 def _front(kind: Kind, first: _Text, context: CardContext) -> _Field | None:
     """The first field, or None when it cannot make a card (reported)."""
     text, node = first
-    cloze_ok = kind is not Kind.CLOZE or check_cloze(text, node, context.report)
-    html, media = field_html(node, text, context)
-    visible = plain_text(html)
-    ok = visible or "<img" in html
-    if not ok:
-        what = "card text" if kind is Kind.CLOZE else "card front"
-        context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
-    if kind is Kind.CLOZE and cloze_ok and not CLOZE.search(html):
+    cloze = kind is Kind.CLOZE
+    cloze_ok = not cloze or check_cloze(text, node, context.report)
+    field, shows = _side(node, text, "card text" if cloze else "card front", context)
+    if cloze and cloze_ok and not CLOZE.search(field[0]):
         context.report.error(node, "cloze text loses its deletions when rendered as Markdown")
         return None
-    return (html, media, visible) if ok and cloze_ok else None
+    return field if shows and cloze_ok else None
 
 
 def _back(second: _Text, context: CardContext) -> _Field | None:
     """The back, or None when it shows nothing (reported); warns when the answer is long."""
     text, node = second
-    html, media = field_html(node, text, context)
-    answer = plain_text(html)
-    if not (answer or "<img" in html):
-        context.report.error(node, "card back shows nothing once rendered (Markdown or HTML only)")
+    field, shows = _side(node, text, "card back", context)
+    if not shows:
         return None
+    answer = field[2]
     if len(answer) > LONG_ANSWER_CHARS:
         context.report.warn(
             node,
             f"answer is {len(answer)} characters long; answers over "
             f"{LONG_ANSWER_CHARS} are hard to recall (split the card)",
         )
-    return html, media, answer
+    return field
+
+
+def _side(node: yaml.Node, text: str, what: str, context: CardContext) -> tuple[_Field, bool]:
+    """A field that makes a side of the card, and whether it shows anything: Anki makes no
+    card from an empty side (reported)."""
+    html, media = field_html(node, text, context)
+    visible = plain_text(html)
+    shows = bool(visible) or "<img" in html
+    if not shows:
+        context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
+    return (html, media, visible), shows
 
 
 def check_cloze(text: str, node: yaml.Node, report: Report) -> bool:

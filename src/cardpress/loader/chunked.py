@@ -160,23 +160,31 @@ def _scout(path: Path, data: bytes) -> _Layout | None:
         if key.value == "topics" and topics is None:
             topics = read_topics(composer.node(), report)
         elif key.value == "cards":
-            items = composer.next()
-            plain = (
-                type(items) is yaml.SequenceStartEvent
-                and not items.flow_style
-                and items.tag in (None, "!")
-                and type(composer.peek()) is yaml.MappingStartEvent
-            )
-            # Topics after the cards would be needed to judge them: read it in one process.
-            if not plain or (topics is None and b"topics" in data) or report.diagnostics:
+            # Topics after the cards would be needed to judge them: read it whole.
+            if (topics is None and b"topics" in data) or report.diagnostics:
                 return None
-            offset = 0
-            for _ in range(items.start_mark.line):
-                offset = data.index(b"\n", offset) + 1
-            return _Layout(offset, items.start_mark.column, topics)
+            return _cards_start(composer, data, topics)
         else:
             composer.skip()
     return None
+
+
+def _cards_start(composer: Composer, data: bytes, topics: dict[str, str] | None) -> _Layout | None:
+    """Where the cards list that comes next starts, if it is a block list of mappings."""
+    items = composer.next()
+    if (
+        type(items) is not yaml.SequenceStartEvent
+        or items.flow_style
+        or items.tag not in (None, "!")
+        or type(composer.peek()) is not yaml.MappingStartEvent
+    ):
+        return None
+    mark = items.start_mark
+    assert mark is not None  # libyaml marks every event
+    offset = 0
+    for _ in range(mark.line):
+        offset = data.index(b"\n", offset) + 1
+    return _Layout(offset, mark.column, topics)
 
 
 def _read_head_and_merge(

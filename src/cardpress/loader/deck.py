@@ -209,9 +209,7 @@ def build_deck(
     if "subdecks" in fields:
         subdecks = values.boolean(report, fields["subdecks"][1], "subdecks") is not False
     if streamed is None:
-        topics = read_topics(fields["topics"][1], report) if "topics" in fields else None
-        context = CardContext(report, images, topics, keep_html)
-        cards = _cards(fields["cards"][1], context) if "cards" in fields else []
+        topics, cards = _topics_and_cards(fields, report, images, keep_html)
     else:
         topics, cards = streamed.topics, streamed.cards
     name = _deck_name(fields["name"][1], texts.get("name"), report) if "name" in fields else None
@@ -293,6 +291,15 @@ def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
         titles[title.casefold()] = value_node
         topics[key] = title
     return topics
+
+
+def _topics_and_cards(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], report: Report, images: Images, keep_html: bool
+) -> tuple[dict[str, str] | None, list[Card]]:
+    """The topics and cards of a deck composed whole (its cards could not be streamed)."""
+    topics = read_topics(fields["topics"][1], report) if "topics" in fields else None
+    context = CardContext(report, images, topics, keep_html)
+    return topics, _cards(fields["cards"][1], context) if "cards" in fields else []
 
 
 def _cards(node: yaml.Node, context: CardContext) -> list[Card]:
