@@ -95,8 +95,13 @@ def mapping(
         check_tag(report, node)
     found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
-        key = key_node.value
-        if key in keys and key not in found and key_node.tag == STR:
+        key = key_node.value  # a list or a mapping when the key is not a scalar
+        if (
+            key_node.tag == STR
+            and type(key_node) is yaml.ScalarNode
+            and key in keys
+            and key not in found
+        ):
             found[key] = (key_node, value_node)  # the common case: a known key, once
         elif _key_is_fine(report, key_node, found, keys, what):
             found[str(key)] = (key_node, value_node)
