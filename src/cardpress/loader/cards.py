@@ -24,6 +24,7 @@ from cardpress.render import plain_text, render, render_html
 _Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 _Text = tuple[str, yaml.Node]  # a field's text and its value node
 
+_CARD_KEYS = values.Keys(CARD_KEYS)
 _WHAT = {key: f"card {key}" for key in CARD_KEYS}
 _KIND_NAMES = list(KINDS)
 # Whether a card has text, front and back keys, as its kind wants them: cloze, or not.
@@ -57,7 +58,7 @@ _Judged = tuple[Card, str, str]
 
 def _judge(node: yaml.Node, context: CardContext) -> _Judged | None:
     """Judge a card: its keys first, then its fields, each problem reported as it is found."""
-    fields = values.mapping(context.report, node, CARD_KEYS, "a card")
+    fields = values.mapping(context.report, node, _CARD_KEYS, "a card")
     if fields is None:
         return None
     keys = _keys(fields, node, context)

@@ -25,6 +25,8 @@ from cardpress.loader.values import Report, TooManyProblems, error
 from cardpress.model import Card, Deck, Location
 from cardpress.render import render
 
+_DECK_KEYS = values.Keys(DECK_KEYS)
+
 CardRow = tuple[str, int, int, bool]
 """A card judged but not kept (``check``): its id, line, column, and whether the id was made."""
 
@@ -199,7 +201,7 @@ def build_deck(
     keep_html: bool = True,
 ) -> Deck | None:
     """The Deck of a deck mapping whose cards were judged already (``streamed``) or are in it."""
-    fields = values.mapping(report, root, DECK_KEYS, "the deck")
+    fields = values.mapping(report, root, _DECK_KEYS, "the deck")
     if fields is None:
         return None
     texts = _deck_texts(fields, report)

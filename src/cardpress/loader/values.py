@@ -84,8 +84,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+class Keys:
+    """The keys a mapping may have, with the required ones at hand (a mapping is judged once
+    per card: 100,000 times a big deck)."""
+
+    __slots__ = ("allowed", "required")
+
+    def __init__(self, keys: dict[str, bool]) -> None:
+        self.allowed = keys  # name -> required
+        self.required = tuple(key for key, required in keys.items() if required)
+
+
 def mapping(
-    report: Report, node: yaml.Node, keys: dict[str, bool], what: str
+    report: Report, node: yaml.Node, keys: Keys, what: str
 ) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
     """Check a mapping: duplicate, unknown and missing keys. Returns key -> (key, value)."""
     if type(node) is not yaml.MappingNode:
@@ -93,22 +104,22 @@ def mapping(
         return None
     if node.tag != MAP:
         check_tag(report, node)
+    allowed = keys.allowed
     found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
     for key_node, value_node in node.value:
         key = key_node.value  # a list or a mapping when the key is not a scalar
         if (
             key_node.tag == STR
             and type(key_node) is yaml.ScalarNode
-            and key in keys
+            and key in allowed
             and key not in found
         ):
             found[key] = (key_node, value_node)  # the common case: a known key, once
-        elif _key_is_fine(report, key_node, found, keys, what):
+        elif _key_is_fine(report, key_node, found, allowed, what):
             found[str(key)] = (key_node, value_node)
-    if len(found) < len(keys):
-        for key, required in keys.items():
-            if required and key not in found:
-                report.error(node, f"{what} is missing required key {key!r}")
+    for key in keys.required:
+        if key not in found:
+            report.error(node, f"{what} is missing required key {key!r}")
     return found
 
 
@@ -116,7 +127,7 @@ def _key_is_fine(
     report: Report,
     key_node: yaml.Node,
     found: dict[str, tuple[yaml.Node, yaml.Node]],
-    keys: dict[str, bool],
+    allowed: dict[str, bool],
     what: str,
 ) -> bool:
     """Whether a mapping key that is not plainly a known key once is one after all; reports
@@ -129,8 +140,8 @@ def _key_is_fine(
         first = report.location(found[key][0])
         report.error(key_node, f"duplicate key {key!r} (first at line {first.line})")
         return False
-    if key not in keys:
-        report.error(key_node, f"unknown key {key!r} in {what}{did_you_mean(key, keys)}")
+    if key not in allowed:
+        report.error(key_node, f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}")
         return False
     return True
 
@@ -149,9 +160,9 @@ def check_tag(report: Report, node: yaml.Node) -> bool:
 def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True) -> str | None:
     """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no")."""
     if node.tag == STR and type(node) is yaml.ScalarNode:  # by far the most common case
-        value = node.value
-        if 0 < len(value) <= MAX_FIELD_CHARS and not (value[0] + value[-1]).isspace():
-            return str(value)  # text with something visible at both ends: nothing to check
+        text: str = node.value
+        if 0 < len(text) <= MAX_FIELD_CHARS and not (text[0] + text[-1]).isspace():
+            return text  # something visible at both ends: nothing to check
     if not check_tag(report, node):
         return None
     if not isinstance(node, yaml.ScalarNode):
@@ -171,9 +182,9 @@ def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True)
 def identifier(report: Report, node: yaml.Node, what: str) -> str | None:
     """An id, key or topic key: letters, digits, '.', '_' and '-'."""
     if type(node) is yaml.ScalarNode and node.tag == STR:  # by far the most common case
-        value = node.value
-        if len(value) <= MAX_FIELD_CHARS and ID.fullmatch(value):
-            return str(value)  # nothing to check: no space, not empty
+        text: str = node.value
+        if len(text) <= MAX_FIELD_CHARS and ID.fullmatch(text):
+            return text  # nothing to check: no space, not empty
     value = scalar(report, node, what)
     if value is None:
         return None
