@@ -46,18 +46,14 @@ class CardContext:
     keep_html: bool = True
 
 
-def read_card(node: yaml.Node, context: CardContext) -> Card | None:
-    """The Card of a card's node, or None when it has an error (reported)."""
-    judged = _judge(node, context)
-    return judged[0] if judged else None
+# A card, and the visible text of its front and of its back (the questions it may ask).
+ReadCard = tuple[Card, str, str]
 
 
-# A card, and the visible text of its front and of its back (for the questions it asks).
-_Judged = tuple[Card, str, str]
-
-
-def _judge(node: yaml.Node, context: CardContext) -> _Judged | None:
-    """Judge a card: its keys first, then its fields, each problem reported as it is found."""
+def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
+    """The Card of a card's node and the visible text of its sides, or None when it has an
+    error. Its keys are judged first, then its fields; each problem is reported as it is
+    found, so that problems at one position keep their order."""
     fields = values.mapping(context.report, node, _CARD_KEYS, "a card")
     if fields is None:
         return None
@@ -68,7 +64,7 @@ def _judge(node: yaml.Node, context: CardContext) -> _Judged | None:
     front = _front(kind, first, context)
     back = _back(second, context) if second is not None else ("", (), "")
     extra_html, extra_media = (
-        field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
+        _field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
     )
     if not ok or front is None or back is None:
         return None
@@ -203,7 +199,7 @@ def _front(kind: Kind, first: _Text, context: CardContext) -> _Field | None:
     """The first field, or None when it cannot make a card (reported)."""
     text, node = first
     cloze = kind is Kind.CLOZE
-    cloze_ok = not cloze or check_cloze(text, node, context.report)
+    cloze_ok = not cloze or _check_cloze(text, node, context.report)
     field, shows = _side(node, text, "card text" if cloze else "card front", context)
     if cloze and cloze_ok and not CLOZE.search(field[0]):
         context.report.error(node, "cloze text loses its deletions when rendered as Markdown")
@@ -230,7 +226,7 @@ def _back(second: _Text, context: CardContext) -> _Field | None:
 def _side(node: yaml.Node, text: str, what: str, context: CardContext) -> tuple[_Field, bool]:
     """A field that makes a side of the card, and whether it shows anything: Anki makes no
     card from an empty side (reported)."""
-    html, media = field_html(node, text, context)
+    html, media = _field_html(node, text, context)
     visible = plain_text(html)
     shows = bool(visible) or "<img" in html
     if not shows:
@@ -238,7 +234,7 @@ def _side(node: yaml.Node, text: str, what: str, context: CardContext) -> tuple[
     return (html, media, visible), shows
 
 
-def check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
+def _check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
     """Whether a cloze text has deletions Anki makes cards of (reports why not)."""
     deletions = list(CLOZE.finditer(text))
     if not deletions:
@@ -255,7 +251,7 @@ def check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
     return ok
 
 
-def field_html(
+def _field_html(
     node: yaml.Node, text: str, context: CardContext, *, needed: bool = True
 ) -> tuple[str, tuple[str, ...]]:
     """A field's HTML and the media names of its images; reports images that cannot be packed
@@ -300,7 +296,7 @@ class DeckCards:
 
     def add(self, node: yaml.Node, context: CardContext) -> None:
         """Judge the card at ``node`` and keep it if it has no error."""
-        judged = _judge(node, context)
+        judged = read_card(node, context)
         if judged is None:
             return
         card, front, back = judged
