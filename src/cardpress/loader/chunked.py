@@ -46,9 +46,9 @@ PARALLEL_MIN_BYTES = 1 << 20
 """Smaller files are read whole: chunks and forks cost more than they save below this size."""
 
 PARENT_WEIGHT = 1.0
-"""The parent's chunk, as a part of one worker's: the parent also reads the deck's keys and
-takes in every worker's cards. Measured at 100k cards on two cores, a smaller chunk for the
-parent made no difference."""
+"""The parent's chunk, as a part of one worker's. The parent takes in the workers' cards only
+once they are done, so a smaller chunk would only make it wait for them: measured at 100k
+cards on two cores, equal chunks finish together (0.9 was 10% slower to load)."""
 
 _PIECE_BYTES = 1 << 15  # about 150 cards: small enough to stay in the CPU's caches
 _PACKED_PIECE = 1000  # cards
@@ -103,7 +103,7 @@ def chunk_bounds(data: bytes, first_item: int, column: int, workers: int) -> lis
     """Byte offsets of the lines where the chunks of workers 1, 2, ... begin: lines that start
     an item of the cards list (the first at ``first_item``, at ``column``), spread so that
     every process finishes together. The parent's chunk, before the first bound, is
-    :data:`PARENT_WEIGHT` of a worker's chunk."""
+    :data:`PARENT_WEIGHT` of a worker's; the workers' chunks are equal."""
     item = _item_line(column)
     total = len(data) - first_item
     shares = PARENT_WEIGHT + workers - 1
