@@ -47,7 +47,7 @@ class Report:
 
     def line(self, node: yaml.Node) -> int:
         """The 1-based line in the file where ``node`` starts."""
-        return int(node.start_mark.line) + 1 + self.line_offset
+        return node.start_mark.line + 1 + self.line_offset
 
     def location(self, node: yaml.Node | None) -> Location:
         if node is None:
