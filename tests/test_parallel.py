@@ -1,7 +1,7 @@
 """More than one process (``-j``): the same decks, messages and bytes as one process.
 
-A big card file is read in chunks by forked workers (load.py, ``_Chunks``), and a big build
-writes its printable pages in a second process (build.py). These tests lower the size limits
+A big card file is read in chunks by forked workers (loader/chunked.py), and a big build
+writes its printable pages in a second process (builder.py). These tests lower the size limits
 so small files take the same paths, and compare every result with the one-process result.
 """
 
@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from cardpress import ExportError, InputError, build, builder, load
+from cardpress import ExportError, InputError, build, builder, fork, load
 from cardpress.cli import cli
 from cardpress.fork import ChildFailed, Forked
 from cardpress.loader import check
+from cardpress.loader import chunked as chunked_reading
 from tests.conftest import break_writer
-
-# The package re-exports functions named like these modules; take the modules themselves.
-load_module: Any = sys.modules["cardpress.loader.legacy"]
 
 HEAD = """\
 format: 1
@@ -56,7 +53,12 @@ def deck_text(n: int = 40, special: dict[int, str] | None = None) -> str:
 @pytest.fixture
 def chunked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every file is read in chunks; returns the list of chunk workers started (one per fork)."""
-    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 0)
+    return count_forks(monkeypatch)
+
+
+def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the workers the loader forks (the builder's second process is not counted)."""
     started: list[int] = []
 
     class Counted(Forked[Any]):
@@ -64,7 +66,7 @@ def chunked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             started.append(1)
             super().__init__(fn)
 
-    monkeypatch.setattr(load_module, "Forked", Counted)
+    monkeypatch.setattr(fork, "Forked", Counted)
     return started
 
 
@@ -86,10 +88,21 @@ def checked(path: Path, workers: int) -> Any:
     return ("ok", result.decks, result.cards, [str(d) for d in result.warnings])
 
 
+def read_whole(read: Any, path: Path) -> Any:
+    """``read(path, 1)`` with the file read whole, in one process: the reference."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 1 << 62)
+        return read(path, 1)
+
+
 def same_either_way(path: Path, workers: int = 2) -> Any:
-    one = outcome(path, 1)
+    """The file gives the same load and check read whole, in chunks in this process, and in
+    chunks by ``workers`` processes (where its size and layout let it be read in chunks)."""
+    one = read_whole(outcome, path)
+    assert outcome(path, 1) == one
     assert outcome(path, workers) == one
     summary = one if one[0] == "error" else ("ok", 1, len(one[1][0].cards), one[2])
+    assert read_whole(checked, path) == summary
     assert checked(path, 1) == summary
     assert checked(path, workers) == summary
     return one
@@ -104,6 +117,7 @@ def test_a_clean_file_is_read_in_chunks_to_the_same_deck(
         chunked.clear()
         result = same_either_way(path, workers)
         assert len(chunked) == 2 * (workers - 1)  # load, then check
+        assert chunked_reading.read_in_chunks(path, path.read_bytes(), workers) is not None
         assert result[0] == "ok"
         deck = result[1][0]
         assert [c.id for c in deck.cards] == [f"c{i}" for i in range(60)]
@@ -111,23 +125,46 @@ def test_a_clean_file_is_read_in_chunks_to_the_same_deck(
         assert deck.cards[59].location.line == deck_text(60).splitlines().index("  - id: c59") + 1
 
 
-def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(tmp_path: Path) -> None:
+def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "big.yaml"
     path.write_text(deck_text(12000), encoding="utf-8")
-    assert path.stat().st_size > load_module.PARALLEL_MIN_BYTES
-    started: list[int] = []
-    real = load_module.Forked
-
-    def counted(fn: Any) -> Any:
-        started.append(1)
-        return real(fn)
-
-    load_module.Forked = counted
-    try:
-        assert same_either_way(path)[0] == "ok"
-    finally:
-        load_module.Forked = real
+    assert path.stat().st_size > chunked_reading.PARALLEL_MIN_BYTES
+    started = count_forks(monkeypatch)
+    assert same_either_way(path)[0] == "ok"
     assert started == [1, 1]  # load, then check
+
+
+def test_one_worker_or_no_fork_means_one_process(
+    tmp_path: Path, chunked: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(deck_text(60), encoding="utf-8")
+    one = chunked_reading.read_in_chunks(path, path.read_bytes(), 1)
+    assert one is not None  # in chunks, but all of them here
+    monkeypatch.setattr(fork, "can_fork", lambda: False)
+    assert chunked_reading.read_in_chunks(path, path.read_bytes(), 4) == one
+    assert outcome(path, 4) == read_whole(outcome, path)
+    assert chunked == []
+
+
+@pytest.mark.parametrize("workers", [2, 4, 8])
+def test_the_chunks_share_the_cards_out_as_documented(tmp_path: Path, workers: int) -> None:
+    data = deck_text(8000).encode()
+    first_item = data.index(b"cards:\n") + len(b"cards:\n")
+    bounds = chunked_reading.chunk_bounds(data, first_item, 2, workers)
+    assert len(bounds) == workers - 1
+    starts, ends = [first_item, *bounds], [*bounds, len(data)]
+    sizes = [end - start for start, end in zip(starts, ends, strict=True)]
+    cards = len(data) - first_item
+    weight = chunked_reading.PARENT_WEIGHT
+    expected = [weight / (weight + workers - 1)] + [1 / (weight + workers - 1)] * (workers - 1)
+    one_card = len(card(1).encode()) + 40
+    for size, share in zip(sizes, expected, strict=True):
+        assert abs(size - share * cards) <= one_card
+    # Every chunk starts at an item of the cards list.
+    assert all(data[bound : bound + 8] == b"  - id: " for bound in bounds)
 
 
 @pytest.mark.parametrize(
@@ -276,14 +313,14 @@ def test_a_killed_worker_is_reported_not_hung() -> None:
 def test_a_killed_chunk_worker_means_one_process_reads_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(load_module, "PARALLEL_MIN_BYTES", 0)
-    real = load_module._judge_chunk
+    monkeypatch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 0)
 
-    def dying(*args: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args)  # pragma: no cover
+    class Dying(Forked[Any]):
+        def __init__(self, fn: Any) -> None:
+            super().__init__(lambda: os.kill(os.getpid(), signal.SIGKILL))
 
-    monkeypatch.setattr(load_module, "_judge_chunk", dying)
+    monkeypatch.setattr(fork, "Forked", Dying)
     path = tmp_path / "big.yaml"
     path.write_text(deck_text(40), encoding="utf-8")
+    assert chunked_reading.read_in_chunks(path, path.read_bytes(), 2) is None
     assert outcome(path, 2) == outcome(path, 1)

@@ -20,7 +20,6 @@ import html
 import json
 import os
 import re
-import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -41,8 +40,7 @@ from cardpress.errors import Diagnostic
 from cardpress.export import BuildOptions
 from cardpress.export.csv import anki_fields, write_csv
 from cardpress.format import CLOZE
-from cardpress.loader import load_bytes, load_deck
-from cardpress.loader.legacy import _FileLoader
+from cardpress.loader import chunked, load_bytes, load_deck
 from cardpress.model import Card, Deck, Location
 from cardpress.notes import guid, make_notes, note_fields
 from cardpress.render import plain_text, render
@@ -658,37 +656,14 @@ def _outcome(data: bytes, path: Path, workers: int = 1) -> object:
     return ("ok", result.decks, [str(d) for d in result.warnings])
 
 
-@contextlib.contextmanager
-def _without_quick_cards() -> Iterator[None]:
-    """Every card judged by the full path (the quick path is an optimisation only)."""
-    quick = _FileLoader.quick_card
-    _FileLoader.quick_card = lambda self, node, topics: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        _FileLoader.quick_card = quick  # type: ignore[method-assign]
-
-
-@contextlib.contextmanager
-def _in_chunks() -> Iterator[None]:
-    """Every file read in chunks by two processes (forked), however small."""
-    module: Any = sys.modules["cardpress.loader.legacy"]
-    limit = module.PARALLEL_MIN_BYTES
-    module.PARALLEL_MIN_BYTES = 0
-    try:
-        yield
-    finally:
-        module.PARALLEL_MIN_BYTES = limit
-
-
 def check_load(data: bytes, path: Path, *, chunks: bool = False) -> None:
-    """``data`` loads or raises InputError whose every diagnostic is well-formed; the quick
-    card path and (with ``chunks``) reading in two processes change nothing."""
+    """``data`` loads or raises InputError whose every diagnostic is well-formed; (with
+    ``chunks``) reading it in chunks, however small, in one process or two, changes nothing."""
     outcome = _outcome(data, path)
-    with _without_quick_cards():
-        assert _outcome(data, path) == outcome
     if chunks:
-        with _in_chunks():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(chunked, "PARALLEL_MIN_BYTES", 0)
+            assert _outcome(data, path) == outcome
             assert _outcome(data, path, workers=2) == outcome
     try:
         result = load_bytes(data, path)

@@ -46,8 +46,12 @@ ID = re.compile(ID_PATTERN)
 # A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}.
 CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 
+# Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL), and
+# that an image path may not hold either.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+
 # Images: file suffix -> the bytes a file of that type starts with, and its MIME type. An SVG
-# is text; svg.py judges it.
+# is text; loader/media.py judges it.
 IMAGE_MAGIC: dict[str, tuple[bytes, ...]] = {
     ".png": (b"\x89PNG\r\n\x1a\n",),
     ".jpg": (b"\xff\xd8\xff",),

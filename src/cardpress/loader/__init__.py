@@ -1,14 +1,23 @@
-"""YAML card files -> typed model. The one place that judges input."""
+"""YAML card files -> typed model. The one place that judges input.
 
-from cardpress.loader.legacy import (
-    CheckResult,
-    LoadResult,
-    check,
-    find_card_files,
-    load,
-    load_bytes,
-    load_deck,
-)
+Each problem becomes a :class:`Diagnostic`; all of them, from every file, are raised at once
+as :class:`InputError`. The stages, one module each: finding and reading files (files.py),
+composing YAML (compose.py), judging values (values.py), images (media.py), cards (cards.py),
+the deck (deck.py), and big files read by several processes (chunked.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
+from cardpress.loader.chunked import read_in_chunks
+from cardpress.loader.deck import FileRead, cross_file_checks, read_whole
+from cardpress.loader.files import find_card_files, read_card_file
+from cardpress.loader.values import error
+from cardpress.model import Deck, Location
 
 __all__ = [
     "CheckResult",
@@ -19,3 +28,106 @@ __all__ = [
     "load_bytes",
     "load_deck",
 ]
+
+
+@dataclass
+class LoadResult:
+    """The decks of a successful load and its warnings."""
+
+    decks: list[Deck]
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``cardpress check`` reports of card files that have no error."""
+
+    decks: int
+    cards: int
+    warnings: list[Diagnostic]
+
+
+def load(
+    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+) -> LoadResult:
+    """Load every card file under ``paths``; raise InputError listing all problems.
+
+    With ``strict`` warnings count as errors. With ``workers`` > 1 a big file is read by that
+    many processes where the system can fork (forked: call it only from a single-threaded
+    program); the result is the same either way.
+    """
+    reads, warnings = _read_all(paths, strict, workers, keep_cards=True)
+    return LoadResult([read.deck for read in reads if read.deck], warnings)
+
+
+def check(
+    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+) -> CheckResult:
+    """Check every card file under ``paths`` as :func:`load` does, without keeping the cards.
+
+    Raises the same InputError and finds the same warnings. Cheaper than :func:`load`: the
+    cards' HTML is made only where it can show a problem, and the cards of big files read by
+    several workers are judged there and not sent back.
+    """
+    reads, warnings = _read_all(paths, strict, workers, keep_cards=False)
+    return CheckResult(len(reads), sum(read.cards() for read in reads), warnings)
+
+
+def load_bytes(
+    data: bytes, path: Path | str, *, strict: bool = False, workers: int = 1
+) -> LoadResult:
+    """Load one card file's content as if it were read from ``path`` (images resolve there)."""
+    read = _read(Path(path), data, workers, keep_cards=True)
+    problems = read.diagnostics
+    if read.deck is not None:
+        problems += cross_file_checks([(read.deck, read.entries())])
+    return _result([read.deck] if read.deck else [], problems, strict)
+
+
+def load_deck(path: Path | str, *, strict: bool = False) -> Deck:
+    """Load one card file."""
+    result = load([path], strict=strict)
+    if len(result.decks) != 1:
+        raise InputError([error(Location(str(path)), "expected exactly one card file")])
+    return result.decks[0]
+
+
+def _read_all(
+    paths: Path | str | Sequence[Path | str], strict: bool, workers: int, keep_cards: bool
+) -> tuple[list[FileRead], list[Diagnostic]]:
+    """Every card file under ``paths`` read (those without errors) and the warnings."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files, problems = find_card_files([Path(p) for p in paths])
+    reads: list[FileRead] = []
+    for path in files:
+        read = _read(path, None, workers, keep_cards)
+        problems.extend(read.diagnostics)
+        if read.deck is not None:
+            reads.append(read)
+    if len(reads) > 1:  # card ids shared between files (one file checks its own)
+        problems.extend(
+            cross_file_checks([(read.deck, read.entries()) for read in reads if read.deck])
+        )
+    return reads, _result([], problems, strict).warnings
+
+
+def _read(path: Path, data: bytes | None, workers: int, keep_cards: bool) -> FileRead:
+    """One card file read: by several processes where it pays, else whole, here."""
+    content = read_card_file(path, data)
+    if isinstance(content, Diagnostic):
+        return FileRead(None, [content])
+    return read_in_chunks(path, content, workers, keep_cards=keep_cards) or read_whole(
+        path, content, keep_html=keep_cards
+    )
+
+
+def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:
+    """The decks and warnings, or the InputError of every problem if one is an error."""
+    if strict:
+        problems = [Diagnostic(d.location, Severity.ERROR, d.message) for d in problems]
+    errors = [d for d in problems if d.severity is Severity.ERROR]
+    warnings = [d for d in problems if d.severity is Severity.WARNING]
+    if errors:
+        raise InputError(problems)
+    return LoadResult(decks, sort_diagnostics(warnings))

@@ -1,0 +1,340 @@
+"""Cards: the one validator that turns a card's YAML node into a :class:`Card`, and the rules
+across the cards of a deck (unique ids, questions asked once, topic titles).
+
+Every route a card takes through the loader (streamed from a whole file, composed with its
+deck, or read in a chunk by another process) ends here, so a card is judged the same way,
+with the same messages, wherever it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass, field
+
+import yaml
+
+from cardpress.format import CARD_KEYS, CLOZE, KINDS, LONG_ANSWER_CHARS
+from cardpress.loader import values
+from cardpress.loader.media import Images
+from cardpress.loader.values import Report
+from cardpress.model import Card, Kind
+from cardpress.render import plain_text, render, render_html
+
+_Fields = dict[str, tuple[yaml.Node, yaml.Node]]
+_Text = tuple[str, yaml.Node]  # a field's text and its value node
+
+_CARD_KEYS = values.Keys(CARD_KEYS)
+_WHAT = {key: f"card {key}" for key in CARD_KEYS}
+_KIND_NAMES = list(KINDS)
+# Whether a card has text, front and back keys, as its kind wants them: cloze, or not.
+_TEXT_KEYS = {True: (True, False, False), False: (False, True, True)}
+
+
+@dataclass(frozen=True, slots=True)
+class CardContext:
+    """What judging a card needs to know besides the card: where to report, the images of
+    its file, the deck's topics, and whether its HTML is kept.
+
+    Without ``keep_html`` (``check``, which drops the cards) a field is rendered only where
+    rendering can find a problem; the diagnostics are the same either way.
+    """
+
+    report: Report
+    images: Images
+    topics: dict[str, str] | None
+    keep_html: bool = True
+
+
+# A card, and the visible text of its front and of its back (the questions it may ask).
+ReadCard = tuple[Card, str, str]
+
+
+def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
+    """The Card of a card's node and the visible text of its sides, or None when it has an
+    error. Its keys are judged first, then its fields; each problem is reported as it is
+    found, so that problems at one position keep their order."""
+    fields = values.mapping(context.report, node, _CARD_KEYS, "a card")
+    if fields is None:
+        return None
+    keys = _keys(fields, node, context)
+    if keys is None:
+        return None
+    ok, kind, first, second, source, extra, card_id, generated, topic, tags = keys
+    front = _front(kind, first, context)
+    back = _back(second, context) if second is not None else ("", (), "")
+    extra_html, extra_media = (
+        _field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
+    )
+    if not ok or front is None or back is None:
+        return None
+    # Positional: a frozen dataclass takes keywords a third slower, 100,000 times a big deck.
+    card = Card(
+        card_id, kind, front[0], back[0], topic[0], topic[1], tags,
+        render_html(source[0]) if source and context.keep_html else "",
+        extra_html, context.report.path_text, context.report.line(node),
+        node.start_mark.column + 1, first[0], second[0] if second else "",
+        front[1] + back[1] + extra_media, generated,
+    )  # fmt: skip
+    return card, front[2], back[2]
+
+
+# What a card's keys say: whether they are usable, its kind, its text fields (first, second,
+# source, extra), its id and whether it was made up, its topic and title, and its tags.
+_Keys = tuple[
+    bool, Kind, _Text, "_Text | None", "_Text | None", "_Text | None", str, bool,
+    tuple[str, str], tuple[str, ...],
+]  # fmt: skip
+
+
+def _keys(fields: _Fields, node: yaml.Node, context: CardContext) -> _Keys | None:
+    """Judge a card's keys, and its fields as text; None when it has no text to judge more."""
+    report = context.report
+    kind, ok = _kind(fields, report) if "kind" in fields else (Kind.BASIC, True)
+    cloze = kind is Kind.CLOZE
+    if ("text" in fields, "front" in fields, "back" in fields) != _TEXT_KEYS[cloze]:
+        ok = _report_keys(kind, fields, node, report) and ok
+    first = _text(fields, "text" if cloze else "front", report)
+    second = None if cloze else _text(fields, "back", report)
+    source = _text(fields, "source", report)
+    extra = _text(fields, "extra", report)
+    card_id, generated = _card_id(fields, first, node, report)
+    topic = _topic(fields, node, context)
+    tags = values.tags(report, fields["tags"][1], "card tags") if "tags" in fields else ()
+    if first is None or (second is None and not cloze):
+        return None
+    if card_id is None or topic is None:
+        return False, kind, first, second, source, extra, "", generated, ("", ""), tags
+    return ok, kind, first, second, source, extra, card_id, generated, topic, tags
+
+
+def _text(fields: _Fields, key: str, report: Report) -> _Text | None:
+    """A text field's value and node, or None when it is absent or not usable (reported)."""
+    if key not in fields:
+        return None
+    node = fields[key][1]
+    value = values.scalar(report, node, _WHAT[key])
+    return None if value is None else (value, node)
+
+
+def _kind(fields: _Fields, report: Report) -> tuple[Kind, bool]:
+    """The kind a card says it is (basic when it is unusable), and whether it is usable."""
+    node = fields["kind"][1]
+    raw = values.scalar(report, node, "card kind")
+    if raw is None:
+        return Kind.BASIC, False
+    kind = KINDS.get(raw.strip())
+    if kind is None:
+        report.error(
+            node,
+            f"unknown card kind {raw!r}; expected one of "
+            f"{', '.join(_KIND_NAMES)}{values.did_you_mean(raw, _KIND_NAMES)}",
+        )
+        return Kind.BASIC, False
+    return kind, True
+
+
+def _report_keys(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -> bool:
+    """Whether the card has the text keys its kind takes, and no other (reports which)."""
+    cloze = kind is Kind.CLOZE
+    ok = True
+    for key in ("front", "back") if cloze else ("text",):
+        if key in fields:
+            hint = "'text'" if cloze else "'front' and 'back'"
+            report.error(fields[key][0], f"{kind.value} cards take {hint}, not {key!r}")
+            ok = False
+    for key in ("text",) if cloze else ("front", "back"):
+        if key not in fields:
+            report.error(node, f"{kind.value} card is missing required key {key!r}")
+            ok = False
+    return ok
+
+
+def _card_id(
+    fields: _Fields, first: _Text | None, node: yaml.Node, report: Report
+) -> tuple[str | None, bool]:
+    """The card's id (None when it is not usable) and whether it was made up: a card without
+    an id gets one from its first field, with a warning."""
+    if "id" in fields:
+        return values.identifier(report, fields["id"][1], "card id"), False
+    if first is None:
+        return None, False
+    report.warn(
+        node,
+        "card has no id; it gets a new identity in Anki whenever its "
+        "text changes (add a stable 'id')",
+    )
+    return "auto-" + hashlib.sha256(first[0].encode()).hexdigest()[:12], True
+
+
+def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str, str] | None:
+    """The card's topic and its title ("" and "" without one), or None when it is wrong."""
+    report, topics = context.report, context.topics
+    if "topic" not in fields:
+        if topics:
+            report.error(node, "card is missing required key 'topic' (the deck declares topics)")
+            return None
+        return "", ""
+    value_node = fields["topic"][1]
+    value = values.identifier(report, value_node, "card topic")
+    if value is None:
+        return None
+    if topics is None:
+        return sys.intern(value), value
+    if value not in topics:
+        report.error(
+            value_node,
+            f"unknown topic {value!r}; the deck's topics are "
+            f"{', '.join(topics)}{values.did_you_mean(value, topics)}",
+        )
+        return None
+    return sys.intern(value), topics[value]
+
+
+# A field's HTML, the media names of its images, and its visible text.
+_Field = tuple[str, tuple[str, ...], str]
+
+
+def _front(kind: Kind, first: _Text, context: CardContext) -> _Field | None:
+    """The first field, or None when it cannot make a card (reported)."""
+    text, node = first
+    cloze = kind is Kind.CLOZE
+    cloze_ok = not cloze or _check_cloze(text, node, context.report)
+    field, shows = _side(node, text, "card text" if cloze else "card front", context)
+    if cloze and cloze_ok and not CLOZE.search(field[0]):
+        context.report.error(node, "cloze text loses its deletions when rendered as Markdown")
+        return None
+    return field if shows and cloze_ok else None
+
+
+def _back(second: _Text, context: CardContext) -> _Field | None:
+    """The back, or None when it shows nothing (reported); warns when the answer is long."""
+    text, node = second
+    field, shows = _side(node, text, "card back", context)
+    if not shows:
+        return None
+    answer = field[2]
+    if len(answer) > LONG_ANSWER_CHARS:
+        context.report.warn(
+            node,
+            f"answer is {len(answer)} characters long; answers over "
+            f"{LONG_ANSWER_CHARS} are hard to recall (split the card)",
+        )
+    return field
+
+
+def _side(node: yaml.Node, text: str, what: str, context: CardContext) -> tuple[_Field, bool]:
+    """A field that makes a side of the card, and whether it shows anything: Anki makes no
+    card from an empty side (reported)."""
+    html, media = _field_html(node, text, context)
+    visible = plain_text(html)
+    shows = bool(visible) or "<img" in html
+    if not shows:
+        context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
+    return (html, media, visible), shows
+
+
+def _check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
+    """Whether a cloze text has deletions Anki makes cards of (reports why not)."""
+    deletions = list(CLOZE.finditer(text))
+    if not deletions:
+        report.error(node, "cloze text has no deletion; mark one like {{c1::answer}}")
+        return False
+    ok = True
+    for m in deletions:
+        if not m.group(2).strip():
+            report.error(node, f"empty cloze deletion {m.group(0)!r}")
+            ok = False
+        elif m.group(1) == "0":
+            report.error(node, "cloze numbers start at c1, not c0")
+            ok = False
+    return ok
+
+
+def _field_html(
+    node: yaml.Node, text: str, context: CardContext, *, needed: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """A field's HTML and the media names of its images; reports images that cannot be packed
+    and links that are not absolute URLs. Without ``needed`` the HTML is made only when it
+    may hold such a problem (else ``""``)."""
+    if "<" not in text and "[" not in text:
+        # No image and no link can be written without either: nothing to report.
+        return (render_html(text) if needed else ""), ()
+    names: list[str] = []
+
+    def resolver(src: str) -> str | None:
+        name = context.images.resolve(src, node, context.report)
+        if name:
+            names.append(name)
+        return name
+
+    rendered = render(text, resolver)
+    for link in rendered.links:
+        context.report.error(
+            node,
+            f"link {link!r} is not an absolute URL; links must start with "
+            "http://, https:// or mailto: (a link to a file of the deck would open it "
+            "inside Anki)",
+        )
+    return rendered.html, tuple(names)
+
+
+@dataclass
+class DeckCards:
+    """The cards of one deck, judged one at a time, and the rules across them.
+
+    Keeps positions, never nodes, so a card's nodes can go as soon as it is judged.
+    """
+
+    cards: list[Card] = field(default_factory=list)
+    ids: dict[str, int] = field(default_factory=dict)  # card id -> its line
+    # question -> the first card asking it (its line is in ``ids``): no tuple per card,
+    # which would be garbage after the load, holes among the cards' objects.
+    questions: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # case-folded -> the first spelling
+    title_of: dict[str, str] = field(default_factory=dict)  # a title -> its entry in titles
+
+    def add(self, node: yaml.Node, context: CardContext) -> None:
+        """Judge the card at ``node`` and keep it if it has no error."""
+        judged = read_card(node, context)
+        if judged is None:
+            return
+        card, front, back = judged
+        if not self._fits(card, node, context.report):
+            return
+        self.ids[card.id] = card.line
+        self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
+        self.cards.append(card)
+
+    def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
+        """Whether the card's topic title and id fit the cards before it (reports why not)."""
+        title = self.title_of.get(card.topic_title)
+        if title is None:  # a title not seen yet: the first title with its case-folded form
+            title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
+            self.title_of[card.topic_title] = title
+        if title != card.topic_title:
+            # Undeclared topics become subdecks too, and Anki's deck names ignore case.
+            report.error(node, f"topic {card.topic!r} differs from topic {title!r} only in case")
+            return False
+        if card.id in self.ids:
+            first = self.ids[card.id]
+            report.error(node, f"duplicate card id {card.id!r} (first at line {first})")
+            return False
+        return True
+
+    def _ask(self, card: Card, front: str, back: str, node: yaml.Node, report: Report) -> None:
+        """Note the questions of a card (its front, and its back if it is reversed); warns
+        about one an earlier card asks already."""
+        for prompt in (front, back) if back else (front,):
+            if not prompt:
+                continue
+            folded = " ".join(prompt.casefold().split())
+            other_id = self.questions.get(folded)
+            if other_id is None:
+                self.questions[folded] = card.id
+            else:
+                report.warn(
+                    node,
+                    f"card {card.id!r} asks the same question as card "
+                    f"{other_id!r} (line {self.ids[other_id]})",
+                )

@@ -1,0 +1,385 @@
+"""Decks: a card file read whole in this process, the deck's own keys and topics, and the
+checks across the files of one load.
+
+Reading a whole file here is the reference for every diagnostic: chunked.py reads big files
+faster, and gives up (so that the file is read here) whenever it meets anything that could
+make a message other than a warning.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from cardpress.errors import Diagnostic
+from cardpress.format import DECK_KEYS, FORMAT_VERSION, MAX_CARDS_PER_DECK, MAX_PROBLEMS_PER_FILE
+from cardpress.loader import values
+from cardpress.loader.cards import CardContext, DeckCards
+from cardpress.loader.compose import MAP, SEQ, Composer, describe, is_key
+from cardpress.loader.media import Images
+from cardpress.loader.values import Report, TooManyProblems, error
+from cardpress.model import Card, Deck, Location
+from cardpress.render import render
+
+_DECK_KEYS = values.Keys(DECK_KEYS)
+
+CardRow = tuple[str, int, int, bool]
+"""A card judged but not kept (``check``): its id, line, column, and whether the id was made."""
+
+CardEntry = tuple[str, Location, bool]
+"""A card of a deck for the checks across files: its id, where it is, whether the id was made."""
+
+
+@dataclass
+class FileRead:
+    """What reading one card file gave: its deck (None when it has errors), its diagnostics,
+    and the cards that were judged but not kept (``check`` of a file read in chunks)."""
+
+    deck: Deck | None
+    diagnostics: list[Diagnostic]
+    rows: list[CardRow] = field(default_factory=list)
+
+    def cards(self) -> int:
+        return (len(self.deck.cards) if self.deck else 0) + len(self.rows)
+
+    def entries(self) -> list[CardEntry]:
+        """Every card of the deck, those kept and those only counted."""
+        if self.deck is None:
+            return []
+        entries = [(card.id, card.location, card.generated_id) for card in self.deck.cards]
+        path = self.deck.location.path
+        entries += [(cid, Location(path, line, col), made) for cid, line, col, made in self.rows]
+        return entries
+
+
+@dataclass
+class StreamedCards:
+    """The cards of a deck, judged while the file was read."""
+
+    node: yaml.Node  # the cards list, for positions (its items are not kept)
+    topics: dict[str, str] | None
+    cards: list[Card]
+
+
+def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
+    """Read a card file's bytes in this process: the reference for every diagnostic."""
+    report = Report(path)
+    images = Images(path.parent)
+    deck = None
+    try:
+        deck = _document(Composer(data), report, images, keep_html)
+    except yaml.MarkedYAMLError as exc:
+        _report_yaml_error(report, exc)
+    except yaml.YAMLError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        report.file_error(f"YAML error: {first_line}")
+    except TooManyProblems:
+        last = max(d.location for d in report.diagnostics)
+        report.diagnostics.append(
+            error(
+                last,
+                f"stopped after {MAX_PROBLEMS_PER_FILE} problems in this file; "
+                "fix these and check again",
+            )
+        )
+    return FileRead(deck, report.diagnostics)
+
+
+def _report_yaml_error(report: Report, exc: yaml.MarkedYAMLError) -> None:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
+    context = exc.context_mark
+    if exc.problem and exc.context and context is not None and context is not mark:
+        message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+    if "tab" in message:
+        message += "; indent with spaces, not tabs"
+    report.file_error(message, line, col)
+
+
+def _document(composer: Composer, report: Report, images: Images, keep_html: bool) -> Deck | None:
+    """Read the file's single document; cards are judged as they stream in."""
+    composer.next()  # StreamStart
+    if isinstance(composer.peek(), yaml.StreamEndEvent):
+        report.file_error("file is empty; expected a deck mapping")
+        return None
+    composer.next()  # DocumentStart
+    streamed: StreamedCards | None = None
+    first = composer.peek()
+    if isinstance(first, yaml.MappingStartEvent) and first.tag in (None, "!", MAP):
+        root, streamed = _root_mapping(composer, report, images, keep_html)
+    else:
+        root = composer.node()
+    composer.next()  # DocumentEnd
+    event = composer.peek()
+    if not isinstance(event, yaml.StreamEndEvent):
+        raise yaml.composer.ComposerError(
+            "expected a single document in the stream",
+            root.start_mark,
+            "but found another document",
+            event.start_mark,
+        )
+    return build_deck(root, report, images, streamed, keep_html=keep_html)
+
+
+def _root_mapping(
+    composer: Composer, report: Report, images: Images, keep_html: bool
+) -> tuple[yaml.Node, StreamedCards | None]:
+    """The deck mapping, with the first ``cards`` list turned into Cards as it is read.
+
+    The cards can be judged as they come only when the deck's topics are known by then:
+    read before them, or nowhere in the file.
+    """
+    start = composer.next()
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    streamed: StreamedCards | None = None
+    topics: yaml.Node | None = None
+    seen_cards = False
+    while not isinstance(composer.peek(), yaml.MappingEndEvent):
+        key = composer.node()
+        value = composer.peek()
+        if (
+            not seen_cards
+            and is_key(key, "cards")
+            and isinstance(value, yaml.SequenceStartEvent)
+            and value.tag in (None, "!", SEQ)
+            and (topics is not None or not composer.may_have("topics"))
+        ):
+            deck_topics = read_topics(topics, report) if topics is not None else None
+            context = CardContext(report, images, deck_topics, keep_html)
+            streamed = _stream_cards(composer, context)
+            pairs.append((key, streamed.node))
+        else:
+            # Topics may still come after the cards: keep their nodes, judge them at the end.
+            pairs.append((key, composer.node()))
+            if topics is None and is_key(key, "topics"):
+                topics = pairs[-1][1]
+        seen_cards = seen_cards or is_key(key, "cards")
+    end = composer.next()
+    return yaml.MappingNode(MAP, pairs, start.start_mark, end.end_mark), streamed
+
+
+def _stream_cards(composer: Composer, context: CardContext) -> StreamedCards:
+    """The cards list, judged card by card as it is read: only one card's nodes at a time."""
+    start = composer.next()
+    shell = yaml.SequenceNode(SEQ, [], start.start_mark, None)
+    cards = DeckCards()
+    count = 0
+    while not isinstance(composer.peek(), yaml.SequenceEndEvent):
+        count += 1
+        if count > MAX_CARDS_PER_DECK:
+            composer.skip()
+        else:
+            cards.add(composer.node(), context)
+    shell.end_mark = composer.next().end_mark
+    if count == 0:
+        context.report.error(shell, "the deck has no cards")
+    if count > MAX_CARDS_PER_DECK:
+        _too_many_cards(context.report, shell, count)
+        return StreamedCards(shell, context.topics, [])
+    return StreamedCards(shell, context.topics, cards.cards)
+
+
+def _too_many_cards(report: Report, node: yaml.Node, count: int) -> None:
+    report.error(
+        node,
+        f"the deck has {count} cards; the limit is "
+        f"{MAX_CARDS_PER_DECK} (split it into several card files)",
+    )
+
+
+def build_deck(
+    root: yaml.Node,
+    report: Report,
+    images: Images,
+    streamed: StreamedCards | None = None,
+    *,
+    keep_html: bool = True,
+) -> Deck | None:
+    """The Deck of a deck mapping whose cards were judged already (``streamed``) or are in it."""
+    fields = values.mapping(report, root, _DECK_KEYS, "the deck")
+    if fields is None:
+        return None
+    texts = _deck_texts(fields, report)
+    key = values.identifier(report, fields["key"][1], "deck key") if "key" in fields else None
+    tags = values.tags(report, fields["tags"][1], "deck tags") if "tags" in fields else ()
+    subdecks = True
+    if "subdecks" in fields:
+        subdecks = values.boolean(report, fields["subdecks"][1], "subdecks") is not False
+    if streamed is None:
+        topics, cards = _topics_and_cards(fields, report, images, keep_html)
+    else:
+        topics, cards = streamed.topics, streamed.cards
+    name = _deck_name(fields["name"][1], texts.get("name"), report) if "name" in fields else None
+    if key is None or name is None:
+        return None
+    description = texts.get("description") or ""
+    return Deck(
+        key=key,
+        name=name,
+        description=render(description).html if description else "",
+        tags=tags,
+        source=(texts.get("source") or "").strip(),
+        topics=tuple((topics or {}).items()),
+        subdecks=subdecks,
+        cards=tuple(cards),
+        location=report.location(root),
+        media=tuple(images.media[n] for n in sorted(images.media)),
+    )
+
+
+def _deck_texts(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], report: Report
+) -> dict[str, str | None]:
+    """The deck's name, description and source as written; checks its format version."""
+    texts: dict[str, str | None] = {}
+    for name in ("name", "description", "source"):
+        if name in fields:
+            texts[name] = values.scalar(
+                report, fields[name][1], f"deck {name}", required=name == "name"
+            )
+    if "format" in fields:
+        fmt = values.scalar(report, fields["format"][1], "format")
+        if fmt is not None and fmt.strip() != str(FORMAT_VERSION):
+            report.error(
+                fields["format"][1],
+                f"unsupported format {fmt!r}; this cardpress reads format {FORMAT_VERSION}",
+            )
+    return texts
+
+
+def _deck_name(node: yaml.Node, value: str | None, report: Report) -> str | None:
+    """The deck name as Anki stores it: NFC, each ``::`` part trimmed."""
+    if value is None:
+        return None
+    parts = [part.strip() for part in unicodedata.normalize("NFC", value).split("::")]
+    if not all(parts):
+        report.error(node, f"deck name {value.strip()!r} has an empty part between '::'")
+        return None
+    return "::".join(parts)
+
+
+def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
+    """The deck's topics: topic key -> title, as Anki will name their subdecks."""
+    if not isinstance(node, yaml.MappingNode):
+        report.error(node, f"topics must be a mapping of topic key to title, not {describe(node)}")
+        return None
+    topics: dict[str, str] = {}
+    titles: dict[str, yaml.Node] = {}
+    for key_node, value_node in node.value:
+        key = values.identifier(report, key_node, "topic key")
+        title = values.scalar(report, value_node, "topic title")
+        if key is None or title is None:
+            continue
+        if key in topics:
+            report.error(key_node, f"duplicate topic {key!r}")
+            continue
+        if "::" in title:
+            report.error(value_node, "topic title cannot contain '::' (Anki's deck separator)")
+            continue
+        # Titles name subdecks: Anki compares deck names NFC-normalised and ignoring case.
+        title = unicodedata.normalize("NFC", title.strip())
+        if title.casefold() in titles:
+            first = report.location(titles[title.casefold()])
+            report.error(
+                value_node,
+                f"topic title {title!r} is already used at line {first.line} "
+                "(Anki's deck names ignore case)",
+            )
+        titles[title.casefold()] = value_node
+        topics[key] = title
+    return topics
+
+
+def _topics_and_cards(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], report: Report, images: Images, keep_html: bool
+) -> tuple[dict[str, str] | None, list[Card]]:
+    """The topics and cards of a deck composed whole (its cards could not be streamed)."""
+    topics = read_topics(fields["topics"][1], report) if "topics" in fields else None
+    context = CardContext(report, images, topics, keep_html)
+    return topics, _cards(fields["cards"][1], context) if "cards" in fields else []
+
+
+def _cards(node: yaml.Node, context: CardContext) -> list[Card]:
+    """The cards of a cards list composed with its deck (not streamed)."""
+    report = context.report
+    if not isinstance(node, yaml.SequenceNode):
+        report.error(node, f"cards must be a list, not {describe(node)}")
+        return []
+    values.check_tag(report, node)
+    if not node.value:
+        report.error(node, "the deck has no cards")
+    if len(node.value) > MAX_CARDS_PER_DECK:
+        _too_many_cards(report, node, len(node.value))
+        return []
+    cards = DeckCards()
+    for item in node.value:
+        cards.add(item, context)
+    return cards.cards
+
+
+def cross_file_checks(decks: Iterable[tuple[Deck, list[CardEntry]]]) -> list[Diagnostic]:
+    """What two card files of one load may not share: a file name, a deck key or name, a
+    card id."""
+    problems: list[Diagnostic] = []
+    keys: dict[str, Location] = {}
+    ids: dict[str, Location] = {}
+    names: dict[str, Location] = {}
+    stems: dict[str, list[Location]] = {}
+    for deck, cards in decks:
+        problems += _same_file_name(deck, stems)
+        if deck.key in keys:
+            problems.append(
+                error(deck.location, f"deck key {deck.key!r} is already used by {keys[deck.key]}")
+            )
+        keys.setdefault(deck.key, deck.location)
+        if deck.name in names:
+            problems.append(
+                error(
+                    deck.location, f"deck name {deck.name!r} is already used by {names[deck.name]}"
+                )
+            )
+        names.setdefault(deck.name, deck.location)
+        problems += _shared_ids(cards, ids)
+    return problems
+
+
+def _same_file_name(deck: Deck, stems: dict[str, list[Location]]) -> list[Diagnostic]:
+    """Outputs and the lock are named after the card file: two files of one name (in two
+    folders, or .yaml and .yml) would overwrite each other's. Case-insensitive file systems
+    (macOS, Windows) take Deck and deck for one name."""
+    stem = deck.file_stem.casefold()
+    folder = Path(deck.location.path).parent
+    problems = []
+    if stem in stems:
+        # Name the file in the same folder if there is one: they share the lock too.
+        same = [o for o in stems[stem] if Path(o.path).parent == folder]
+        other = (same or stems[stem])[0].path
+        lock = " and lock file" if same else ""
+        problems.append(
+            error(
+                deck.location,
+                f"card file has the same name as {other}: both would write the same "
+                f"outputs ({deck.file_stem}.apkg, ...){lock}; rename one",
+            )
+        )
+    stems.setdefault(stem, []).append(deck.location)
+    return problems
+
+
+def _shared_ids(cards: list[CardEntry], ids: dict[str, Location]) -> list[Diagnostic]:
+    """Card ids of this deck that an earlier file uses (one file checks its own)."""
+    problems = []
+    for card_id, location, generated in cards:
+        if generated:
+            continue
+        if card_id in ids and ids[card_id].path != location.path:
+            problems.append(
+                error(location, f"duplicate card id {card_id!r} (also at {ids[card_id]})")
+            )
+        ids.setdefault(card_id, location)
+    return problems

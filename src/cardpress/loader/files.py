@@ -1,0 +1,97 @@
+"""Card files: finding them, and reading their bytes once they are known to be UTF-8 text
+without control characters, under the size limit."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from pathlib import Path
+
+from cardpress.errors import Diagnostic
+from cardpress.format import CARD_FILE_SUFFIXES, CONTROL, MAX_FILE_BYTES
+from cardpress.loader.values import error
+from cardpress.model import Location
+
+
+def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand folders to the card files inside them (sorted, so builds are reproducible)."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix in CARD_FILE_SUFFIXES and p.is_file()
+            )
+            if not found:
+                problems.append(error(Location(str(path)), "no card files (*.yaml) in folder"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(error(Location(str(path)), "no such file or folder"))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def read_card_file(path: Path, data: bytes | None = None) -> bytes | Diagnostic:
+    """The bytes of the card file at ``path`` (``data`` when given), or what is wrong with them.
+
+    The parser reads the bytes as they are (libyaml decodes UTF-8 itself): a decoded copy of
+    the whole file would hold four bytes a character as soon as it has one emoji.
+    """
+    if data is None:
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return error(Location(str(path)), _too_big(size))
+            data = path.read_bytes()
+        except OSError as exc:
+            return error(Location(str(path)), f"cannot read file: {exc.strerror}")
+    if len(data) > MAX_FILE_BYTES:
+        return error(Location(str(path)), _too_big(len(data)))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return error(Location(str(path), 1, 1), "file is UTF-16; save it as UTF-8")
+    if _is_clean_text(data):
+        return data
+    return _text_problem(path, data)
+
+
+def _too_big(size: int) -> str:
+    return f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"
+
+
+def _is_clean_text(data: bytes, piece: int = 1 << 16) -> bool:
+    """Whether ``data`` is UTF-8 without a control character, decoded a piece at a time: a
+    piece's text is small and gone before the next is decoded."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), piece):
+            if CONTROL.search(decoder.decode(view[start : start + piece])):
+                return False
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text_problem(path: Path, data: bytes) -> Diagnostic:
+    """Where ``data`` stops being UTF-8 text, or its first control character (the slow path,
+    for a file known to have one of them): the whole file is decoded to say exactly where."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return error(
+            Location(str(path), line, col),
+            f"invalid UTF-8 byte 0x{data[exc.start]:02x}; save the file as UTF-8",
+        )
+    bad = CONTROL.search(text)
+    assert bad is not None
+    line = text.count("\n", 0, bad.start()) + 1
+    col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+    return error(
+        Location(str(path), line, col),
+        f"control character U+{ord(bad.group()):04X} is not allowed in a card file",
+    )

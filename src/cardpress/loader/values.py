@@ -1,0 +1,241 @@
+"""YAML values judged with their positions: mappings and their keys, text, ids, tags, booleans.
+
+Every problem becomes a :class:`Diagnostic` at the node that has it, collected in a
+:class:`Report`; nothing stops at the first problem, only at :data:`MAX_PROBLEMS_PER_FILE`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+
+from cardpress.errors import Diagnostic, Severity
+from cardpress.format import ID, MAX_FIELD_CHARS, MAX_PROBLEMS_PER_FILE
+from cardpress.loader.compose import BOOL, MAP, MERGE, NULL, PLAIN_TAGS, STR, describe
+from cardpress.model import Location
+
+
+class TooManyProblems(Exception):
+    """Stops reading a file that has more problems than anyone would read."""
+
+
+class Report:
+    """The diagnostics of one card file, each at the position of a node.
+
+    ``line_offset`` is the line where the text the nodes were composed from starts in the file
+    (0 for the whole file; a piece of the file's cards list has its own, see chunked.py).
+    """
+
+    __slots__ = ("diagnostics", "line_offset", "path", "path_text")
+
+    def __init__(
+        self, path: Path, line_offset: int = 0, diagnostics: list[Diagnostic] | None = None
+    ) -> None:
+        self.path = path
+        self.path_text = str(path)
+        self.line_offset = line_offset
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+
+    def shifted(self, line_offset: int) -> Report:
+        """A report into the same diagnostics for nodes of text that starts at ``line_offset``."""
+        return Report(self.path, line_offset, self.diagnostics)
+
+    def line(self, node: yaml.Node) -> int:
+        """The 1-based line in the file where ``node`` starts."""
+        return node.start_mark.line + 1 + self.line_offset
+
+    def location(self, node: yaml.Node | None) -> Location:
+        if node is None:
+            return Location(self.path_text)
+        return Location(self.path_text, self.line(node), node.start_mark.column + 1)
+
+    def error(self, node: yaml.Node | None, message: str) -> None:
+        self.add(Diagnostic(self.location(node), Severity.ERROR, message))
+
+    def warn(self, node: yaml.Node | None, message: str) -> None:
+        self.add(Diagnostic(self.location(node), Severity.WARNING, message))
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        """Add a problem found in the file's content; raises TooManyProblems at the limit."""
+        self.diagnostics.append(diagnostic)
+        if len(self.diagnostics) >= MAX_PROBLEMS_PER_FILE:
+            raise TooManyProblems
+
+    def file_error(self, message: str, line: int = 0, col: int = 0) -> None:
+        """A problem that ends the file's reading (it cannot be read, or is not YAML)."""
+        self.diagnostics.append(error(Location(self.path_text, line, col), message))
+
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def error(location: Location, message: str) -> Diagnostic:
+    return Diagnostic(location, Severity.ERROR, message)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'x'?" for the choice closest to a misspelt ``word``, or ""."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class Keys:
+    """The keys a mapping may have, with the required ones at hand (a mapping is judged once
+    per card: 100,000 times a big deck)."""
+
+    __slots__ = ("allowed", "required")
+
+    def __init__(self, keys: dict[str, bool]) -> None:
+        self.allowed = keys  # name -> required
+        self.required = tuple(key for key, required in keys.items() if required)
+
+
+def mapping(
+    report: Report, node: yaml.Node, keys: Keys, what: str
+) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    """Check a mapping: duplicate, unknown and missing keys. Returns key -> (key, value)."""
+    if type(node) is not yaml.MappingNode:
+        report.error(node, f"{what} must be a mapping of keys to values, not {describe(node)}")
+        return None
+    if node.tag != MAP:
+        check_tag(report, node)
+    allowed = keys.allowed
+    found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value  # a list or a mapping when the key is not a scalar
+        if (
+            key_node.tag == STR
+            and type(key_node) is yaml.ScalarNode
+            and key in allowed
+            and key not in found
+        ):
+            found[key] = (key_node, value_node)  # the common case: a known key, once
+        elif _key_is_fine(report, key_node, found, allowed, what):
+            found[str(key)] = (key_node, value_node)
+    for key in keys.required:
+        if key not in found:
+            report.error(node, f"{what} is missing required key {key!r}")
+    return found
+
+
+def _key_is_fine(
+    report: Report,
+    key_node: yaml.Node,
+    found: dict[str, tuple[yaml.Node, yaml.Node]],
+    allowed: dict[str, bool],
+    what: str,
+) -> bool:
+    """Whether a mapping key that is not plainly a known key once is one after all; reports
+    why not."""
+    if type(key_node) is not yaml.ScalarNode or key_node.tag == MERGE:
+        report.error(key_node, f"{what} keys must be plain names")
+        return False
+    key = str(key_node.value)
+    if key in found:
+        first = report.location(found[key][0])
+        report.error(key_node, f"duplicate key {key!r} (first at line {first.line})")
+        return False
+    if key not in allowed:
+        report.error(key_node, f"unknown key {key!r} in {what}{did_you_mean(key, allowed)}")
+        return False
+    return True
+
+
+def check_tag(report: Report, node: yaml.Node) -> bool:
+    """Whether a node's tag is one of plain YAML's; reports it when not."""
+    tag = node.tag or ""
+    if tag.startswith("tag:yaml.org,2002:") and (
+        tag in PLAIN_TAGS or tag.endswith((":map", ":seq"))
+    ):
+        return True
+    report.error(node, f"unsupported YAML tag {tag!r}; card files are plain YAML")
+    return False
+
+
+def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True) -> str | None:
+    """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no")."""
+    if node.tag == STR and type(node) is yaml.ScalarNode:  # by far the most common case
+        text: str = node.value
+        if 0 < len(text) <= MAX_FIELD_CHARS and not (text[0] + text[-1]).isspace():
+            return text  # something visible at both ends: nothing to check
+    if not check_tag(report, node):
+        return None
+    if not isinstance(node, yaml.ScalarNode):
+        report.error(node, f"{what} must be text, not {describe(node)}")
+        return None
+    value = str(node.value)
+    if node.tag == NULL or not value.strip():
+        if required:
+            report.error(node, f"{what} is empty")
+        return None
+    if len(value) > MAX_FIELD_CHARS:
+        report.error(node, f"{what} is {len(value)} characters; the limit is {MAX_FIELD_CHARS}")
+        return None
+    return value
+
+
+def identifier(report: Report, node: yaml.Node, what: str) -> str | None:
+    """An id, key or topic key: letters, digits, '.', '_' and '-'."""
+    if type(node) is yaml.ScalarNode and node.tag == STR:  # by far the most common case
+        text: str = node.value
+        if len(text) <= MAX_FIELD_CHARS and ID.fullmatch(text):
+            return text  # nothing to check: no space, not empty
+    value = scalar(report, node, what)
+    if value is None:
+        return None
+    if not ID.fullmatch(value):
+        report.error(
+            node,
+            f"{what} {value!r} may use only letters, digits, '.', '_' and '-', "
+            "and must start with a letter or digit",
+        )
+        return None
+    return value
+
+
+def tags(report: Report, node: yaml.Node, what: str) -> tuple[str, ...]:
+    """Anki tags: a list of words, or words in one text separated by spaces."""
+    words: list[str] = []
+    if isinstance(node, yaml.SequenceNode):
+        check_tag(report, node)
+        for item in node.value:
+            value = scalar(report, item, f"a tag in {what}")
+            if value is None:
+                continue
+            value = value.strip()
+            if value.split() != [value]:  # split() splits where isspace() is true
+                report.error(item, f"tag {value!r} contains a space; Anki tags cannot")
+                continue
+            words.append(value)
+    else:
+        value = scalar(report, node, what, required=False)
+        if value is not None:
+            words = value.split()
+    # Anki stores tags NFC-normalised; so does every export.
+    return shared_tags(unicodedata.normalize("NFC", word) for word in words)
+
+
+def boolean(report: Report, node: yaml.Node, what: str) -> bool | None:
+    """A YAML boolean (true, false, yes, no, on, off in any of YAML's spellings)."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == BOOL:
+        return str(node.value).lower() in ("true", "yes", "on", "y")
+    report.error(node, f"{what} must be true or false")
+    return None
+
+
+def shared_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """The tags, once each, as one shared tuple of interned strings per distinct set.
+
+    A deck repeats a handful of topics and tag sets on thousands of cards; sharing them
+    saves about 10% of a big deck's memory (twice, when a second process writes pages).
+    """
+    unique = tuple(dict.fromkeys(map(sys.intern, tags)))
+    return _TAG_SETS.setdefault(unique, unique) if len(_TAG_SETS) < 10_000 else unique
+
+
+_TAG_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
