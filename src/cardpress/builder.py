@@ -186,7 +186,7 @@ class _Deck:
         published = newer_than_lock(self.out / f"{deck.file_stem}.apkg", previous, self.notes)
         lock = update_lock(previous, self.notes, published)
         entries = lock.entries
-        stamped = self.notes.stamped(entries[n.card.id].mtime for n in self.notes)
+        stamped = self.notes.stamped(entries[card.id].mtime for card in deck.cards)
         self._prepared = (stamped, lock)
 
     @property

@@ -187,11 +187,12 @@ def update_lock(
     for note in notes:
         card_id = note.card.id
         before = newer.get(card_id) or old.get(card_id)
-        if before is not None and before.fingerprint == note.fingerprint:
+        fp = note.fingerprint
+        if before is not None and before.fingerprint == fp:
             entries[card_id] = before
         else:
             mtime = max(stamp, before.mtime + 1) if before is not None else stamp
-            entries[card_id] = LockEntry(note.fingerprint, mtime)
+            entries[card_id] = LockEntry(fp, mtime)
     return Lock(key, entries)
 
 
@@ -226,11 +227,11 @@ def newer_than_lock(package: Path, lock: Lock | None, notes: Notes) -> dict[str,
             with _collection(zf, package) as db:
                 mtimes = dict(db.execute("SELECT guid, mod FROM notes"))
                 wanted: dict[str, str] = {}
-                for note in notes:
-                    mtime = mtimes.get(note.guid)
-                    entry = known.get(note.card.id)
+                for card, guid in zip(notes.deck.cards, notes.guids, strict=True):
+                    mtime = mtimes.get(guid)
+                    entry = known.get(card.id)
                     if mtime is not None and (entry is None or mtime > entry.mtime):
-                        wanted[note.guid] = note.card.id
+                        wanted[guid] = card.id
                 return {wanted[guid]: entry for guid, entry in _notes(db, wanted)}
     except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError):
         return {}

@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import itertools
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import NamedTuple, overload
 
 from cardpress.format import CLOZE
 from cardpress.model import Card, Deck, Kind
@@ -67,8 +68,7 @@ NOTE_TYPES = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
+class Note(NamedTuple):
     """One card as an Anki note."""
 
     card: Card
@@ -78,47 +78,80 @@ class Note:
     fields: tuple[str, ...]  # HTML, in the note type's field order
     tags: tuple[str, ...]
     deck: str  # the Anki deck the note's cards go to
-    fingerprint: str  # of everything above that Anki stores: see fingerprint()
+
+    @property
+    def fingerprint(self) -> str:
+        """Of everything Anki stores of the note: see :func:`fingerprint`."""
+        return fingerprint(self.note_type.id, self.fields, self.tags, self.deck)
 
 
 class Notes(Sequence[Note]):
     """The notes of one deck, in authored order, and once stamped, their mtimes.
 
-    The notes are made when first read: a build's second process, which prints the pages
-    from the deck's cards alone, never makes them (nor holds a copy of their memory).
+    A note is made from its card when it is read, each time: of what makes a note, only the
+    GUIDs cost enough to keep (a hash each), and they are worked out once, when first
+    needed. At 100,000 cards the notes kept whole took 41 MB of the build's 250; and a build's
+    second process, which prints the pages from the deck's cards alone, never makes them.
     """
 
-    __slots__ = ("_items", "deck", "mtimes")
+    __slots__ = ("_decks", "_guids", "_tags", "deck", "mtimes")
 
     def __init__(
-        self, deck: Deck, items: tuple[Note, ...] | None = None, mtimes: Sequence[int] = ()
+        self, deck: Deck, guids: list[str] | None = None, mtimes: Sequence[int] = ()
     ) -> None:
         self.deck = deck
-        self._items = items
         self.mtimes = mtimes
+        self._guids = guids
+        self._tags = _TagSets(deck)
+        self._decks: dict[str, str] = {}  # topic -> Anki deck name
 
     @property
-    def items(self) -> tuple[Note, ...]:
-        if self._items is None:
-            self._items = tuple(_notes_of(self.deck))
-        return self._items
+    def guids(self) -> list[str]:
+        """The GUID of each note, in order."""
+        if self._guids is None:
+            key = self.deck.key
+            self._guids = [guid(key, card.id) for card in self.deck.cards]
+        return self._guids
+
+    def _note(self, index: int, card: Card, guid: str) -> Note:
+        deck = self._decks.get(card.topic)
+        if deck is None:
+            deck = self._decks[card.topic] = self.deck.deck_name_for(card)
+        # tuple.__new__ skips NamedTuple's own __new__: a note is made every time it is read.
+        return _new_note(
+            Note,
+            (
+                card,
+                index + 1,
+                NOTE_TYPES[card.kind],
+                guid,
+                note_fields(card),
+                self._tags(card),
+                deck,
+            ),
+        )
 
     @overload
     def __getitem__(self, index: int) -> Note: ...
     @overload
     def __getitem__(self, index: slice) -> Sequence[Note]: ...
     def __getitem__(self, index: int | slice) -> Note | Sequence[Note]:
-        return self.items[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return self._note(index, self.deck.cards[index], self.guids[index])
 
     def __len__(self) -> int:
         return len(self.deck.cards)
 
     def __iter__(self) -> Iterator[Note]:
-        return iter(self.items)
+        note = self._note
+        return map(note, itertools.count(), self.deck.cards, self.guids)
 
     def stamped(self, mtimes: Iterable[int]) -> Notes:
         """These notes with their mtimes (the lock's), one for each note in order."""
-        stamped = Notes(self.deck, self.items, array("q", mtimes))
+        stamped = Notes(self.deck, self.guids, array("q", mtimes))
         if len(stamped.mtimes) != len(self):
             raise ValueError(f"{len(stamped.mtimes)} mtimes for {len(self)} notes")
         return stamped
@@ -128,37 +161,25 @@ class Notes(Sequence[Note]):
         then each subdeck as its first note reaches it; each with its notes' indexes (arrays:
         no int object per note)."""
         members: dict[str, array[int]] = {self.deck.name: array("l")}
-        for index, note in enumerate(self.items):
-            found = members.get(note.deck)
+        name_of = self.deck.deck_name_for
+        names: dict[str, str] = {}
+        for index, card in enumerate(self.deck.cards):
+            name = names.get(card.topic)
+            if name is None:
+                name = names[card.topic] = name_of(card)
+            found = members.get(name)
             if found is None:
-                found = members[note.deck] = array("l")
+                found = members[name] = array("l")
             found.append(index)
         return members
 
 
+_new_note = tuple.__new__
+
+
 def make_notes(deck: Deck) -> Notes:
-    """The notes of every card of ``deck`` (made when first read)."""
+    """The notes of every card of ``deck``."""
     return Notes(deck)
-
-
-def _notes_of(deck: Deck) -> Iterator[Note]:
-    tags_of = _TagSets(deck)
-    key = deck.key
-    for position, card in enumerate(deck.cards, start=1):
-        note_type = NOTE_TYPES[card.kind]
-        fields = note_fields(card)
-        tags = tags_of(card)
-        deck_name = deck.deck_name_for(card)
-        yield Note(
-            card,
-            position,
-            note_type,
-            guid(key, card.id),
-            fields,
-            tags,
-            deck_name,
-            fingerprint(note_type.id, fields, tags, deck_name),
-        )
 
 
 def note_fields(card: Card) -> tuple[str, ...]:

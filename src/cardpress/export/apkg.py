@@ -28,7 +28,7 @@ from cardpress.commit import scratch
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.lock import mtimes_comment, now
 from cardpress.model import Kind
-from cardpress.notes import Notes, NoteType, stable_id
+from cardpress.notes import NOTE_TYPES, Notes, NoteType, stable_id
 
 # 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -139,7 +139,7 @@ def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) ->
             # A scratch file: no journal, no waiting for the disk.
             cursor.execute("PRAGMA journal_mode=OFF")
             cursor.execute("PRAGMA synchronous=OFF")
-            _write_collection(cursor, notes, decks, members, stamp)
+            cards = _write_collection(cursor, notes, decks, members, stamp)
             db.commit()
         finally:
             db.close()
@@ -149,8 +149,8 @@ def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) ->
             _add(zf, "media", json.dumps(media, ensure_ascii=False, sort_keys=True).encode())
             for i, item in enumerate(deck.media):
                 _add(zf, str(i), item.path.read_bytes())
-            zf.comment = mtimes_comment(zip((n.card.id for n in notes), notes.mtimes, strict=True))
-    cards = sum(len(n.note_type.card_ords(n.fields)) for n in notes)
+            ids = (card.id for card in deck.cards)
+            zf.comment = mtimes_comment(zip(ids, notes.mtimes, strict=True))
     return ExportSummary(
         f"{plural(len(notes), 'note')}, {plural(cards, 'card')}, {plural(len(decks), 'deck')}, "
         f"{plural(len(deck.media), 'media file')}"
@@ -163,8 +163,9 @@ def _write_collection(
     decks: dict[str, genanki.Deck],
     members: dict[str, Any],
     stamp: int,
-) -> None:
-    """The collection: genanki's schema, note types and decks, then every note and card."""
+) -> int:
+    """The collection: genanki's schema, note types and decks, then every note and card.
+    Returns the number of cards."""
     cursor.executescript(APKG_SCHEMA)
     cursor.executescript(APKG_COL)
     # genanki's indexes on notes and cards, built once after the rows instead of updated row
@@ -182,9 +183,10 @@ def _write_collection(
         "UPDATE col SET decks = ?, models = ?",
         (json.dumps(all_decks), _models_json(notes, decks, members, stamp)),
     )
-    _insert_notes(cursor, notes, decks, members)
+    cards = _insert_notes(cursor, notes, decks, members)
     for _, sql in indexes:
         cursor.execute(sql)
+    return cards
 
 
 def _models_json(
@@ -200,9 +202,9 @@ def _models_json(
     types appear twice (Anki reads the later one).
     """
     state: dict[Any, Any] = {}
-    items = notes.items
+    cards = notes.deck.cards
     for name, deck in decks.items():
-        kinds = dict.fromkeys(items[i].note_type for i in members[name])
+        kinds = dict.fromkeys(NOTE_TYPES[cards[i].kind] for i in members[name])
         normalised: dict[Any, Any] = {}
         for key, value in state.items():  # json.loads(json.dumps(state)), without the text
             normalised[str(key)] = value
@@ -214,7 +216,7 @@ def _models_json(
 
 def _insert_notes(
     cursor: sqlite3.Cursor, notes: Notes, decks: dict[str, genanki.Deck], members: dict[str, Any]
-) -> None:
+) -> int:
     """Insert every note and card, deck by deck, a few thousand rows at a time.
 
     The rows are genanki's: ``genanki.Note.write_to_db`` and ``genanki.Card.write_to_db``
@@ -225,11 +227,12 @@ def _insert_notes(
     counter = _ids(max(notes.mtimes, default=0))
     rows: list[tuple[object, ...]] = []
     cards: list[tuple[object, ...]] = []
-    items, mtimes = notes.items, notes.mtimes
+    count = 0
+    mtimes = notes.mtimes
     for name, deck in decks.items():
         deck_id = deck.deck_id
         for index in members[name]:
-            note = items[index]
+            note = notes[index]
             mtime = mtimes[index]
             note_id = next(counter)
             fields = note.fields
@@ -247,8 +250,11 @@ def _insert_notes(
                 cards.append((next(counter), note_id, deck_id, ord_, mtime, -1, 0, 0,
                               note.position, 0, 0, 0, 0, 0, 0, 0, 0, ""))  # fmt: skip
             if len(rows) == 5000:
+                count += len(cards)
                 _flush(cursor, rows, cards)
+    count += len(cards)
     _flush(cursor, rows, cards)
+    return count
 
 
 def _flush(cursor: sqlite3.Cursor, notes: list[tuple[object, ...]], cards: list[Any]) -> None:

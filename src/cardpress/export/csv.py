@@ -20,7 +20,8 @@ from __future__ import annotations
 import csv
 import html
 import re
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -28,7 +29,7 @@ from cardpress.errors import Diagnostic, Severity
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.format import CLOZE
 from cardpress.model import Card, Kind
-from cardpress.notes import Note, Notes
+from cardpress.notes import Notes
 from cardpress.render import plain_text
 
 DIALECTS = ("anki", "plain")
@@ -59,13 +60,18 @@ def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> 
     if dialect not in DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
     deck = notes.deck
+    # The Anki decks the notes fill (the deck itself is listed even when its cards are all in
+    # subdecks), with their notes.
+    names = {name: members for name, members in notes.decks().items() if members}
     # Written row by row (never the whole text in memory); the plain dialect starts with a BOM.
     encoding = "utf-8-sig" if dialect == "plain" else "utf-8"
     with path.open("w", encoding=encoding, newline="") as out:
         if dialect == "anki":
-            _write_anki(notes, out)
-            decks = plural(len({note.deck for note in notes}), "deck")
-            text = f"{plural(len(notes), 'note')} for Anki's File > Import, {decks}"
+            _write_anki(notes, names, out)
+            text = (
+                f"{plural(len(notes), 'note')} for Anki's File > Import, "
+                f"{plural(len(names), 'deck')}"
+            )
         else:
             _write_plain(notes, out)
             text = f"{plural(len(notes), 'row')} of plain CSV"
@@ -79,7 +85,7 @@ def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> 
                 "CSV (use the .apkg)",
             )
         )
-    numeric = sorted({note.deck for note in notes if _is_deck_id(note.deck)})
+    numeric = sorted(name for name in names if _is_deck_id(name))
     if dialect == "anki" and numeric:
         warnings.append(
             Diagnostic(
@@ -100,7 +106,7 @@ def _is_deck_id(name: str) -> bool:
 # -- the anki dialect ----------------------------------------------------------------------
 
 
-def _write_anki(notes: Notes, out: TextIO) -> None:
+def _write_anki(notes: Notes, decks: Mapping[str, Sequence[int]], out: TextIO) -> None:
     """Anki's import headers, then one row per note, parent decks before their subdecks."""
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
@@ -115,23 +121,28 @@ def _write_anki(notes: Notes, out: TextIO) -> None:
         "#columns:"
     )
     writer.writerow(ANKI_COLUMNS)
-    for note in rows_in_deck_order(notes):
+    for note in map(notes.__getitem__, rows_in_deck_order(decks, len(notes))):
         first, second = anki_fields(note.card)
         writer.writerow(
             [note.note_type.stock_name, note.deck, first, second, " ".join(note.tags), note.guid]
         )
 
 
-def rows_in_deck_order(notes: Notes) -> Sequence[Note]:
-    """Notes with parent decks before subdecks, otherwise in authored order.
+def rows_in_deck_order(decks: Mapping[str, Sequence[int]], count: int) -> Iterable[int]:
+    """The notes' indexes, parent decks before subdecks, otherwise in authored order.
 
     Anki's importer creates a row's deck (and its parents) by name; a ``P::C`` row before the
-    first ``P`` row makes the later ``P`` rows land in a new deck ``P+``.
+    first ``P`` row makes the later ``P`` rows land in a new deck ``P+``. ``decks`` maps each
+    deck name to its notes (``Notes.decks``).
     """
-    depth = {name: name.count("::") for name in {note.deck for note in notes}}
-    if len(set(depth.values())) <= 1:
-        return notes  # one level: the authored order
-    return sorted(notes, key=lambda note: depth[note.deck])
+    if len({name.count("::") for name in decks}) <= 1:
+        return range(count)  # one level: the authored order
+    depth = array("l", [0]) * count
+    for name, members in decks.items():
+        level = name.count("::")
+        for index in members:
+            depth[index] = level
+    return sorted(range(count), key=depth.__getitem__)  # stable: authored order within a level
 
 
 def anki_fields(card: Card) -> tuple[str, str]:
