@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from cardpress import build, load_deck
 from cardpress.model import Kind
 from cardpress.notes import NOTE_TYPES, guid, make_notes
 from tests.conftest import (
+    FIXTURES,
     NONE_SKIPPED,
     bucket_sizes,
     fresh_collection,
@@ -286,3 +288,27 @@ def test_fingerprints_are_the_canonical_json_ones(tmp_path: Path) -> None:
             assert note.fingerprint == _canonical_fingerprint(note)
     front = decks[-1].cards[0].front
     assert all(ch in front for ch in '"\\\t\n\u2028🎴')  # what JSON escapes, and what not
+
+
+def test_an_image_in_a_source_travels_with_the_package(
+    tmp_path: Path, collection: Collection
+) -> None:
+    """A card's source is a field of its note: its images are packed like any other's (they
+    were once dropped without a word)."""
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    shutil.copy(FIXTURES / "hostile" / "scripts" / "p.png", cards / "scan.png")
+    (cards / "sourced.yaml").write_text(
+        "key: sourced\nname: Sourced\ncards:\n  - id: a\n    front: Question\n"
+        "    back: Answer\n    source: '![page 12](scan.png) Reader, p. 12'\n",
+        encoding="utf-8",
+    )
+    log = import_apkg(collection, _build(cards / "sourced.yaml", tmp_path / "dist"))
+    assert len(log.new) == 1
+    note = collection.get_note(collection.find_notes("")[0])
+    assert note["Source"].startswith('<img src="scan-') and note["Source"].endswith("p. 12")
+    media = collection.media.check()
+    assert list(media.missing) == [] and list(media.unused) == []
+    assert [p.name for p in Path(collection.media.dir()).iterdir()] == [
+        note["Source"].split('"')[1]
+    ]

@@ -20,6 +20,7 @@ from anki.collection import Collection
 
 from cardpress import build, load_deck
 from cardpress.notes import guid, note_fields
+from cardpress.render import plain_text
 from tests.conftest import (
     FIXTURES,
     browser_dom,
@@ -70,7 +71,11 @@ CASES: dict[str, tuple[Callable[[], str | bytes], str]] = {
         "case.yaml:3:4004: error: YAML syntax error: exceeded maximum nesting depth "
         "(while increasing flow level at line 3, column 4004)",
     ),
-    "alias-bomb": (_alias_bomb, "case.yaml:1:1: error: unknown key 'a0' in the deck"),
+    "alias-bomb": (
+        _alias_bomb,
+        "case.yaml:7:35: error: aliases (*name) repeat 21333300 characters of text by here; "
+        "the limit is 20971520",
+    ),
     "huge-scalar": (
         lambda: "key: k\nname: K\ncards:\n  - id: a\n    front: q\n    back: " + "x" * 5_000_000,
         "case.yaml:6:11: error: card back is 5000000 characters; the limit is 100000",
@@ -87,6 +92,37 @@ CASES: dict[str, tuple[Callable[[], str | bytes], str]] = {
     "too-big-file": (
         lambda: "key: k\nname: K\n# " + "x" * (20 * 1024 * 1024) + "\n",
         "case.yaml: error: file is 20971538 bytes; the limit is 20971520",
+    ),
+    "deep-quotes": (
+        lambda: (
+            'key: k\nname: K\ncards:\n  - id: a\n    front: q\n    back: "' + ">" * 99_000 + ' x"\n'
+        ),
+        "case.yaml:6:11: error: text nests 99001 levels deep (block quotes, lists or tags); "
+        "the limit is 100",
+    ),
+    "alias-per-card": (
+        lambda: (
+            "key: k\nname: K\ncards:\n  - id: c0\n    front: q0\n    back: a\n"
+            + "    extra: &big "
+            + "x" * 90_000
+            + "\n"
+            + "".join(
+                f"  - id: c{i}\n    front: q{i}\n    back: a\n    extra: *big\n"
+                for i in range(1, 1000)
+            )
+        ),
+        "case.yaml:943:12: error: aliases (*name) repeat 21060000 characters of text by here; "
+        "the limit is 20971520",
+    ),
+    "deck-tags-on-every-card": (
+        lambda: (
+            "key: k\nname: K\ntags: ["
+            + ", ".join(f"t{i}" for i in range(60_000))
+            + "]\ncards:\n"
+            + "".join(f"  - id: c{i}\n    front: q{i}\n    back: a\n" for i in range(1000))
+        ),
+        "case.yaml:3:7: error: deck tags are 408889 characters together; the limit is 1000 "
+        "(every note repeats them)",
     ),
     "python-apply": (
         lambda: "key: !!python/object/apply:os.system ['touch pwned']\nname: n\ncards: []\n",
@@ -212,7 +248,7 @@ def test_right_to_left_emoji_and_combining_text_work(tmp_path: Path) -> None:
             assert note.fields[0] == card.front
     sheet = (out / "scripts.sheet.html").read_text(encoding="utf-8")
     for card in deck.cards:
-        assert card.front_text.split("{{")[0].strip()[:8] in sheet
+        assert plain_text(card.front).split("{{")[0].strip()[:8] in sheet
 
 
 def _page(path: Path, fragments: list[str]) -> Path:

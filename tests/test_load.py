@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +185,36 @@ def test_a_file_is_refused_exactly_when_it_is_not_utf8_text_without_controls(
         assert refusals == []
     else:
         assert len(refusals) == 1 and refusals[0].startswith(expected)
+
+
+def test_a_pipe_given_as_a_card_file_is_not_read(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    pipe = tmp_path / "deck.yaml"
+    os.mkfifo(pipe)
+    result = CliRunner().invoke(cli, ["check", str(pipe)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{pipe}: error: not a regular file (a pipe or a device?); give a card file\n"
+        "1 error, 0 warnings\n"
+    )
+
+
+def test_a_subfolder_that_cannot_be_read_is_an_error(good_deck: Path) -> None:
+    """Its cards would be left out without a word. Root reads any folder: as root the check
+    runs without the capabilities that let it (setpriv)."""
+    locked = good_deck.parent / "locked"
+    locked.mkdir()
+    (locked / "more.yaml").write_text("key: more\n", encoding="utf-8")
+    locked.chmod(0)
+    command = [sys.executable, "-m", "cardpress", "check", str(good_deck.parent)]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("as root this needs setpriv (util-linux) to drop the capabilities")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    finally:
+        locked.chmod(0o755)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == f"{locked}: error: cannot read folder: Permission denied"

@@ -43,8 +43,9 @@ KINDS = {kind.value: kind for kind in Kind}
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ID = re.compile(ID_PATTERN)
 
-# A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}.
-CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+# A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}. N is ASCII digits, as for Anki
+# (a digit of another script, like ARABIC-INDIC DIGIT ONE, makes no deletion there).
+CLOZE = re.compile(r"\{\{c([0-9]+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 
 # Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL), and
 # that an image path may not hold either.
@@ -73,6 +74,18 @@ IMAGE_MIME = {
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000
 MAX_CARDS_PER_DECK = 100_000
+# What every note repeats (its deck, topic and tags) is short, or a small file makes huge
+# outputs: a deck's tags are written into each of its notes.
+MAX_NAME_CHARS = 200  # ids, keys, topic keys and titles, each part of a deck name
+MAX_TAG_CHARS = 200  # one tag
+MAX_TAGS_CHARS = 1_000  # a deck's tags together, and a card's (with the spaces between)
+# Aliases (*name) repeat what an anchor holds: what they add to a file is bounded too.
+MAX_ALIASED_CHARS = MAX_FILE_BYTES
+# How deep elements may nest in a field: deeper than any card needs, and far below what makes
+# the sanitiser slow (its time grows with the square of the depth).
+MAX_NESTING = 100
+# Cloze numbers: Anki numbers a note's cards with 16 bits, c1 being card 0.
+MAX_CLOZE_NUMBER = 65_535
 MAX_PROBLEMS_PER_FILE = 100
 
 # Warnings.

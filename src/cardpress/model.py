@@ -61,9 +61,6 @@ class Card:
     path: str
     line: int
     col: int
-    # The authored Markdown of the first and second field, for diagnostics and plain exports.
-    front_text: str = ""
-    back_text: str = ""
     media: tuple[str, ...] = ()
     generated_id: bool = False
 

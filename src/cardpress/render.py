@@ -23,6 +23,8 @@ import nh3
 from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 
+from cardpress.format import MAX_NESTING
+
 ALLOWED_TAGS = frozenset(
     {
         "a", "b", "blockquote", "br", "code", "del", "div", "em", "hr", "i", "img", "kbd",
@@ -30,10 +32,6 @@ ALLOWED_TAGS = frozenset(
         "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
     }
 )  # fmt: skip
-# Deeper nesting than any card needs (block quotes, lists, tags), and far below what would make
-# the sanitiser slow (its time grows with the square of the depth).
-MAX_NESTING = 100
-
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
@@ -62,10 +60,15 @@ class Rendered:
     images: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     failure: BaseException | None = None  # raised by a resolver inside the sanitiser
-    # How deep the elements nest, when deeper than MAX_NESTING (then html is empty): the
-    # sanitiser takes time that grows with the square of the depth (a field of 100,000 '>'
-    # took 87 s), so such a field is refused before it gets there.
-    too_deep: int = 0
+
+
+class TooDeep(ValueError):
+    """A field whose elements nest deeper than MAX_NESTING: the sanitiser's time grows with
+    the square of the depth (a field of 100,000 '>' took 87 s), so it never gets there."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(f"nests {depth} levels deep")
+        self.depth = depth
 
 
 ImageResolver = Callable[[str], "str | None"]
@@ -78,7 +81,8 @@ def render(
     """Render Markdown ``text`` to sanitised HTML.
 
     With ``inline`` a text that is a single paragraph comes back without the ``<p>`` wrapper,
-    which is what a flashcard field wants.
+    which is what a flashcard field wants. Raises :class:`TooDeep` for a text that nests
+    deeper than ``MAX_NESTING``.
     """
     text = text.strip()
     if inline and _PLAIN.fullmatch(text) and not text.endswith((" ", "\\")):
@@ -123,8 +127,7 @@ def render_markdown(
     raw = _markdown_to_html(text).strip()
     depth = nesting(raw)
     if depth > MAX_NESTING:
-        result.too_deep = depth
-        return result
+        raise TooDeep(depth)
     if inline and raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]:
         raw = raw[3:-4]  # a single paragraph: its content, without the wrapper
     if pair is not None:

@@ -80,7 +80,7 @@ def load_bytes(
     read = _read(Path(path), data, workers, keep_cards=True)
     problems = read.diagnostics
     if read.deck is not None:
-        problems += cross_file_checks([(read.deck, read.entries())])
+        problems += cross_file_checks([(read.deck, read.entries(), read.topic_titles())])
     return _result([read.deck] if read.deck else [], problems, strict)
 
 
@@ -107,7 +107,9 @@ def _read_all(
             reads.append(read)
     if len(reads) > 1:  # card ids shared between files (one file checks its own)
         problems.extend(
-            cross_file_checks([(read.deck, read.entries()) for read in reads if read.deck])
+            cross_file_checks(
+                [(read.deck, read.entries(), read.topic_titles()) for read in reads if read.deck]
+            )
         )
     return reads, _result([], problems, strict).warnings
 

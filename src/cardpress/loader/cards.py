@@ -14,12 +14,20 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from cardpress.format import CARD_KEYS, CLOZE, KINDS, LONG_ANSWER_CHARS
+from cardpress.errors import Severity
+from cardpress.format import (
+    CARD_KEYS,
+    CLOZE,
+    KINDS,
+    LONG_ANSWER_CHARS,
+    MAX_CLOZE_NUMBER,
+    MAX_NESTING,
+)
 from cardpress.loader import values
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report
 from cardpress.model import Card, Kind
-from cardpress.render import plain_text, render, render_html
+from cardpress.render import TooDeep, plain_text, render, render_html
 
 _Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 _Text = tuple[str, yaml.Node]  # a field's text and its value node
@@ -46,6 +54,8 @@ class CardContext:
     keep_html: bool = True
 
 
+_NONE: tuple[str, tuple[str, ...]] = ("", ())
+
 # A card, and the visible text of its front and of its back (the questions it may ask).
 ReadCard = tuple[Card, str, str]
 
@@ -63,18 +73,20 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
     ok, kind, first, second, source, extra, card_id, generated, topic, tags = keys
     front = _front(kind, first, context)
     back = _back(second, context) if second is not None else ("", (), "")
+    keep = context.keep_html
     extra_html, extra_media = (
-        _field_html(extra[1], extra[0], context, needed=context.keep_html) if extra else ("", ())
+        _field_html(extra[1], extra[0], context, needed=keep) if extra else _NONE
+    )
+    source_html, source_media = (
+        _field_html(source[1], source[0], context, needed=keep) if source else _NONE
     )
     if not ok or front is None or back is None:
         return None
     # Positional: a frozen dataclass takes keywords a third slower, 100,000 times a big deck.
     card = Card(
-        card_id, kind, front[0], back[0], topic[0], topic[1], tags,
-        render_html(source[0]) if source and context.keep_html else "",
+        card_id, kind, front[0], back[0], topic[0], topic[1], tags, source_html,
         extra_html, context.report.path_text, context.report.line(node),
-        node.start_mark.column + 1, first[0], second[0] if second else "",
-        front[1] + back[1] + extra_media, generated,
+        node.start_mark.column + 1, front[1] + back[1] + extra_media + source_media, generated,
     )  # fmt: skip
     return card, front[2], back[2]
 
@@ -182,11 +194,12 @@ def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str,
     if topics is None:
         return sys.intern(value), value
     if value not in topics:
-        report.error(
-            value_node,
-            f"unknown topic {value!r}; the deck's topics are "
-            f"{', '.join(topics)}{values.did_you_mean(value, topics)}",
+        known = (
+            f"the deck's topics are {', '.join(topics)}{values.did_you_mean(value, topics)}"
+            if topics
+            else "the deck declares no topics (its 'topics' mapping is empty)"
         )
+        report.error(value_node, f"unknown topic {value!r}; {known}")
         return None
     return sys.intern(value), topics[value]
 
@@ -226,12 +239,18 @@ def _back(second: _Text, context: CardContext) -> _Field | None:
 def _side(node: yaml.Node, text: str, what: str, context: CardContext) -> tuple[_Field, bool]:
     """A field that makes a side of the card, and whether it shows anything: Anki makes no
     card from an empty side (reported)."""
+    errors = len(context.report.diagnostics)
     html, media = _field_html(node, text, context)
     visible = plain_text(html)
     shows = bool(visible) or "<img" in html
-    if not shows:
+    if not shows and _no_error_since(context.report, errors):  # one message for one mistake
         context.report.error(node, f"{what} shows nothing once rendered (Markdown or HTML only)")
     return (html, media, visible), shows
+
+
+def _no_error_since(report: Report, count: int) -> bool:
+    """Whether the report gained no error since it held ``count`` diagnostics."""
+    return not any(d.severity is Severity.ERROR for d in report.diagnostics[count:])
 
 
 def _check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
@@ -242,11 +261,19 @@ def _check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
         return False
     ok = True
     for m in deletions:
+        number = int(m.group(1))  # ASCII digits: CLOZE takes no other
         if not m.group(2).strip():
             report.error(node, f"empty cloze deletion {m.group(0)!r}")
             ok = False
-        elif m.group(1) == "0":
+        elif number == 0:
             report.error(node, "cloze numbers start at c1, not c0")
+            ok = False
+        elif number > MAX_CLOZE_NUMBER:
+            report.error(
+                node,
+                f"cloze number c{m.group(1)[:20]} is too big; Anki numbers a note's cards up to "
+                f"c{MAX_CLOZE_NUMBER}",
+            )
             ok = False
     return ok
 
@@ -254,12 +281,32 @@ def _check_cloze(text: str, node: yaml.Node, report: Report) -> bool:
 def _field_html(
     node: yaml.Node, text: str, context: CardContext, *, needed: bool = True
 ) -> tuple[str, tuple[str, ...]]:
-    """A field's HTML and the media names of its images; reports images that cannot be packed
-    and links that are not absolute URLs. Without ``needed`` the HTML is made only when it
-    may hold such a problem (else ``""``)."""
-    if "<" not in text and "[" not in text:
-        # No image and no link can be written without either: nothing to report.
-        return (render_html(text) if needed else ""), ()
+    """A field's HTML and the media names of its images; reports images that cannot be packed,
+    links that are not absolute URLs and text that nests too deep. Without ``needed`` the HTML
+    is made only when it may hold such a problem (else ``""``)."""
+    try:
+        if "<" not in text and "[" not in text:
+            # No image and no link can be written without either: nothing to resolve.
+            if needed or _may_nest_too_deep(text):
+                return render_html(text), ()
+            return "", ()
+        return _resolved(node, text, context)
+    except TooDeep as exc:
+        context.report.error(
+            node, f"text {exc} (block quotes, lists or tags); the limit is {MAX_NESTING}"
+        )
+        return "", ()
+
+
+def _may_nest_too_deep(text: str) -> bool:
+    """Whether ``text`` could nest deeper than MAX_NESTING: each level takes a marker (a
+    quote's '>', a list's '-', '*', '+', '.' or ')', a tag's '<')."""
+    markers = sum(text.count(marker) for marker in "<>-*+.)")
+    return markers > MAX_NESTING
+
+
+def _resolved(node: yaml.Node, text: str, context: CardContext) -> tuple[str, tuple[str, ...]]:
+    """A field that may hold images or links, rendered with its images resolved."""
     names: list[str] = []
 
     def resolver(src: str) -> str | None:

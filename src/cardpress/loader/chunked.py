@@ -213,7 +213,7 @@ def _read_head_and_merge(
     deck = build_deck(root, report, images, streamed, keep_html=keep_cards)
     if deck is None or report.has_errors():
         raise _Fallback
-    return FileRead(deck, report.diagnostics, rows)
+    return FileRead(deck, report.diagnostics, rows, set(cards.titles.values()))
 
 
 def _head(root: yaml.Node | None) -> tuple[yaml.MappingNode, yaml.Node]:
@@ -352,8 +352,7 @@ class _ChunkResult:
         for start in range(0, len(cards.cards), _PACKED_PIECE):
             rows = [
                 (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
-                 c.extra, c.line, c.col, c.front_text, c.back_text, c.media,
-                 c.generated_id)
+                 c.extra, c.line, c.col, c.media, c.generated_id)
                 if keep_cards else (c.id, c.line, c.col, c.generated_id)
                 for c in cards.cards[start : start + _PACKED_PIECE]
             ]  # fmt: skip
@@ -365,9 +364,9 @@ class _ChunkResult:
         for piece in self.cards:
             yield from [
                 Card(cid, KINDS[kind], front, back, topic, title, tags, source, extra,
-                     path, line, col, front_text, back_text, media, generated)
+                     path, line, col, media, generated)
                 for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
-                     front_text, back_text, media, generated) in marshal.loads(piece)
+                     media, generated) in marshal.loads(piece)
             ]  # fmt: skip
 
     def unpack_rows(self) -> Iterator[CardRow]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from cardpress.format import MAX_ALIASED_CHARS
+
 STR = "tag:yaml.org,2002:str"
 NULL = "tag:yaml.org,2002:null"
 BOOL = "tag:yaml.org,2002:bool"
@@ -36,7 +38,8 @@ _BOOLS = frozenset(
 
 
 class Loader(_Base):  # type: ignore[misc]
-    """Composes nodes only; plain scalars resolve to text, null or bool, nothing else.
+    """Composes nodes only; plain scalars resolve to text, null, bool or the merge key,
+    nothing else.
 
     The loader reads every scalar as the text written (``1924`` stays "1924"), so PyYAML's
     regex-based resolution of ints, floats and timestamps is work thrown away.
@@ -54,6 +57,8 @@ class Loader(_Base):  # type: ignore[misc]
                 return NULL
             if implicit[0] and value in _BOOLS:
                 return BOOL
+            if implicit[0] and value == "<<":
+                return MERGE  # a merge key: named as such in the message, not merged
             return STR
         return SEQ if kind is yaml.SequenceNode else MAP
 
@@ -70,6 +75,10 @@ def compose_document(data: bytes) -> yaml.Node | None:
 _NO_KEY = object()
 
 
+class AliasLimit(yaml.composer.ComposerError):
+    """Aliases repeat more text than a card file may hold (not a syntax error)."""
+
+
 class Composer:
     """Builds YAML nodes from libyaml's parser events, one node at a time.
 
@@ -83,6 +92,11 @@ class Composer:
         self.data = data
         self.parser = Loader(data)
         self.anchors: dict[str, yaml.Node] = {}
+        # What aliases have repeated so far, in characters of text: a file of a few bytes
+        # can repeat an anchor's text on every card (or an anchor of anchors, "billion
+        # laughs"); nodes are shared, never copied, but every output would hold the text.
+        self.aliased = 0
+        self.sizes: dict[int, int] = {}  # id(node) -> its text in characters
 
     def may_have(self, word: str) -> bool:
         """False when ``word`` appears nowhere in the file, so no key can be spelled so."""
@@ -132,7 +146,17 @@ class Composer:
                 raise yaml.composer.ComposerError(
                     None, None, f"found undefined alias {event.anchor!r}", event.start_mark
                 )
-            return self.anchors[event.anchor]
+            anchored = self.anchors[event.anchor]
+            self.aliased += text_size(anchored, self.sizes)
+            if self.aliased > MAX_ALIASED_CHARS:
+                raise AliasLimit(
+                    None,
+                    None,
+                    f"aliases (*name) repeat {self.aliased} characters of text by here; the "
+                    f"limit is {MAX_ALIASED_CHARS}",
+                    event.start_mark,
+                )
+            return anchored
         # libyaml emits no other event inside a document
         raise yaml.composer.ComposerError(  # pragma: no cover
             None, None, f"unexpected {kind.__name__}", event.start_mark
@@ -161,6 +185,33 @@ class Composer:
                 depth -= 1
             if depth == 0:
                 return
+
+
+def text_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """The characters of text in ``node``, aliases counted each time they are used (sizes
+    remembered by node, so that anchors of anchors take linear time). Iterative: no nesting
+    depth can exhaust Python's stack."""
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        if id(current) in sizes:
+            continue
+        if isinstance(current, yaml.ScalarNode):
+            sizes[id(current)] = len(current.value)
+            continue
+        children = _children(current)
+        if children_done:
+            sizes[id(current)] = sum(sizes[id(child)] for child in children)
+        else:
+            stack.append((current, True))
+            stack += [(child, False) for child in children if id(child) not in sizes]
+    return sizes[id(node)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return [part for pair in node.value for part in pair]
 
 
 def _attach(top: list[Any], node: yaml.Node) -> None:

@@ -16,14 +16,21 @@ from pathlib import Path
 import yaml
 
 from cardpress.errors import Diagnostic
-from cardpress.format import DECK_KEYS, FORMAT_VERSION, MAX_CARDS_PER_DECK, MAX_PROBLEMS_PER_FILE
+from cardpress.format import (
+    DECK_KEYS,
+    FORMAT_VERSION,
+    MAX_CARDS_PER_DECK,
+    MAX_NAME_CHARS,
+    MAX_NESTING,
+    MAX_PROBLEMS_PER_FILE,
+)
 from cardpress.loader import values
 from cardpress.loader.cards import CardContext, DeckCards
-from cardpress.loader.compose import MAP, SEQ, Composer, describe, is_key
+from cardpress.loader.compose import MAP, SEQ, AliasLimit, Composer, describe, is_key
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report, TooManyProblems, error
 from cardpress.model import Card, Deck, Location
-from cardpress.render import render
+from cardpress.render import TooDeep, render
 
 _DECK_KEYS = values.Keys(DECK_KEYS)
 
@@ -42,6 +49,13 @@ class FileRead:
     deck: Deck | None
     diagnostics: list[Diagnostic]
     rows: list[CardRow] = field(default_factory=list)
+    # The topic titles of the cards only counted (rows), for the checks across files.
+    titles: set[str] = field(default_factory=set)
+
+    def topic_titles(self) -> set[str]:
+        """The titles of the topics (subdecks) the deck's cards use."""
+        kept = {card.topic_title for card in self.deck.cards} if self.deck else set()
+        return {title for title in kept | self.titles if title}
 
     def cards(self) -> int:
         return (len(self.deck.cards) if self.deck else 0) + len(self.rows)
@@ -92,7 +106,8 @@ def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
 def _report_yaml_error(report: Report, exc: yaml.MarkedYAMLError) -> None:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    message = f"YAML syntax error: {exc.problem or exc.context or 'invalid YAML'}"
+    what = "" if isinstance(exc, AliasLimit) else "YAML syntax error: "
+    message = f"{what}{exc.problem or exc.context or 'invalid YAML'}"
     context = exc.context_mark
     if exc.problem and exc.context and context is not None and context is not mark:
         message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
@@ -215,13 +230,13 @@ def build_deck(
     else:
         topics, cards = streamed.topics, streamed.cards
     name = _deck_name(fields["name"][1], texts.get("name"), report) if "name" in fields else None
-    if key is None or name is None:
+    description = _description(fields, texts.get("description"), report)
+    if key is None or name is None or description is None:
         return None
-    description = texts.get("description") or ""
     return Deck(
         key=key,
         name=name,
-        description=render(description).html if description else "",
+        description=description,
         tags=tags,
         source=(texts.get("source") or "").strip(),
         topics=tuple((topics or {}).items()),
@@ -252,6 +267,34 @@ def _deck_texts(
     return texts
 
 
+def _description(
+    fields: dict[str, tuple[yaml.Node, yaml.Node]], text: str | None, report: Report
+) -> str | None:
+    """The deck's description as sanitised HTML ("" without one), or None (reported)."""
+    if not text:
+        return ""
+    node = fields["description"][1]
+    try:
+        rendered = render(text, lambda src: None)
+    except TooDeep as exc:
+        report.error(node, f"deck description {exc}; the limit is {MAX_NESTING}")
+        return None
+    if rendered.images:
+        report.error(
+            node,
+            f"deck description shows an image ({rendered.images[0]!r}); a deck description cannot: "
+            "Anki's Check Media looks for images in notes only, and would list it as unused",
+        )
+        return None
+    for link in rendered.links:
+        report.error(
+            node,
+            f"link {link!r} is not an absolute URL; links must start with http://, https:// "
+            "or mailto:",
+        )
+    return None if rendered.links else rendered.html
+
+
 def _deck_name(node: yaml.Node, value: str | None, report: Report) -> str | None:
     """The deck name as Anki stores it: NFC, each ``::`` part trimmed."""
     if value is None:
@@ -259,6 +302,14 @@ def _deck_name(node: yaml.Node, value: str | None, report: Report) -> str | None
     parts = [part.strip() for part in unicodedata.normalize("NFC", value).split("::")]
     if not all(parts):
         report.error(node, f"deck name {value.strip()!r} has an empty part between '::'")
+        return None
+    longest = max(parts, key=len)
+    if len(longest) > MAX_NAME_CHARS:
+        report.error(
+            node,
+            f"deck name part {longest[:40]!r}... is {len(longest)} characters; the limit is "
+            f"{MAX_NAME_CHARS} (every note names its deck)",
+        )
         return None
     return "::".join(parts)
 
@@ -280,6 +331,13 @@ def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
             continue
         if "::" in title:
             report.error(value_node, "topic title cannot contain '::' (Anki's deck separator)")
+            continue
+        if len(title.strip()) > MAX_NAME_CHARS:
+            report.error(
+                value_node,
+                f"topic title is {len(title.strip())} characters; the limit is "
+                f"{MAX_NAME_CHARS} (every note of the topic names it)",
+            )
             continue
         # Titles name subdecks: Anki compares deck names NFC-normalised and ignoring case.
         title = unicodedata.normalize("NFC", title.strip())
@@ -322,29 +380,55 @@ def _cards(node: yaml.Node, context: CardContext) -> list[Card]:
     return cards.cards
 
 
-def cross_file_checks(decks: Iterable[tuple[Deck, list[CardEntry]]]) -> list[Diagnostic]:
+def cross_file_checks(
+    decks: Iterable[tuple[Deck, list[CardEntry], Iterable[str]]],
+) -> list[Diagnostic]:
     """What two card files of one load may not share: a file name, a deck key or name, a
     card id."""
     problems: list[Diagnostic] = []
     keys: dict[str, Location] = {}
     ids: dict[str, Location] = {}
-    names: dict[str, Location] = {}
+    names: dict[str, tuple[str, Location]] = {}  # folded Anki deck name -> name, whose
     stems: dict[str, list[Location]] = {}
-    for deck, cards in decks:
+    for deck, cards, titles in decks:
         problems += _same_file_name(deck, stems)
         if deck.key in keys:
             problems.append(
                 error(deck.location, f"deck key {deck.key!r} is already used by {keys[deck.key]}")
             )
         keys.setdefault(deck.key, deck.location)
-        if deck.name in names:
+        problems += _shared_deck_names(deck, titles, names)
+        problems += _shared_ids(cards, ids)
+    return problems
+
+
+def _shared_deck_names(
+    deck: Deck, titles: Iterable[str], names: dict[str, tuple[str, Location]]
+) -> list[Diagnostic]:
+    """The Anki decks this deck fills that an earlier file fills too: Anki takes deck names
+    that differ only in case for one deck, and a topic's subdeck can be another file's deck."""
+    problems = []
+    own = [deck.name, *(deck.deck_name_for_topic(title, title) for title in titles)]
+    for name in dict.fromkeys(own):
+        folded = name.casefold()
+        found = names.get(folded)
+        if found is None:
+            names[folded] = (name, deck.location)
+            continue
+        other, where = found
+        if where.path == deck.location.path:
+            continue
+        if name == deck.name == other:
+            problems.append(error(deck.location, f"deck name {name!r} is already used by {where}"))
+        else:
+            what = "deck name" if name == deck.name else "topic subdeck"
             problems.append(
                 error(
-                    deck.location, f"deck name {deck.name!r} is already used by {names[deck.name]}"
+                    deck.location,
+                    f"{what} {name!r} is the same Anki deck as {other!r} of {where} (Anki's "
+                    "deck names ignore case); rename one",
                 )
             )
-        names.setdefault(deck.name, deck.location)
-        problems += _shared_ids(cards, ids)
     return problems
 
 

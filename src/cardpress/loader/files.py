@@ -4,6 +4,7 @@ without control characters, under the size limit."""
 from __future__ import annotations
 
 import codecs
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,18 +20,42 @@ def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]
     problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix in CARD_FILE_SUFFIXES and p.is_file()
-            )
-            if not found:
+            found, unreadable = _card_files_in(path)
+            problems += unreadable
+            if not found and not unreadable:
                 problems.append(error(Location(str(path)), "no card files (*.yaml) in folder"))
             files.extend(found)
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            problems.append(
+                error(
+                    Location(str(path)),
+                    "not a regular file (a pipe or a device?); give a card file",
+                )
+            )
         else:
             problems.append(error(Location(str(path)), "no such file or folder"))
     unique = list(dict.fromkeys(files))
     return unique, problems
+
+
+def _card_files_in(folder: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The card files under ``folder``, sorted; a subfolder that cannot be read is an error
+    (its cards would be left out without a word)."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+
+    def unreadable(exc: OSError) -> None:
+        where = exc.filename or folder
+        problems.append(error(Location(str(where)), f"cannot read folder: {exc.strerror}"))
+
+    for root, _, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            path = Path(root, name)
+            if path.suffix in CARD_FILE_SUFFIXES and path.is_file():
+                found.append(path)
+    return sorted(found), problems
 
 
 def read_card_file(path: Path, data: bytes | None = None) -> bytes | Diagnostic:
@@ -49,11 +74,27 @@ def read_card_file(path: Path, data: bytes | None = None) -> bytes | Diagnostic:
             return error(Location(str(path)), f"cannot read file: {exc.strerror}")
     if len(data) > MAX_FILE_BYTES:
         return error(Location(str(path)), _too_big(len(data)))
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return error(Location(str(path), 1, 1), "file is UTF-16; save it as UTF-8")
+    encoding = _wide_encoding(data)
+    if encoding:
+        return error(Location(str(path), 1, 1), f"file is {encoding}; save it as UTF-8")
     if _is_clean_text(data):
         return data
     return _text_problem(path, data)
+
+
+def _wide_encoding(data: bytes) -> str:
+    """The name of the UTF-16 or UTF-32 encoding a file is saved in, or "" (from its
+    byte-order mark, or without one, from the zero bytes ASCII text has in them)."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = data[:64]
+    if len(head) >= 8 and head.count(0) >= len(head) // 2:
+        if head[1:4] == b"\x00\x00\x00" or head[:3] == b"\x00\x00\x00":
+            return "UTF-32 (without a byte-order mark)"
+        return "UTF-16 (without a byte-order mark)"
+    return ""
 
 
 def _too_big(size: int) -> str:

@@ -15,7 +15,15 @@ from pathlib import Path
 import yaml
 
 from cardpress.errors import Diagnostic, Severity
-from cardpress.format import ID, MAX_FIELD_CHARS, MAX_PROBLEMS_PER_FILE
+from cardpress.format import (
+    CONTROL,
+    ID,
+    MAX_FIELD_CHARS,
+    MAX_NAME_CHARS,
+    MAX_PROBLEMS_PER_FILE,
+    MAX_TAG_CHARS,
+    MAX_TAGS_CHARS,
+)
 from cardpress.loader.compose import BOOL, MAP, MERGE, NULL, PLAIN_TAGS, STR, describe
 from cardpress.model import Location
 
@@ -132,8 +140,11 @@ def _key_is_fine(
 ) -> bool:
     """Whether a mapping key that is not plainly a known key once is one after all; reports
     why not."""
-    if type(key_node) is not yaml.ScalarNode or key_node.tag == MERGE:
-        report.error(key_node, f"{what} keys must be plain names")
+    if key_node.tag == MERGE:
+        report.error(key_node, "YAML merge keys ('<<') are not supported; write the keys out")
+        return False
+    if type(key_node) is not yaml.ScalarNode:
+        report.error(key_node, f"keys of {what} must be plain names")
         return False
     key = str(key_node.value)
     if key in found:
@@ -158,10 +169,19 @@ def check_tag(report: Report, node: yaml.Node) -> bool:
 
 
 def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True) -> str | None:
-    """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no")."""
+    """A scalar's text exactly as written (``1924`` stays "1924", ``no`` stays "no").
+
+    A control character written as an escape (``"\\x1f"`` in double quotes) is an error: the
+    file's own bytes cannot hold one, and U+001F is the separator of Anki's fields (Anki then
+    refuses the whole package).
+    """
     if node.tag == STR and type(node) is yaml.ScalarNode:  # by far the most common case
         text: str = node.value
-        if 0 < len(text) <= MAX_FIELD_CHARS and not (text[0] + text[-1]).isspace():
+        if (
+            0 < len(text) <= MAX_FIELD_CHARS
+            and not (text[0] + text[-1]).isspace()
+            and not CONTROL.search(text)
+        ):
             return text  # something visible at both ends: nothing to check
     if not check_tag(report, node):
         return None
@@ -176,14 +196,23 @@ def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True)
     if len(value) > MAX_FIELD_CHARS:
         report.error(node, f"{what} is {len(value)} characters; the limit is {MAX_FIELD_CHARS}")
         return None
+    bad = CONTROL.search(value)
+    if bad:
+        separator = " (Anki's field separator)" if bad.group() == "\x1f" else ""
+        report.error(
+            node,
+            f"{what} holds the control character U+{ord(bad.group()):04X}{separator}; "
+            "remove it (it comes from an escape in quotes)",
+        )
+        return None
     return value
 
 
 def identifier(report: Report, node: yaml.Node, what: str) -> str | None:
-    """An id, key or topic key: letters, digits, '.', '_' and '-'."""
+    """An id, key or topic key: ASCII letters, digits, '.', '_' and '-', short."""
     if type(node) is yaml.ScalarNode and node.tag == STR:  # by far the most common case
         text: str = node.value
-        if len(text) <= MAX_FIELD_CHARS and ID.fullmatch(text):
+        if len(text) <= MAX_NAME_CHARS and ID.fullmatch(text):
             return text  # nothing to check: no space, not empty
     value = scalar(report, node, what)
     if value is None:
@@ -191,15 +220,22 @@ def identifier(report: Report, node: yaml.Node, what: str) -> str | None:
     if not ID.fullmatch(value):
         report.error(
             node,
-            f"{what} {value!r} may use only letters, digits, '.', '_' and '-', "
+            f"{what} {value!r} may use only ASCII letters, digits, '.', '_' and '-', "
             "and must start with a letter or digit",
         )
+        return None
+    if len(value) > MAX_NAME_CHARS:
+        report.error(node, f"{what} is {len(value)} characters; the limit is {MAX_NAME_CHARS}")
         return None
     return value
 
 
 def tags(report: Report, node: yaml.Node, what: str) -> tuple[str, ...]:
-    """Anki tags: a list of words, or words in one text separated by spaces."""
+    """Anki tags: a list of words, or words in one text separated by spaces.
+
+    Every note repeats its deck's tags and its card's: a tag is at most MAX_TAG_CHARS long,
+    and a deck's (or a card's) tags at most MAX_TAGS_CHARS together.
+    """
     words: list[str] = []
     if isinstance(node, yaml.SequenceNode):
         check_tag(report, node)
@@ -217,7 +253,23 @@ def tags(report: Report, node: yaml.Node, what: str) -> tuple[str, ...]:
         if value is not None:
             words = value.split()
     # Anki stores tags NFC-normalised; so does every export.
-    return shared_tags(unicodedata.normalize("NFC", word) for word in words)
+    found = shared_tags(unicodedata.normalize("NFC", word) for word in words)
+    longest = max(found, key=len, default="")
+    if len(longest) > MAX_TAG_CHARS:
+        report.error(
+            node, f"tag {longest[:40]!r}... is {len(longest)} characters; the limit is "
+            f"{MAX_TAG_CHARS}",
+        )  # fmt: skip
+        return ()
+    total = sum(map(len, found)) + max(len(found) - 1, 0)
+    if total > MAX_TAGS_CHARS:
+        report.error(
+            node,
+            f"{what} are {total} characters together; the limit is {MAX_TAGS_CHARS} (every "
+            "note repeats them)",
+        )
+        return ()
+    return found
 
 
 def boolean(report: Report, node: yaml.Node, what: str) -> bool | None:
