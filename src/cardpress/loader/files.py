@@ -83,18 +83,27 @@ def read_card_file(path: Path, data: bytes | None = None) -> bytes | Diagnostic:
 
 
 def _wide_encoding(data: bytes) -> str:
-    """The name of the UTF-16 or UTF-32 encoding a file is saved in, or "" (from its
-    byte-order mark, or without one, from the zero bytes ASCII text has in them)."""
+    """The name of the UTF-16 or UTF-32 encoding a file is saved in, or "": from its
+    byte-order mark, or without one, from its first characters being ASCII with the zero
+    bytes those encodings give them (as a card file's first line is)."""
     if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         return "UTF-32"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "UTF-16"
-    head = data[:64]
-    if len(head) >= 8 and head.count(0) >= len(head) // 2:
-        if head[1:4] == b"\x00\x00\x00" or head[:3] == b"\x00\x00\x00":
-            return "UTF-32 (without a byte-order mark)"
-        return "UTF-16 (without a byte-order mark)"
+    for width, name in ((4, "UTF-32"), (2, "UTF-16")):
+        head = data[: 16 * width]
+        if len(head) >= 4 * width and len(head) % width == 0:
+            units = [head[i : i + width] for i in range(0, len(head), width)]
+            if _ascii(units) or _ascii([unit[::-1] for unit in units]):
+                return f"{name} (without a byte-order mark)"
     return ""
+
+
+def _ascii(units: list[bytes]) -> bool:
+    """Whether these code units (little-endian) are all printable ASCII or line breaks."""
+    return all(
+        (32 <= unit[0] < 127 or unit[0] in b"\t\n\r") and not any(unit[1:]) for unit in units
+    )
 
 
 def _too_big(size: int) -> str:
