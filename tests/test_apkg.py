@@ -312,3 +312,19 @@ def test_an_image_in_a_source_travels_with_the_package(
     assert [p.name for p in Path(collection.media.dir()).iterdir()] == [
         note["Source"].split('"')[1]
     ]
+
+
+def test_a_nested_cloze_makes_the_cards_anki_makes(tmp_path: Path, collection: Collection) -> None:
+    """{{c1::Paris {{c2::France}}}}: Anki makes a card for each number, the nested one too."""
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "nested.yaml").write_text(
+        "key: nested\nname: Nested\ncards:\n  - id: a\n    kind: cloze\n"
+        '    text: "{{c1::Paris {{c2::France}}}} is a capital"\n',
+        encoding="utf-8",
+    )
+    import_apkg(collection, _build(cards / "nested.yaml", tmp_path / "dist"))
+    note = collection.get_note(collection.find_notes("")[0])
+    assert sorted(card.ord for card in note.cards()) == [0, 1]
+    assert list(collection.get_empty_cards().notes) == []
+    assert all("[...]" in card.question() for card in note.cards())

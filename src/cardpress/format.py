@@ -46,6 +46,9 @@ ID = re.compile(ID_PATTERN)
 # A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}. N is ASCII digits, as for Anki
 # (a digit of another script, like ARABIC-INDIC DIGIT ONE, makes no deletion there).
 CLOZE = re.compile(r"\{\{c([0-9]+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
+# Where a deletion opens: a nested one ({{c1::Paris {{c2::France}}}}) opens inside another,
+# and makes a card of its own in Anki.
+CLOZE_OPENER = re.compile(r"\{\{c([0-9]+)::")
 
 # Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL), and
 # that an image path may not hold either.

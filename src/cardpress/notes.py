@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, overload
 
-from cardpress.format import CLOZE
+from cardpress.format import CLOZE_OPENER
 from cardpress.model import Card, Deck, Kind
 
 NOTE_TYPE_VERSION = 1
@@ -42,9 +42,9 @@ class NoteType:
     def card_ords(self, fields: Sequence[str]) -> tuple[int, ...]:
         """The cards a note of this type gets (their ordinals), as Anki makes them: one per
         template whose first field is not empty (the loader makes sure it is not), and for a
-        cloze one per deletion number, c1 first."""
+        cloze one per deletion number, nested deletions too, c1 first."""
         if self.kind is Kind.CLOZE:
-            numbers = {int(m.group(1)) for m in CLOZE.finditer(fields[0])}
+            numbers = {int(number) for number in CLOZE_OPENER.findall(fields[0])}
             return tuple(sorted(n - 1 for n in numbers if n > 0))
         return (0, 1) if self.kind is Kind.REVERSED else (0,)
 
