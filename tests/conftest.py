@@ -31,6 +31,13 @@ def examples(thorough: int) -> int:
     return thorough if PROFILE == "ci" else max(10, thorough // 5)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that print with Chromium (they use the module's ``renders``) are slow."""
+    for item in items:
+        if "renders" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).parent.parent
 
@@ -173,3 +180,20 @@ def snapshot(*folders: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+def edit(deck_file: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in a card file with ``new`` (it must be there)."""
+    text = deck_file.read_text(encoding="utf-8")
+    assert old in text
+    deck_file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def decks_of(col: Collection, note: Any) -> set[str]:
+    """The names of the decks a note's cards are in."""
+    return {col.decks.name(card.did) for card in note.cards()}
+
+
+def neutralised(cell: str) -> str:
+    """A plain CSV cell as the README says it is written: a formula start gets a quote."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell

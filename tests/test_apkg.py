@@ -19,6 +19,7 @@ from tests.conftest import (
     FIXTURES,
     NONE_SKIPPED,
     bucket_sizes,
+    edit,
     fresh_collection,
     import_apkg,
     notes_by_guid,
@@ -37,12 +38,6 @@ def _db(col: Collection) -> Any:
 
 def _guids(col: Collection, logged: Any) -> list[str]:
     return [col.get_note(entry.id.nid).guid for entry in logged]
-
-
-def _edit(deck_file: Path, old: str, new: str) -> None:
-    text = deck_file.read_text(encoding="utf-8")
-    assert old in text
-    deck_file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_first_import_creates_exactly_the_deck(
@@ -145,7 +140,7 @@ def test_edited_card_updates_in_place_and_keeps_its_history(
     assert reviewed.reps == 1
     before = {g: (n.id, n.mod, n.fields) for g, n in notes_by_guid(collection).items()}
 
-    _edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
+    edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
     log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
 
     sizes = bucket_sizes(log)
@@ -203,7 +198,7 @@ def test_source_date_epoch_stamps_new_and_edited_notes(
     import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     assert {n.mod for n in notes_by_guid(collection).values()} == {1700000000}
     # Same epoch again: an edit must still be newer than what the user imported.
-    _edit(good_deck, "back: General Secretary", "back: General Secretary of the party")
+    edit(good_deck, "back: General Secretary", "back: General Secretary of the party")
     log = import_apkg(collection, _build(good_deck, tmp_path / "dist"))
     assert bucket_sizes(log)["updated"] == 1
     assert notes_by_guid(collection)[guid("test-history", "general-secretary")].mod == 1700000001
@@ -225,7 +220,7 @@ def test_undoing_an_edit_reaches_anki(
         original_cards, original_lock = good_deck.read_bytes(), lock.read_bytes()
 
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
-        _edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
+        edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
         assert bucket_sizes(import_apkg(col, _build(good_deck, dist)))["updated"] == 1
 
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000050")  # a clock behind, too

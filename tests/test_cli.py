@@ -13,11 +13,7 @@ from click.testing import CliRunner
 
 from cardpress import __version__
 from cardpress.cli import cli
-from tests.conftest import FIXTURES, REPO
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+from tests.conftest import FIXTURES, REPO, snapshot
 
 
 def test_build_prints_one_line_per_file(good_deck: Path, tmp_path: Path) -> None:
@@ -48,7 +44,7 @@ def test_failed_build_leaves_output_folder_as_it_was(good_deck: Path, tmp_path: 
     out = tmp_path / "out"
     runner = CliRunner()
     assert runner.invoke(cli, ["build", str(good_deck), "-o", str(out)]).exit_code == 0
-    before = _snapshot(out)
+    before = snapshot(out)
     broken = good_deck.with_name("broken.yaml")
     shutil.copy(FIXTURES / "bad" / "several-mistakes.yaml", broken)
     good_deck.write_text(
@@ -59,7 +55,7 @@ def test_failed_build_leaves_output_folder_as_it_was(good_deck: Path, tmp_path: 
 
     assert result.exit_code == 1
     assert result.stderr.endswith("7 errors, 0 warnings\n")  # 6 + history.yaml reuses "expelled"
-    assert _snapshot(out) == before
+    assert snapshot(out) == before
 
 
 def test_failure_while_writing_leaves_no_trace(
@@ -68,7 +64,7 @@ def test_failure_while_writing_leaves_no_trace(
     out = tmp_path / "out"
     runner = CliRunner()
     assert runner.invoke(cli, ["build", str(good_deck), "-o", str(out)]).exit_code == 0
-    before = _snapshot(out)
+    before = snapshot(out)
     good_deck.write_text(
         good_deck.read_text(encoding="utf-8").replace("Mercader", "Merc"), encoding="utf-8"
     )
@@ -86,7 +82,7 @@ def test_failure_while_writing_leaves_no_trace(
     assert result.exit_code == 1 and calls
     assert "cannot write: No space left on device" in result.stderr
     assert "Traceback" not in result.output
-    assert _snapshot(out) == before  # no temporary files left either
+    assert snapshot(out) == before  # no temporary files left either
 
 
 def test_usage_errors_exit_2() -> None:
@@ -194,6 +190,7 @@ def _big_deck(folder: Path) -> Path:
     return deck
 
 
+@pytest.mark.slow
 def test_a_long_build_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     code, shown = _build_with_stderr_on_a_terminal(_big_deck(tmp_path), tmp_path / "out")
     assert code == 0
@@ -202,6 +199,7 @@ def test_a_long_build_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None
     assert "100%" in shown
 
 
+@pytest.mark.slow
 def test_no_progress_bar_in_a_pipe_or_for_a_small_deck(tmp_path: Path, good_deck: Path) -> None:
     piped = subprocess.run(
         [sys.executable, "-m", "cardpress", "build", str(_big_deck(tmp_path)), "-o",

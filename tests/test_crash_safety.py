@@ -18,16 +18,7 @@ from typing import Any
 import pytest
 
 from cardpress import ExportError, build
-from tests.conftest import WRITERS, break_writer
-
-
-def _snapshot(*folders: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder.parent)): p.read_bytes()
-        for folder in folders
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.conftest import WRITERS, break_writer, snapshot
 
 
 @pytest.fixture
@@ -45,11 +36,11 @@ def test_a_failing_writer_at_any_step_changes_nothing(
     edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, output: str
 ) -> None:
     deck_file, out = edited
-    before = _snapshot(out, deck_file.parent)
+    before = snapshot(out, deck_file.parent)
     break_writer(monkeypatch, output)
     with pytest.raises(ExportError, match="No space left on device"):
         build([deck_file], out)
-    assert _snapshot(out, deck_file.parent) == before
+    assert snapshot(out, deck_file.parent) == before
 
 
 def _refuse_links(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,7 +57,7 @@ def test_a_failing_rename_at_any_step_rolls_back(
     edited: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, links: str
 ) -> None:
     deck_file, out = edited
-    before = _snapshot(out, deck_file.parent)
+    before = snapshot(out, deck_file.parent)
     if links == "refused":
         _refuse_links(monkeypatch)
     real = os.replace
@@ -85,7 +76,7 @@ def test_a_failing_rename_at_any_step_rolls_back(
         with pytest.raises(ExportError, match="Input/output error"):
             build([deck_file], out)
         monkeypatch.setattr(os, "replace", real)
-        assert _snapshot(out, deck_file.parent) == before, f"links {links}, step {failing}"
+        assert snapshot(out, deck_file.parent) == before, f"links {links}, step {failing}"
 
 
 def test_outputs_that_cannot_be_linked_are_replaced(
@@ -100,7 +91,7 @@ def test_outputs_that_cannot_be_linked_are_replaced(
     build([reference / "cards"], reference / "out")
     _refuse_links(monkeypatch)
     build([deck_file], out)
-    assert _snapshot(out, deck_file.parent) == _snapshot(reference / "out", reference / "cards")
+    assert snapshot(out, deck_file.parent) == snapshot(reference / "out", reference / "cards")
 
 
 def _big_deck(folder: Path, cards: int) -> Path:
@@ -135,6 +126,7 @@ def _writing(out: Path, process: subprocess.Popen[bytes], timeout: float = 60) -
     raise AssertionError("the build never began writing")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Signals) -> None:
     """The signal lands while the outputs are being written (after the first temporary file
@@ -144,7 +136,7 @@ def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Sign
     out = tmp_path / "out"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
     deck_file.write_text(deck_file.read_text("utf-8").replace("Answer", "Reply"), "utf-8")
-    before = _snapshot(out, deck_file.parent)
+    before = snapshot(out, deck_file.parent)
     reference = tmp_path / "reference"
     shutil.copytree(tmp_path / "cards", reference / "cards")
     shutil.copytree(out, reference / "out")
@@ -152,7 +144,7 @@ def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Sign
     began = _writing(reference / "out", calibration)
     assert calibration.wait() == 0
     writing = time.monotonic() - began  # how long writing the outputs takes
-    after = _snapshot(reference / "out", reference / "cards")
+    after = snapshot(reference / "out", reference / "cards")
     assert after != before
     for share in (0.0, 0.1, 0.2, 0.3, 0.4):
         # Builds take longer or shorter from run to run: a signal that came after the end is
@@ -166,7 +158,7 @@ def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Sign
                 break
         else:
             raise AssertionError(f"every {sig.name} near {share:.0%} of the writing came late")
-        state = _snapshot(out, deck_file.parent)
+        state = snapshot(out, deck_file.parent)
         temporaries = [name for name in state if "cardpress-" in name]
         if sig == signal.SIGKILL:
             # Nothing can clean up after SIGKILL: the outputs are intact, the leftovers prove
@@ -177,9 +169,10 @@ def test_killed_build_leaves_old_or_new_outputs(tmp_path: Path, sig: signal.Sign
             assert temporaries == []
         assert state in (before, after), f"mixed outputs after {sig.name} at {share:.0%}"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
-    assert _snapshot(out, deck_file.parent) == after
+    assert snapshot(out, deck_file.parent) == after
 
 
+@pytest.mark.slow
 def test_racing_builds_leave_a_consistent_result(tmp_path: Path) -> None:
     deck_file = _big_deck(tmp_path / "cards", 1500)
     reference = tmp_path / "reference"
@@ -247,6 +240,7 @@ def _mounted(folder: Path, options: str) -> Iterator[Path]:
         subprocess.run(["umount", str(folder)], check=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", ["100k", "400k", "700k"])
 def test_a_full_disk_is_an_error_that_names_the_output(tmp_path: Path, size: str) -> None:
     deck_file = _big_deck(tmp_path / "cards", 1000)
@@ -265,6 +259,7 @@ def test_a_full_disk_is_an_error_that_names_the_output(tmp_path: Path, size: str
     assert sorted(p.name for p in deck_file.parent.iterdir()) == ["big.yaml"]
 
 
+@pytest.mark.slow
 def test_a_read_only_card_folder_names_the_lock_file(tmp_path: Path) -> None:
     deck_file = _big_deck(tmp_path / "cards", 10)
     with _mounted(tmp_path / "cards", "bind,ro"):
@@ -276,6 +271,7 @@ def test_a_read_only_card_folder_names_the_lock_file(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["check"], ["build", "-o", "OUT"], ["schema"]])
 def test_output_that_cannot_be_written_is_a_message(tmp_path: Path, command: list[str]) -> None:
     if not Path("/dev/full").exists():
@@ -300,6 +296,7 @@ def test_output_that_cannot_be_written_is_a_message(tmp_path: Path, command: lis
     assert done.stderr == "cardpress: error: cannot write the output: No space left on device\n"
 
 
+@pytest.mark.slow
 def test_outputs_that_are_not_files_are_errors(good_deck: Path, tmp_path: Path) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("mine", encoding="utf-8")
@@ -328,6 +325,7 @@ def _cardpress_run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spelling", ["relative and absolute", "symbolic link", "itself"])
 def test_the_card_folder_as_output_folder_under_another_spelling(
     good_deck: Path, tmp_path: Path, spelling: str
@@ -353,13 +351,14 @@ def test_the_card_folder_as_output_folder_under_another_spelling(
     assert (cards / "history.apkg").exists() and (cards / "history.lock.json").exists()
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_whole_build_while_it_waits_for_its_worker(tmp_path: Path) -> None:
     """SIGTERM to the process group of a two-process build, at many moments: it stops with
     its outputs old or new, and never with a traceback (a pipe was once closed twice)."""
     deck_file = _big_deck(tmp_path / "cards", 4000)
     out = tmp_path / "out"
     assert _cardpress("build", str(deck_file), "-o", str(out)).wait() == 0
-    before = _snapshot(out, deck_file.parent)
+    before = snapshot(out, deck_file.parent)
     started = time.monotonic()
     assert _cardpress("build", "-j", "2", str(deck_file), "-o", str(out)).wait() == 0
     duration = time.monotonic() - started
@@ -377,10 +376,11 @@ def test_sigterm_to_the_whole_build_while_it_waits_for_its_worker(tmp_path: Path
             os.killpg(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
         assert "Traceback" not in stderr and "Bad file descriptor" not in stderr, stderr
-        assert [n for n in _snapshot(out, deck_file.parent) if "cardpress-" in n] == []
-        assert _snapshot(out, deck_file.parent) == before
+        assert [n for n in snapshot(out, deck_file.parent) if "cardpress-" in n] == []
+        assert snapshot(out, deck_file.parent) == before
 
 
+@pytest.mark.slow
 def test_a_build_where_fork_fails_writes_in_one_process(tmp_path: Path) -> None:
     """fork() refused (EAGAIN under a process limit): -j 2 does the work in one process."""
     site = tmp_path / "site"
@@ -405,8 +405,8 @@ def test_a_build_where_fork_fails_writes_in_one_process(tmp_path: Path) -> None:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
         deck_file.with_name("big.lock.json").unlink()
-    assert _snapshot(tmp_path / "refused") == {
-        k.replace("one/", "refused/"): v for k, v in _snapshot(tmp_path / "one").items()
+    assert snapshot(tmp_path / "refused") == {
+        k.replace("one/", "refused/"): v for k, v in snapshot(tmp_path / "one").items()
     }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from anki._backend import RustBackend
@@ -23,9 +22,12 @@ from tests.conftest import (
     NONE_SKIPPED,
     REPO,
     bucket_sizes,
+    decks_of,
+    edit,
     fresh_collection,
     import_apkg,
     import_csv,
+    neutralised,
     notes_by_guid,
 )
 
@@ -38,21 +40,11 @@ def _build(deck_file: Path, out: Path, dialect: str = "anki") -> tuple[Path, Pat
     return out / f"{deck_file.stem}.apkg", out / f"{deck_file.stem}.csv"
 
 
-def _edit(deck_file: Path, old: str, new: str) -> None:
-    text = deck_file.read_text(encoding="utf-8")
-    assert old in text
-    deck_file.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _snapshot(col: Collection) -> dict[str, tuple[int, int, list[str], list[str], str]]:
+def _notes_state(col: Collection) -> dict[str, tuple[int, int, list[str], list[str], str]]:
     return {
         g: (n.id, n.mod, list(n.fields), sorted(n.tags), n.note_type()["name"])
         for g, n in notes_by_guid(col).items()
     }
-
-
-def _decks_of(col: Collection, note: Any) -> set[str]:
-    return {col.decks.name(card.did) for card in note.cards()}
 
 
 def _write_deck(folder: Path, body: str, name: str = "payload") -> Path:
@@ -88,8 +80,8 @@ def test_csv_imports_the_same_notes_as_the_package(
             ours, theirs = from_csv[note.guid], from_package[note.guid]
             assert ours.note_type()["name"] == note.note_type.stock_name
             assert sorted(ours.tags) == sorted(theirs.tags) == sorted(note.tags)
-            assert _decks_of(collection, ours) == _decks_of(other, theirs)
-            assert _decks_of(collection, ours) == {note.deck}
+            assert decks_of(collection, ours) == decks_of(other, theirs)
+            assert decks_of(collection, ours) == {note.deck}
             # Field content as designed, and the same HTML as the package's, on one line.
             assert list(ours.fields) == list(anki_fields(card))
             assert ours.fields[0] == one_line(theirs.fields[0])
@@ -142,13 +134,13 @@ def test_csv_on_top_of_the_package_adds_nothing(
 ) -> None:
     package, table = _build(good_deck, tmp_path / "dist")
     import_apkg(collection, package)
-    before = _snapshot(collection)
+    before = _notes_state(collection)
 
     log = import_csv(collection, table)
 
     # Every GUID exists under our own note type, not the stock one the row names: skipped.
     assert bucket_sizes(log) == {**{"new": 0, "updated": 0}, **NONE_SKIPPED, "conflicting": 8}
-    assert _snapshot(collection) == before
+    assert _notes_state(collection) == before
     assert collection.card_count() == 11
 
 
@@ -157,12 +149,12 @@ def test_package_on_top_of_the_csv_adds_nothing(
 ) -> None:
     package, table = _build(good_deck, tmp_path / "dist")
     import_csv(collection, table)
-    before = _snapshot(collection)
+    before = _notes_state(collection)
 
     log = import_apkg(collection, package)
 
     assert bucket_sizes(log) == {**{"new": 0, "updated": 0}, **NONE_SKIPPED, "conflicting": 8}
-    assert _snapshot(collection) == before
+    assert _notes_state(collection) == before
 
 
 def test_edited_row_updates_its_note_in_place(
@@ -171,20 +163,20 @@ def test_edited_row_updates_its_note_in_place(
     deck = load_deck(good_deck)
     table = _build(good_deck, tmp_path / "dist")[1]
     import_csv(collection, table)
-    before = _snapshot(collection)
+    before = _notes_state(collection)
 
     # Re-importing the same file changes nothing: every row is identical to its note.
     log = import_csv(collection, table)
     assert bucket_sizes(log) == {**{"new": 0, "updated": 0}, **NONE_SKIPPED, "duplicate": 8}
-    assert _snapshot(collection) == before
+    assert _notes_state(collection) == before
 
-    _edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
+    edit(good_deck, "back: Mercader", "back: Mercader (Ramón)")
     log = import_csv(collection, _build(good_deck, tmp_path / "dist")[1])
 
     edited = guid(deck.key, "assassin")
     assert bucket_sizes(log) == {**{"new": 0, "updated": 1}, **NONE_SKIPPED, "duplicate": 7}
     assert [collection.get_note(entry.id.nid).guid for entry in log.updated] == [edited]
-    after = _snapshot(collection)
+    after = _notes_state(collection)
     assert after[edited][0] == before[edited][0]  # the same note, updated in place
     assert after[edited][2] == ["Agent who killed Trotsky (family name)", "Mercader (Ramón)"]
     assert {g: v for g, v in after.items() if g != edited} == {
@@ -292,8 +284,8 @@ def test_parent_deck_rows_come_before_subdecks(tmp_path: Path, collection: Colle
 
     assert bucket_sizes(log) == {"new": 2, "updated": 0, **NONE_SKIPPED}
     notes = notes_by_guid(collection)
-    assert _decks_of(collection, notes[guid("tree", "root")]) == {"Tree"}
-    assert _decks_of(collection, notes[guid("tree", "leaf")]) == {"Tree::branch"}
+    assert decks_of(collection, notes[guid("tree", "root")]) == {"Tree"}
+    assert decks_of(collection, notes[guid("tree", "leaf")]) == {"Tree::branch"}
     names = {d.name for d in collection.decks.all_names_and_ids()}
     assert names == {"Default", "Tree", "Tree::branch"}  # no "Tree+"
 
@@ -428,10 +420,6 @@ def test_one_line_keeps_what_html_renders(html: str, expected: str) -> None:
 # -- the plain dialect ---------------------------------------------------------------------
 
 
-def _neutralised(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
 def test_plain_dialect_neutralises_formulas_and_keeps_the_rest(tmp_path: Path) -> None:
     deck_file = _write_deck(tmp_path / "cards", PAYLOAD_DECK)
     deck = load_deck(deck_file)
@@ -468,7 +456,7 @@ def test_plain_dialect_neutralises_formulas_and_keeps_the_rest(tmp_path: Path) -
         card = note.card
         question, answer = plain_question_answer(card)
         expected = [question, answer, card.topic_title, " ".join(note.tags)]
-        assert cells[card.id] == [_neutralised(cell) for cell in expected]
+        assert cells[card.id] == [neutralised(cell) for cell in expected]
     neutral = [c for row in rows[1:] for c in row if c.startswith("'")]
     assert all(c[1:2] in ("=", "+", "-", "@", "\t", "\r") for c in neutral)
 

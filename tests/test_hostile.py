@@ -136,6 +136,7 @@ def _limit_resources() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_pathological_input_is_a_clean_error(case: str, tmp_path: Path) -> None:
     make, first_line = CASES[case]
@@ -265,6 +266,7 @@ def _assert_nothing_ran(dom: str, what: str) -> None:
     assert _dangers(dom) == [], what
 
 
+@pytest.mark.slow
 def test_no_script_reaches_anki_or_any_page(tmp_path: Path) -> None:
     """Markup that once slipped past the sanitiser (maths placeholders in attributes,
     normalisation after cleaning) is imported into real Anki, rendered by Anki, loaded in
@@ -296,6 +298,7 @@ def test_no_script_reaches_anki_or_any_page(tmp_path: Path) -> None:
         _assert_nothing_ran(browser_dom(out / page), page)
 
 
+@pytest.mark.slow
 def test_ten_thousand_topics_build_in_linear_time(tmp_path: Path) -> None:
     """Each topic is a subdeck; genanki rewrote the JSON of every deck once per deck, and
     10,000 topics took 403 s. The decks are written once now."""

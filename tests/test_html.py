@@ -57,7 +57,7 @@ from cardpress.model import Card, Deck, Kind
 from cardpress.notes import make_notes
 from cardpress.render import plain_text, sanitise
 from cardpress.render import render as render_field
-from tests.conftest import FIXTURES, chromium
+from tests.conftest import FIXTURES, chromium, examples
 
 # PyMuPDF has no type hints; its objects are Any here, named for what they are.
 Page = Any
@@ -816,6 +816,7 @@ def _png(width: int, height: int, seed: int) -> bytes:
     )
 
 
+@pytest.mark.slow
 def test_an_image_on_many_cards_is_in_each_page_once_and_prints_on_every_card(
     tmp_path: Path,
 ) -> None:
@@ -1193,7 +1194,7 @@ _PIECES = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_any_rendered_field_is_read_and_fitted_as_the_reference_does(text: str) -> None:
     fragment = render_field(text).html
@@ -1216,7 +1217,7 @@ _MARKUP = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500))
 @given(st.lists(_MARKUP, max_size=30).map("".join))
 def test_the_fast_reading_is_html_parsers(fragment: str) -> None:
     """blocks_fast reads any fragment into the very blocks html.parser's reading gives:
@@ -1224,7 +1225,7 @@ def test_the_fast_reading_is_html_parsers(fragment: str) -> None:
     assert blocks_fast.read_fast(fragment) == blocks.read(fragment)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.lists(_PIECES, max_size=30).map("".join))
 def test_cloze_sides_are_the_sanitisers_and_measure_as_read(text: str) -> None:
     """Both sides of a cloze note come out of the sanitiser, which leaves them as they are;

@@ -17,7 +17,7 @@ from cardpress import InputError, Kind, check, load, load_deck
 from cardpress.cli import cli
 from cardpress.format import CONTROL
 from cardpress.loader import load_bytes
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, examples
 
 BAD = FIXTURES / "bad"
 BAD_CASES = sorted(p.stem for p in BAD.glob("*.expected"))
@@ -158,7 +158,7 @@ _BYTES_NEAR_CONTROLS = st.binary(max_size=40) | st.lists(
 ).map(b"".join)  # fmt: skip
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000))
 @given(_BYTES_NEAR_CONTROLS, st.sampled_from([0, (1 << 16) - 4, (1 << 16) - 2]))
 def test_a_file_is_refused_exactly_when_it_is_not_utf8_text_without_controls(
     data: bytes, padding: int

@@ -20,7 +20,7 @@ from cardpress.cli import cli
 from cardpress.fork import ChildFailed, Forked
 from cardpress.loader import check
 from cardpress.loader import chunked as chunked_reading
-from tests.conftest import break_writer
+from tests.conftest import break_writer, snapshot
 
 HEAD = """\
 format: 1
@@ -125,6 +125,7 @@ def test_a_clean_file_is_read_in_chunks_to_the_same_deck(
         assert deck.cards[59].location.line == deck_text(60).splitlines().index("  - id: c59") + 1
 
 
+@pytest.mark.slow
 def test_a_real_big_file_takes_the_chunked_path_without_lowered_limits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,17 +273,15 @@ def test_a_writer_failing_in_the_second_process_changes_nothing(
     out = tmp_path / "out"
     build([good_deck], out)
 
-    def snapshot() -> dict[str, bytes]:
-        files = [*out.iterdir(), *good_deck.parent.iterdir()]
-        return {str(p): p.read_bytes() for p in files if p.is_file()}
-
-    before = snapshot()
+    before = snapshot(out, good_deck.parent)
     break_writer(monkeypatch, output, in_child_of=os.getpid())
     good_deck.write_text(good_deck.read_text("utf-8").replace("Test History", "Changed"), "utf-8")
-    before[str(good_deck)] = good_deck.read_bytes()
+    before = snapshot(out, good_deck.parent)
     with pytest.raises(ExportError, match="No space left on device"):
         build([good_deck], out, workers=2)
-    assert snapshot() == before  # no output, lock or half file changed or left behind
+    assert (
+        snapshot(out, good_deck.parent) == before
+    )  # no output, lock or half file changed or left behind
 
 
 def test_forked_returns_values_and_raises_what_the_child_raised() -> None:

@@ -28,6 +28,8 @@ if hasattr(signal, "pthread_sigmask"):
     del signal.pthread_sigmask
 """
 
+pytestmark = pytest.mark.slow  # subprocesses and whole builds
+
 
 def _cardpress(args: list[str], cwd: Path, site: Path | None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}

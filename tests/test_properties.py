@@ -44,28 +44,30 @@ from cardpress.loader import chunked, load_bytes, load_deck
 from cardpress.model import Card, Deck, Location
 from cardpress.notes import guid, make_notes, note_fields
 from cardpress.render import plain_text, render
-from tests.conftest import bucket_sizes, fresh_collection, import_apkg, import_csv, notes_by_guid
+from tests.conftest import (
+    NONE_SKIPPED,
+    bucket_sizes,
+    decks_of,
+    examples,
+    fresh_collection,
+    import_apkg,
+    import_csv,
+    neutralised,
+    notes_by_guid,
+)
 
 EPOCH = 1_700_000_000
 
 # Generated decks are slow to draw (rendering filters) and each example builds a deck and imports
 # it into a fresh collection: a few dozen examples per property.
 DECK_SETTINGS = settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-REBUILD_SETTINGS = settings(DECK_SETTINGS, max_examples=20)
-LOADER_SETTINGS = settings(max_examples=400, deadline=None)
+REBUILD_SETTINGS = settings(DECK_SETTINGS, max_examples=examples(20))
+LOADER_SETTINGS = settings(max_examples=examples(400), deadline=None)
 
-NOTHING_SKIPPED = {
-    "duplicate": 0,
-    "conflicting": 0,
-    "first_field_match": 0,
-    "missing_notetype": 0,
-    "missing_deck": 0,
-    "empty_first_field": 0,
-}
 
 # -- text --------------------------------------------------------------------------------------
 
@@ -506,10 +508,6 @@ def write_card_file(folder: Path, data: bytes) -> Path:
     return path
 
 
-def _decks_of(col: Collection, note: Any) -> set[str]:
-    return {col.decks.name(card.did) for card in note.cards()}
-
-
 def _by_id(deck: Deck) -> dict[str, Card]:
     return {card.id: card for card in deck.cards}
 
@@ -535,7 +533,7 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
             assert bucket_sizes(log) == {
                 "new": len(authored.cards),
                 "updated": 0,
-                **NOTHING_SKIPPED,
+                **NONE_SKIPPED,
             }
             notes = notes_by_guid(col)
             assert set(notes) == {guid(authored.key, card.id) for card in authored.cards}
@@ -548,7 +546,7 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
                 assert list(note.fields) == list(note_fields(loaded[card.id]))
                 assert sorted(note.tags) == sorted(authored.tags_of(card))
                 assert note.note_type()["name"] == f"cardpress {card.kind.capitalize()} v1"
-                assert _decks_of(col, note) == {authored.deck_of(card)}
+                assert decks_of(col, note) == {authored.deck_of(card)}
                 assert len(note.cards()) == card.card_count
                 assert note.mod == EPOCH
                 dues.append(min(c.due for c in note.cards()))
@@ -565,10 +563,6 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
 
 
 # -- 2. the CSV --------------------------------------------------------------------------------
-
-
-def _neutralised(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def _shown(kind: str, fields: list[str]) -> tuple[str, str]:
@@ -600,15 +594,15 @@ def test_the_csv_round_trips(authored: AuthoredDeck, how: Emission) -> None:
             assert bucket_sizes(log) == {
                 "new": len(authored.cards),
                 "updated": 0,
-                **NOTHING_SKIPPED,
+                **NONE_SKIPPED,
             }
             ours, theirs = notes_by_guid(col), notes_by_guid(other)
             assert set(ours) == set(theirs)
             assert set(ours) == {guid(authored.key, card.id) for card in authored.cards}
             for card in authored.cards:
                 g = guid(authored.key, card.id)
-                assert _decks_of(col, ours[g]) == _decks_of(other, theirs[g])
-                assert _decks_of(col, ours[g]) == {authored.deck_of(card)}
+                assert decks_of(col, ours[g]) == decks_of(other, theirs[g])
+                assert decks_of(col, ours[g]) == {authored.deck_of(card)}
                 assert sorted(ours[g].tags) == sorted(theirs[g].tags)
                 assert sorted(ours[g].tags) == sorted(authored.tags_of(card))
                 assert list(ours[g].fields) == list(anki_fields(loaded[card.id]))
@@ -632,7 +626,7 @@ def test_the_csv_round_trips(authored: AuthoredDeck, how: Emission) -> None:
              " ".join(authored.tags_of(card))]
             for card in authored.cards
         ]  # fmt: skip
-        assert rows[1:] == [[_neutralised(cell) for cell in row] for row in expected]
+        assert rows[1:] == [[neutralised(cell) for cell in row] for row in expected]
 
 
 # -- 3. the loader under arbitrary input -------------------------------------------------------
@@ -744,13 +738,15 @@ def mutated_decks(draw: st.DrawFn) -> bytes:
     return data.encode("utf-8")
 
 
-@settings(LOADER_SETTINGS, max_examples=300, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    LOADER_SETTINGS, max_examples=examples(300), suppress_health_check=[HealthCheck.filter_too_much]
+)
 @given(data=mutated_decks())
 def test_edited_valid_files_load_or_raise_input_error(data: bytes, card_folder: Path) -> None:
     check_load(data, card_folder / "x.yaml", chunks=True)
 
 
-@settings(LOADER_SETTINGS, max_examples=150)
+@settings(LOADER_SETTINGS, max_examples=examples(150))
 @given(authored=authored_decks(), how=EMISSIONS)
 def test_valid_decks_load_the_same_on_every_path(
     authored: AuthoredDeck, how: Emission, card_folder: Path
@@ -762,7 +758,9 @@ def test_valid_decks_load_the_same_on_every_path(
 _CHECK_LINE = re.compile(r"(?::(\d+)(?::(\d+))?)?: (error|warning): (.+)")
 
 
-@settings(LOADER_SETTINGS, max_examples=100, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(
+    LOADER_SETTINGS, max_examples=examples(100), suppress_health_check=[HealthCheck.filter_too_much]
+)
 @given(data=mutated_decks())
 def test_check_reports_every_problem_sorted_by_position(data: bytes, card_folder: Path) -> None:
     path = card_folder / "checked.yaml"
@@ -788,7 +786,7 @@ def test_check_reports_every_problem_sorted_by_position(data: bytes, card_folder
 # -- 4. more properties ------------------------------------------------------------------------
 
 
-@settings(DECK_SETTINGS, max_examples=100)
+@settings(DECK_SETTINGS, max_examples=examples(100))
 @given(authored_decks(), EMISSIONS, EMISSIONS)
 def test_loading_is_deterministic_and_ignores_how_yaml_is_written(
     authored: AuthoredDeck, how: Emission, other: Emission
@@ -875,7 +873,7 @@ def test_edited_text_updates_the_same_notes(
 
             sizes = bucket_sizes(log)
             assert sizes == {
-                **NOTHING_SKIPPED,
+                **NONE_SKIPPED,
                 "new": 0,
                 "updated": len(changed),
                 "duplicate": len(new) - len(changed),
@@ -957,7 +955,7 @@ def test_fixed_bug_names_anki_normalises(head: str, tmp_path: Path) -> None:
     for route, col, notes in _imported_both_ways(tmp_path, dist):
         for ours in make_notes(deck):
             note = notes[ours.guid]
-            assert _decks_of(col, note) == {ours.deck}, route
+            assert decks_of(col, note) == {ours.deck}, route
             assert sorted(note.tags) == sorted(ours.tags), route
 
 
@@ -980,7 +978,7 @@ def test_fixed_bug_topic_titles_equal_but_for_case(
     for route, col, notes in _imported_both_ways(tmp_path, dist):
         for card in deck.cards:
             note = notes[guid(deck.key, card.id)]
-            assert _decks_of(col, note) == {deck.deck_name_for(card)}, route
+            assert decks_of(col, note) == {deck.deck_name_for(card)}, route
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ ENVIRONMENTS = [
     {"PYTHONHASHSEED": "random", "TZ": "America/St_Johns", "LANG": "de_DE.UTF-8"},
 ]
 
+pytestmark = pytest.mark.slow  # subprocesses and whole builds
+
 
 def _cards(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / name / "cards"
