@@ -367,7 +367,7 @@ def expected_cards(deck: Deck) -> list[Expected]:
 def _cell(paper: Paper, page: Page, index: int, mirror: str) -> Box:
     """The cut rectangle of cell ``index`` (row-major), mirrored for a back page."""
     row, column = divmod(index, paper.columns)
-    x, y = paper.card_origin(row, column)
+    x, y = paper.grid_left + column * paper.card_width, paper.grid_top + row * paper.card_height
     rect = Rect(x, y, x + paper.card_width, y + paper.card_height) * PT_PER_MM
     width, height = page.rect.width, page.rect.height
     if mirror == "long":

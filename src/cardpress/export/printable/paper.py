@@ -48,10 +48,6 @@ class Paper:
         """Width of one study-sheet column (question or answer)."""
         return self.width / 2 - self.margin - self.gutter
 
-    def card_origin(self, row: int, column: int) -> tuple[float, float]:
-        """Top-left corner of the card at ``row``, ``column`` (0-based)."""
-        return (self.grid_left + column * self.card_width, self.grid_top + row * self.card_height)
-
 
 PAPERS = {
     # 2 x 4 cards of 95 x 68 mm; 10 mm side and 12.5 mm top and bottom margins.
