@@ -223,8 +223,9 @@ _VOID = frozenset(
 
 
 def nesting(fragment: str) -> int:
-    """How deep the elements of an HTML fragment nest (unclosed ones count as open)."""
-    if "<" not in fragment:
+    """How deep the elements of an HTML fragment nest (unclosed ones count as open); 0 for a
+    fragment with too few tags to nest deeper than MAX_NESTING (no need to count them)."""
+    if fragment.count("<") <= MAX_NESTING:
         return 0
     depth = deepest = 0
     for close, tag, self_closing in _TAG_OPEN_CLOSE.findall(fragment):

@@ -301,6 +301,8 @@ def _field_html(
 def _may_nest_too_deep(text: str) -> bool:
     """Whether ``text`` could nest deeper than MAX_NESTING: each level takes a marker (a
     quote's '>', a list's '-', '*', '+', '.' or ')', a tag's '<')."""
+    if len(text) <= MAX_NESTING:
+        return False
     markers = sum(text.count(marker) for marker in "<>-*+.)")
     return markers > MAX_NESTING
 

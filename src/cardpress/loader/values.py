@@ -180,7 +180,9 @@ def scalar(report: Report, node: yaml.Node, what: str, *, required: bool = True)
         if (
             0 < len(text) <= MAX_FIELD_CHARS
             and not (text[0] + text[-1]).isspace()
-            and not CONTROL.search(text)
+            # isprintable() is false for every control character (and for some characters
+            # that are fine, such as line breaks): the search looks only at those texts.
+            and (text.isprintable() or not CONTROL.search(text))
         ):
             return text  # something visible at both ends: nothing to check
     if not check_tag(report, node):
