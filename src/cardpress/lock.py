@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cardpress.commit import scratch
+from cardpress.format import ID
 from cardpress.model import Deck
 from cardpress.notes import Notes, fingerprint
 
@@ -72,9 +73,10 @@ class Lock:
         out.write('  "cards": {')
         separator = "\n"
         for card_id, e in sorted(self.entries.items()):
+            # Card ids are ASCII letters, digits, '.', '_' and '-': JSON strings as they are.
+            key = f'"{card_id}"' if ID.fullmatch(card_id) else json.dumps(card_id)
             out.write(
-                f"{separator}    {json.dumps(card_id)}: "
-                f'{{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
+                f'{separator}    {key}: {{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
             )
             separator = ",\n"
         out.write("\n  }\n}\n" if self.entries else "}\n}\n")

@@ -31,6 +31,10 @@ class Kind(enum.Enum):
     CLOZE = "cloze"
     TYPE = "type"
 
+    # Members are singletons: identity hashing, in C, instead of Enum's hash of the name in
+    # Python (a kind is looked up for every note, several times a build).
+    __hash__ = object.__hash__
+
 
 @dataclass(frozen=True, slots=True)
 class Media:

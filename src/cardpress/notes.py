@@ -149,6 +149,11 @@ class Notes(Sequence[Note]):
         note = self._note
         return map(note, itertools.count(), self.deck.cards, self.guids)
 
+    def select(self, indexes: Iterable[int]) -> Iterator[Note]:
+        """The notes at ``indexes``, in that order."""
+        note, cards, guids = self._note, self.deck.cards, self.guids
+        return (note(index, cards[index], guids[index]) for index in indexes)
+
     def stamped(self, mtimes: Iterable[int]) -> Notes:
         """These notes with their mtimes (the lock's), one for each note in order."""
         stamped = Notes(self.deck, self.guids, array("q", mtimes))
@@ -221,11 +226,9 @@ def fingerprint(model: int, fields: Sequence[str], tags: Sequence[str], deck: st
     """The fingerprint of a note: a hash of its canonical JSON (sorted keys, no spaces, text
     as written), ``{"deck":…,"fields":[…],"model":…,"tags":[…]}``, as lock files hold it."""
     text = (
-        '{"deck":' + _STRING(deck)
-        + ',"fields":[' + ",".join(map(_STRING, fields))
-        + '],"model":' + str(model)
-        + ',"tags":[' + ",".join(map(_STRING, tags)) + "]}"
-    )  # fmt: skip
+        f'{{"deck":{_STRING(deck)},"fields":[{",".join(map(_STRING, fields))}],'
+        f'"model":{model},"tags":[{",".join(map(_STRING, tags))}]}}'
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

@@ -231,9 +231,8 @@ def _insert_notes(
     mtimes = notes.mtimes
     for name, deck in decks.items():
         deck_id = deck.deck_id
-        for index in members[name]:
-            note = notes[index]
-            mtime = mtimes[index]
+        for note in notes.select(members[name]):
+            mtime = mtimes[note.position - 1]
             note_id = next(counter)
             fields = note.fields
             flds = "\x1f".join(fields)

@@ -121,7 +121,7 @@ def _write_anki(notes: Notes, decks: Mapping[str, Sequence[int]], out: TextIO) -
         "#columns:"
     )
     writer.writerow(ANKI_COLUMNS)
-    for note in map(notes.__getitem__, rows_in_deck_order(decks, len(notes))):
+    for note in notes.select(rows_in_deck_order(decks, len(notes))):
         first, second = anki_fields(note.card)
         writer.writerow(
             [note.note_type.stock_name, note.deck, first, second, " ".join(note.tags), note.guid]
