@@ -20,7 +20,7 @@ from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
-# (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.html).
+# (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.printable).
 CSV_DIALECTS = ("anki", "plain")
 PAPERS = ("a4", "letter")
 DUPLEX_MODES = ("long", "short", "none")
