@@ -776,7 +776,7 @@ def test_a_measurement_is_for_its_paper(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="measured for Letter paper, not A4"):
             writer(notes, tmp_path / "x.html", BuildOptions(), measured=measured)
         with pytest.raises(TypeError, match="measured must be what measure"):
-            writer(notes, tmp_path / "x.html", BuildOptions(), measured="rows")
+            writer(notes, tmp_path / "x.html", BuildOptions(), measured="rows")  # type: ignore[arg-type]
     assert not (tmp_path / "x.html").exists()
 
 

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from cardpress import commit
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
@@ -46,6 +47,8 @@ class BuildResult:
         """Outputs whose content differs from what is on disk."""
         return [o for o in self.outputs if o.changed]
 
+
+T = TypeVar("T")
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, doing)``: called as a build moves from one step to the next."""
@@ -231,17 +234,16 @@ class _Deck:
         return ExportSummary(f"{len(self.lock.entries)} cards")
 
 
-class _Once:
+class _Once(Generic[T]):
     """A value made on first use, in whichever process uses it."""
 
-    def __init__(self, make: Callable[[], object]) -> None:
+    def __init__(self, make: Callable[[], T]) -> None:
         self.make = make
-        self.value: object = None
-        self.made = False
+        self.value: T | None = None
 
-    def __call__(self) -> object:
-        if not self.made:
-            self.value, self.made = self.make(), True
+    def __call__(self) -> T:
+        if self.value is None:
+            self.value = self.make()
         return self.value
 
 

@@ -50,7 +50,11 @@ _HOW = {"long": "long-edge duplex", "short": "short-edge duplex", "none": "singl
 
 
 def write_cards(
-    notes: Notes, path: Path, options: BuildOptions | None = None, *, measured: object = None
+    notes: Notes,
+    path: Path,
+    options: BuildOptions | None = None,
+    *,
+    measured: Measurement | None = None,
 ) -> ExportSummary:
     """Write the cut-out cards of ``notes`` to ``path``: on the paper of ``options``, each back
     where ``options.duplex`` puts it (``long``, ``short`` or ``none``).

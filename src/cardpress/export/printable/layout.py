@@ -116,7 +116,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     )
 
 
-def measured_for(notes: Notes, options: BuildOptions, measured: object) -> Measurement:
+def measured_for(notes: Notes, options: BuildOptions, measured: Measurement | None) -> Measurement:
     """``measured``, the measurement a writer was given, checked; or the notes measured now."""
     if measured is None:
         return measure(notes, options)

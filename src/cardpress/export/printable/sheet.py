@@ -45,7 +45,11 @@ from cardpress.notes import Notes
 
 
 def write_sheet(
-    notes: Notes, path: Path, options: BuildOptions | None = None, *, measured: object = None
+    notes: Notes,
+    path: Path,
+    options: BuildOptions | None = None,
+    *,
+    measured: Measurement | None = None,
 ) -> ExportSummary:
     """Write the study sheet of ``notes`` to ``path``, on the paper of ``options``.
 
