@@ -18,7 +18,7 @@ START_AFRESH = (
 )
 BAD_ENTRY = (
     "the entry of card 'assassin' is not a fingerprint (20 hex digits) and an mtime "
-    "(whole seconds from 0 to 253402300799)"
+    "(whole seconds from 0 to 253402300799), with its note type and deck (format 2)"
 )
 
 
@@ -64,12 +64,12 @@ SPOILED: dict[str, tuple[Callable[[str], str], str]] = {
         + START_AFRESH,
     ),
     "a number too long": (
-        lambda text: text.replace('"format": 1', '"format": ' + "9" * 5000),
+        lambda text: text.replace('"format": 2', '"format": ' + "9" * 5000),
         f"it is not a lock file cardpress can read; {START_AFRESH}",
     ),
     "another format": (
-        lambda text: text.replace('"format": 1', '"format": 7'),
-        f"it is not a cardpress lock file of format 1; {START_AFRESH}",
+        lambda text: text.replace('"format": 2', '"format": 7'),
+        f"it is not a cardpress lock file of format 1 or 2; {START_AFRESH}",
     ),
 }
 

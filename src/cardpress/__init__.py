@@ -14,7 +14,7 @@ Both are :class:`CardpressError`. The library runs in one process unless asked
 (``workers``), never prints, and never exits.
 """
 
-from cardpress.builder import BuildResult, Output, build
+from cardpress.builder import BuildResult, Changes, Output, build
 from cardpress.errors import CardpressError, Diagnostic, ExportError, InputError, Severity
 from cardpress.export import BuildOptions
 from cardpress.loader import CheckResult, LoadResult, check, load, load_bytes, load_deck
@@ -27,6 +27,7 @@ __all__ = [
     "BuildResult",
     "Card",
     "CardpressError",
+    "Changes",
     "CheckResult",
     "Deck",
     "Diagnostic",

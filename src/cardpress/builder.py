@@ -17,13 +17,22 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from cardpress import commit
-from cardpress.errors import Diagnostic, ExportError, InputError, Severity
+from cardpress.changes import compare, removed_searches, states
+from cardpress.errors import Diagnostic, ExportError, InputError, Severity, sort_diagnostics
 from cardpress.export import BuildOptions, ExportSummary
 from cardpress.fork import ChildFailed, Forked, can_fork
 from cardpress.loader import LoadResult, load
-from cardpress.lock import Lock, lock_path, newer_than_lock, now, read_lock, update_lock
-from cardpress.model import Deck
-from cardpress.notes import Notes, make_notes
+from cardpress.lock import (
+    Lock,
+    lock_path,
+    newer_than_lock,
+    now,
+    published_first_fields,
+    read_lock,
+    update_lock,
+)
+from cardpress.model import Card, Deck
+from cardpress.notes import Notes, guid, make_notes, note_fields
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,14 @@ Progress = Callable[[int, int, str], None]
 Paths = Path | str | Sequence[Path | str]
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What the user says of changes a package import cannot carry (see changes.py)."""
+
+    acknowledge: bool = False  # Anki has them now (done by hand): stop reporting them
+    new_key: bool = False  # the deck key changed on purpose: a new deck in Anki
+
+
 def build(
     paths: Paths,
     out_dir: Path | str = "dist",
@@ -65,6 +82,7 @@ def build(
     options: BuildOptions | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    changes: Changes | None = None,
 ) -> BuildResult:
     """Load the card files under ``paths`` (a file or folder, or several) and write every
     output into ``out_dir``.
@@ -73,13 +91,14 @@ def build(
     ``workers`` > 1 big decks are read and written by that many processes where the system
     can fork (call it so only from a single-threaded program); the outputs are the same bytes
     either way. ``progress`` hears of every step (reading the cards, then each output).
+    ``changes`` says what the user did about changes a package import cannot carry.
     """
     report = progress or _silent
     report(0, 1, "reading the cards")
     loaded = load(paths, strict=strict, workers=workers)
     return write(
         loaded, out_dir, strict=strict, check_only=check_only, options=options,
-        workers=workers, progress=report,
+        workers=workers, progress=report, changes=changes,
     )  # fmt: skip
 
 
@@ -92,13 +111,15 @@ def write(
     options: BuildOptions | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    changes: Changes | None = None,
 ) -> BuildResult:
-    """Write every output of decks already loaded (``build`` after its load)."""
+    """Write every output of decks already loaded (``build`` after its load). ``changes``
+    says what the user did about changes a package import cannot carry (changes.py)."""
     out = Path(out_dir)
     opts = options or BuildOptions()
     report = progress or _silent
     _check_source_date_epoch()
-    decks = [_Deck(deck, out) for deck in loaded.decks]
+    decks = [_Deck(deck, out, changes or Changes()) for deck in loaded.decks]
     jobs = [job for deck in decks for job in deck.jobs(out, opts)]
     result = BuildResult(warnings=list(loaded.warnings))
     cards = sum(len(deck.cards) for deck in loaded.decks)
@@ -106,7 +127,7 @@ def write(
     if check_only:
         with tempfile.TemporaryDirectory(prefix="cardpress-check-") as scratch:
             temps = [Path(scratch) / f"{i}{job.target.suffix}" for i, job in enumerate(jobs)]
-            _run(decks, jobs, temps, result, side, report)
+            _run(decks, jobs, temps, result, side, report, check_only=True)
         _fail_if_strict(result, strict)
         return result
     created = _make_folder(out)
@@ -166,31 +187,63 @@ class Job:
     target: Path
     write: Writer
     page: bool = False
+    # Whether what was written (first) says what the target says (second); default: the
+    # same bytes.
+    same: Callable[[Path, Path], bool] | None = None
 
 
 class _Deck:
     """A deck on its way out: its notes, and once prepared, its updated lock and the notes
     stamped with the lock's mtimes."""
 
-    def __init__(self, deck: Deck, out: Path) -> None:
+    def __init__(self, deck: Deck, out: Path, changes: Changes) -> None:
         self.notes = make_notes(deck)  # made when first read: see Notes
         self.out = out
+        self.changes = changes
         self.lock_file = lock_path(deck)
         self._prepared: tuple[Notes, Lock] | None = None
+        self.previous_format = 0
 
-    def prepare(self) -> None:
-        """The notes and lock stage: read the lock, update it, stamp the notes."""
+    def prepare(self) -> list[Diagnostic]:
+        """The notes and lock stage: read the lock, compare the cards with it (what a package
+        import cannot carry: changes.py), update it, stamp the notes. Returns the warnings and
+        notes of the comparison; raises InputError for its errors (a deck key changed)."""
         deck = self.notes.deck
         try:
             previous = read_lock(self.lock_file)
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else exc
             raise ExportError(self.lock_file, f"cannot read lock file: {reason}") from exc
-        published = newer_than_lock(self.out / f"{deck.file_stem}.apkg", previous, self.notes)
-        lock = update_lock(previous, self.notes, published)
+        package = self.out / f"{deck.file_stem}.apkg"
+        first_field = _FirstFields(package, self.notes)
+        new_key = self.changes.new_key
+        found = compare(
+            deck, previous, states(deck), self.lock_file, new_key=new_key,
+            first_field=first_field,
+        )  # fmt: skip
+        found = sort_diagnostics(found)
+        if any(d.severity is Severity.ERROR for d in found):
+            raise InputError(found)
+        if previous is not None and previous.deck_key != deck.key:  # --new-key: a new deck
+            previous = None
+        self.previous_format = previous.format if previous is not None else 0
+        published = newer_than_lock(package, previous, self.notes)
+        acknowledge = self.changes.acknowledge
+        searches = {}
+        if previous is not None and not acknowledge:
+            current = (card.id for card in deck.cards)
+            searches = removed_searches(previous, current, first_field)
+        if acknowledge:
+            found = [
+                Diagnostic(d.location, Severity.NOTE, f"acknowledged: {d.message}") for d in found
+            ]
+        lock = update_lock(
+            previous, self.notes, published, acknowledge=acknowledge, searches=searches
+        )
         entries = lock.entries
         stamped = self.notes.stamped(entries[card.id].mtime for card in deck.cards)
         self._prepared = (stamped, lock)
+        return found
 
     @property
     def stamped(self) -> Notes:
@@ -225,13 +278,58 @@ class _Deck:
                 lambda path: printable.write_sheet(notes, path, options, measured=measured()),
                 page=True,
             ),
-            Job(self.lock_file, self.write_lock),
+            Job(self.lock_file, self.write_lock, same=self.same_lock),
         ]
 
     def write_lock(self, path: Path) -> ExportSummary:
         with path.open("w", encoding="utf-8", newline="\n") as out:
             self.lock.write(out)
         return ExportSummary(f"{len(self.lock.entries)} cards")
+
+    def same_lock(self, written: Path, target: Path) -> bool:
+        """Whether the lock just written says what the lock on disk says: the same bytes,
+        or a format 1 lock with the same fingerprints and mtimes (``build --check`` does not
+        ask for a rebuild only to upgrade it; the next build does)."""
+        if not commit.differs(written, target):
+            return True
+        if self.previous_format != 1:
+            return False
+        try:
+            old = read_lock(target)
+            new = read_lock(written)
+        except (OSError, ValueError):
+            return False
+        return (
+            old is not None
+            and new is not None
+            and not new.removed
+            and old.mtimes() == new.mtimes()
+            and {k: e.fingerprint for k, e in old.entries.items()}
+            == {k: e.fingerprint for k, e in new.entries.items()}
+        )
+
+
+class _FirstFields:
+    """A card's first field as Anki has it (changes.FirstField): as the package in the output
+    folder published it (read once, on first use: only a build with changes asks), else as
+    this build makes it."""
+
+    def __init__(self, package: Path, notes: Notes) -> None:
+        self.package = package
+        self.notes = notes
+        self._published: dict[str, str] | None = None
+        self._cards: dict[str, Card] | None = None
+
+    def __call__(self, card_id: str) -> str:
+        if self._published is None:
+            self._published = published_first_fields(self.package)
+        found = self._published.get(guid(self.notes.deck.key, card_id))
+        if found is not None:
+            return found
+        if self._cards is None:
+            self._cards = {card.id: card for card in self.notes.deck.cards}
+        card = self._cards.get(card_id)
+        return note_fields(card)[0] if card is not None else ""
 
 
 class _Once(Generic[T]):
@@ -278,8 +376,12 @@ def _run(
     result: BuildResult,
     side: bool,
     progress: Progress,
+    *,
+    check_only: bool = False,
 ) -> None:
     """The notes and lock stage, then every writer into its temporary file, in job order.
+    ``check_only``: an output counts as current where its job's ``same`` says so (a format 1
+    lock that says what the new one says); a build reports it as changed, and upgrades it.
 
     With ``side`` the printable pages (whole files, a third of the work), which need neither
     notes nor lock, are written by a second process, forked first: the notes and the lock
@@ -300,7 +402,7 @@ def _run(
     with worker if worker is not None else contextlib.nullcontext():
         progress(1, total, "updating the lock")
         for deck in decks:
-            deck.prepare()
+            result.warnings += deck.prepare()
         for i, job in enumerate(jobs):
             if i not in aside:
                 progress(2 + len(summaries), total, f"writing {job.target.name}")
@@ -315,7 +417,10 @@ def _run(
     progress(total, total, "done")
     for i, job in enumerate(jobs):
         result.warnings.extend(summaries[i].warnings)
-        changed = commit.differs(temps[i], job.target)
+        if check_only and job.same is not None:
+            changed = not job.same(temps[i], job.target)
+        else:
+            changed = commit.differs(temps[i], job.target)
         result.outputs.append(Output(job.target, summaries[i].text, changed))
 
 
@@ -344,10 +449,9 @@ def _export_error(exc: OSError, default: Path) -> ExportError:
 
 def _fail_if_strict(result: BuildResult, strict: bool) -> None:
     # The loader already failed on its own warnings; these are the writers' (e.g. long text).
-    if strict and result.warnings:
-        raise InputError(
-            [Diagnostic(d.location, Severity.ERROR, d.message) for d in result.warnings]
-        )
+    warnings = [d for d in result.warnings if d.severity is Severity.WARNING]
+    if strict and warnings:
+        raise InputError([Diagnostic(d.location, Severity.ERROR, d.message) for d in warnings])
 
 
-__all__ = ["BuildOptions", "BuildResult", "Job", "Output", "build", "write"]
+__all__ = ["BuildOptions", "BuildResult", "Changes", "Job", "Output", "build", "write"]

@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from cardpress import __version__
-from cardpress.errors import CardpressError, Diagnostic, InputError
+from cardpress.errors import CardpressError, Diagnostic, InputError, Severity
 from cardpress.fork import available_cores
 from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
@@ -55,12 +55,16 @@ def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
 def _fail(error: CardpressError) -> _Exit:
     if isinstance(error, InputError):
         _print_diagnostics(error.diagnostics)
-        errors = sum(1 for d in error.diagnostics if d.severity.value == "error")
-        warnings = len(error.diagnostics) - errors
+        errors = _counted(error.diagnostics, Severity.ERROR)
+        warnings = _counted(error.diagnostics, Severity.WARNING)
         click.echo(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
     else:
         click.echo(str(error), err=True)
     return _Exit("")
+
+
+def _counted(diagnostics: Sequence[Diagnostic], severity: Severity) -> int:
+    return sum(1 for d in diagnostics if d.severity is severity)
 
 
 def _count(n: int, word: str) -> str:
@@ -118,6 +122,18 @@ def cli() -> None:
     help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
     "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
 )
+@click.option(
+    "--acknowledge",
+    is_flag=True,
+    help="Record the changes an import into Anki cannot make (moved cards, changed kinds, "
+    "removed cards and cloze deletions) as done in Anki by hand, so they are reported no more.",
+)
+@click.option(
+    "--new-key",
+    is_flag=True,
+    help="Accept a changed deck key: a new deck, whose every card is a new note in Anki "
+    "(beside the old deck's, without their review history).",
+)
 @_JOBS
 def build(
     paths: tuple[Path, ...],
@@ -127,6 +143,8 @@ def build(
     csv_dialect: str,
     paper: str,
     duplex: str,
+    acknowledge: bool,
+    new_key: bool,
     jobs: int,
 ) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
@@ -135,7 +153,8 @@ def build(
     printable pages: NAME.cards.html (cut-out flashcards) and NAME.sheet.html (a study
     sheet to fold in half); its lock file
     NAME.lock.json (beside the card file) records when each card last changed, so that
-    re-importing into Anki updates edited notes and leaves the rest alone. Commit it.
+    re-importing into Anki updates edited notes and leaves the rest alone, and what Anki
+    has of each card, so that changes an import cannot carry are reported. Commit it.
     A build that fails leaves the output folder as it was.
 
     \b
@@ -145,8 +164,9 @@ def build(
       cardpress build --check              # is dist/ up to date?
       cardpress build --csv-dialect plain  # a CSV for spreadsheets
       cardpress build --paper letter --duplex short
+      cardpress build --acknowledge        # moved the notes in Anki by hand
     """
-    from cardpress.builder import write
+    from cardpress.builder import Changes, write
     from cardpress.export import BuildOptions
 
     sources = paths or (Path("cards"),)
@@ -163,6 +183,7 @@ def build(
                 out_dir,
                 strict=strict,
                 check_only=check_only,
+                changes=Changes(acknowledge=acknowledge, new_key=new_key),
                 options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
                 workers=workers,
                 progress=progress,
@@ -189,7 +210,8 @@ def build(
 def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     """Check card files under PATHS (default: cards/) and report every problem.
 
-    Problems are printed as FILE:LINE:COL: error|warning: MESSAGE, all at once.
+    Problems are printed as FILE:LINE:COL: error|warning|note: MESSAGE, all at once;
+    warnings and notes about changes are against the lock file beside each card file.
 
     \b
     Example:
@@ -201,9 +223,10 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
+    warnings = _counted(result.warnings, Severity.WARNING)
     click.echo(
         f"{_count(result.decks, 'deck')}, {_count(result.cards, 'card')}: OK"
-        + (f" ({_count(len(result.warnings), 'warning')})" if result.warnings else "")
+        + (f" ({_count(warnings, 'warning')})" if warnings else "")
     )
 
 

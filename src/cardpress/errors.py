@@ -13,6 +13,7 @@ class Severity(enum.Enum):
 
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # something to know and to act on, never a failure, not even with --strict
 
 
 @dataclass(frozen=True, order=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cardpress.model import Kind
+from cardpress.model import Card, Kind
 
 FORMAT_VERSION = 1
 
@@ -49,6 +49,18 @@ CLOZE = re.compile(r"\{\{c([0-9]+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
 # Where a deletion opens: a nested one ({{c1::Paris {{c2::France}}}}) opens inside another,
 # and makes a card of its own in Anki.
 CLOZE_OPENER = re.compile(r"\{\{c([0-9]+)::")
+
+
+def cloze_numbers(text: str) -> tuple[int, ...]:
+    """The numbers of the deletions in a cloze text, nested ones too, ascending and once each:
+    the cards Anki makes of it (c1 is card 0)."""
+    return tuple(sorted({int(n) for n in CLOZE_OPENER.findall(text)} - {0}))
+
+
+def card_clozes(card: Card) -> tuple[int, ...]:
+    """The cloze numbers of a card (:func:`cloze_numbers`); () for a card of another kind."""
+    return cloze_numbers(card.front) if card.kind is Kind.CLOZE else ()
+
 
 # Characters YAML does not allow in a file (C0 and C1 controls but tab, newlines and NEL), and
 # that an image path may not hold either.

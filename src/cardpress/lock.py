@@ -26,42 +26,64 @@ import re
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cardpress.commit import scratch
-from cardpress.format import ID
+from cardpress.format import ID, card_clozes
 from cardpress.model import Deck
-from cardpress.notes import Notes, fingerprint
+from cardpress.notes import Note, Notes, fingerprint, guid
 
 if TYPE_CHECKING:
     import sqlite3
     import zipfile
 
-LOCK_FORMAT = 1
+LOCK_FORMAT = 2
+READABLE_FORMATS = (1, 2)  # a format 1 lock is read, and written again as format 2
 
 # Times are whole seconds from 1970 up to the end of year 9999: what Anki's date handling
 # and SQLite's 64-bit integers (which hold the time in milliseconds as ids) can both take.
 MAX_TIME = 253_402_300_799
 _FINGERPRINT = re.compile("[0-9a-f]{20}")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
+_GUID = re.compile(r"[!-~]{1,20}")  # Anki's base91 alphabet is printable ASCII
 
 
 @dataclass(frozen=True, slots=True)
 class LockEntry:
-    """What the lock file remembers of one card."""
+    """What the lock file remembers of one card: the fingerprint of its note and when that
+    last changed; and what Anki has of it after importing the packages built so far, which
+    an import cannot change: its note type, its deck, and the cloze numbers it has cards for.
+    ``note_type`` 0 means unknown (a format 1 lock): then nothing is compared."""
 
     fingerprint: str
     mtime: int
+    note_type: int = 0
+    deck: str = ""
+    clozes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """A card that left its card file while Anki keeps its note (an import never deletes):
+    reported by every build until the user says it is gone from Anki (``acknowledge``)."""
+
+    guid: str
+    note_type: int
+    deck: str
+    removed: int  # when it left
+    search: str  # an Anki search that finds the note
 
 
 @dataclass(frozen=True)
 class Lock:
-    """The lock file of one deck: per card id, its fingerprint and last-change time."""
+    """The lock file of one deck: per card id, what it remembers; and the removed cards."""
 
     deck_key: str
     entries: Mapping[str, LockEntry]
+    removed: Mapping[str, Removed] = field(default_factory=dict)
+    format: int = LOCK_FORMAT
 
     def mtimes(self) -> dict[str, int]:
         """Per card id, its mtime."""
@@ -73,53 +95,128 @@ class Lock:
         out.write('  "cards": {')
         separator = "\n"
         for card_id, e in sorted(self.entries.items()):
-            # Card ids are ASCII letters, digits, '.', '_' and '-': JSON strings as they are.
-            key = f'"{card_id}"' if ID.fullmatch(card_id) else json.dumps(card_id)
+            clozes = f', "clozes": [{", ".join(map(str, e.clozes))}]' if e.clozes else ""
             out.write(
-                f'{separator}    {key}: {{"fingerprint": "{e.fingerprint}", "mtime": {e.mtime}}}'
+                f'{separator}    {_key(card_id)}: {{"fingerprint": "{e.fingerprint}", '
+                f'"mtime": {e.mtime}, "note_type": {e.note_type}, '
+                f'"deck": {json.dumps(e.deck, ensure_ascii=False)}{clozes}}}'
             )
             separator = ",\n"
-        out.write("\n  }\n}\n" if self.entries else "}\n}\n")
+        out.write("\n  }" if self.entries else "}")
+        if self.removed:
+            out.write(',\n  "removed": {')
+            separator = "\n"
+            for card_id, r in sorted(self.removed.items()):
+                fields = json.dumps(
+                    {"guid": r.guid, "note_type": r.note_type, "deck": r.deck,
+                     "removed": r.removed, "search": r.search},
+                    ensure_ascii=False,
+                )  # fmt: skip
+                out.write(f"{separator}    {_key(card_id)}: {fields}")
+                separator = ",\n"
+            out.write("\n  }")
+        out.write("\n}\n")
 
     @classmethod
     def parse(cls, text: str) -> Lock:
-        """Parse a lock file's text; raises ValueError when it is not one."""
-        # Each card's object becomes its LockEntry as it is parsed (no dict per card), with
-        # one int object per distinct mtime (a deck has few), not one per card.
-        mtimes: dict[int, int] = {}
-
-        def entry_or_dict(pairs: list[tuple[str, object]]) -> object:
-            found = dict(pairs)
-            fp, mtime = found.get("fingerprint"), found.get("mtime")
-            if (
-                len(found) == 2
-                and isinstance(fp, str)
-                and _FINGERPRINT.fullmatch(fp)
-                and type(mtime) is int  # not a bool
-                and 0 <= mtime <= MAX_TIME
-            ):
-                return LockEntry(fp, mtimes.setdefault(mtime, mtime))
-            return found
-
+        """Parse a lock file's text (format 1 or 2); raises ValueError when it is not one."""
         try:
-            data = json.loads(text, object_pairs_hook=entry_or_dict)
+            data = json.loads(text, object_hook=_Parser())
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno}, column {exc.colno}"
             raise ValueError(f"it is not valid JSON ({where}: {exc.msg})") from None
         except (ValueError, RecursionError):  # a number too long to read, nesting too deep
             raise ValueError("it is not a lock file cardpress can read") from None
-        if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
-            raise ValueError(f"it is not a cardpress lock file of format {LOCK_FORMAT}")
-        cards = data.get("cards")
+        if not isinstance(data, dict) or data.get("format") not in READABLE_FORMATS:
+            formats = " or ".join(map(str, READABLE_FORMATS))
+            raise ValueError(f"it is not a cardpress lock file of format {formats}")
+        cards, removed = data.get("cards"), data.get("removed", {})
         if not isinstance(cards, dict) or not isinstance(data.get("deck"), str):
             raise ValueError("it has no 'deck' key or no 'cards' mapping")
         for card_id, entry in cards.items():
             if not isinstance(entry, LockEntry):
                 raise ValueError(
                     f"the entry of card {card_id!r} is not a fingerprint (20 hex digits) and "
-                    f"an mtime (whole seconds from 0 to {MAX_TIME})"
+                    f"an mtime (whole seconds from 0 to {MAX_TIME}), with its note type and "
+                    "deck (format 2)"
                 )
-        return cls(data["deck"], cards)
+        if not isinstance(removed, dict) or not all(
+            isinstance(r, Removed) for r in removed.values()
+        ):
+            raise ValueError("its 'removed' cards are not what cardpress writes there")
+        return cls(data["deck"], cards, removed, data["format"])
+
+
+def _key(card_id: str) -> str:
+    # Card ids are ASCII letters, digits, '.', '_' and '-': JSON strings as they are.
+    return f'"{card_id}"' if ID.fullmatch(card_id) else json.dumps(card_id)
+
+
+_ENTRY_KEYS = frozenset(("fingerprint", "mtime", "note_type", "deck", "clozes"))
+
+
+class _Parser:
+    """Makes each card's JSON object its LockEntry as it is parsed (the dict is dropped),
+    with one object per distinct mtime, note type, deck name and cloze set (a deck has few),
+    not one per card. A hundred thousand times for a big deck: kept lean."""
+
+    def __init__(self) -> None:
+        self.shared: dict[object, object] = {}
+
+    def share(self, value: Any) -> Any:
+        return self.shared.setdefault(value, value)
+
+    def __call__(self, found: dict[str, object]) -> object:
+        if "fingerprint" in found:
+            return self.entry(found) or found
+        if "guid" in found:
+            return self.removed(found) or found
+        return found
+
+    def entry(self, found: dict[str, object]) -> LockEntry | None:
+        fp, mtime = found["fingerprint"], found.get("mtime")
+        if not (type(fp) is str and _FINGERPRINT.fullmatch(fp) and _is_time(mtime)):
+            return None
+        share = self.shared.setdefault
+        if len(found) == 2:  # format 1
+            return LockEntry(fp, share(mtime, mtime))  # type: ignore[arg-type]
+        note_type, deck, clozes = found.get("note_type"), found.get("deck"), found.get("clozes")
+        if not (
+            found.keys() <= _ENTRY_KEYS
+            and type(note_type) is int
+            and note_type > 0
+            and type(deck) is str
+        ):
+            return None
+        if clozes is None:
+            numbers: tuple[int, ...] = ()
+        elif type(clozes) is list and all(type(n) is int and n > 0 for n in clozes):
+            numbers = tuple(clozes)
+        else:
+            return None
+        return LockEntry(
+            fp, share(mtime, mtime), share(note_type, note_type), share(deck, deck),  # type: ignore[arg-type]
+            share(numbers, numbers),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def removed(self, found: dict[str, object]) -> Removed | None:
+        guid, note_type, deck = found.get("guid"), found.get("note_type"), found.get("deck")
+        when, search = found.get("removed"), found.get("search")
+        if (
+            len(found) == 5
+            and isinstance(guid, str)
+            and _GUID.fullmatch(guid)
+            and type(note_type) is int
+            and isinstance(deck, str)
+            and _is_time(when)
+            and isinstance(search, str)
+        ):
+            return Removed(guid, note_type, deck, when, search)  # type: ignore[arg-type]
+        return None
+
+
+def _is_time(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_TIME  # type() is: not a bool
 
 
 def lock_path(deck: Deck) -> Path:
@@ -139,7 +236,9 @@ def read_lock(path: Path) -> Lock | None:
         return None
     except UnicodeDecodeError:
         raise ValueError(f"it is not UTF-8 text; {_START_AFRESH}") from None
-    if _CONFLICT.search(text):
+    # The regex only where a marker's characters are there at all: 16 MB at 100,000 cards.
+    markers = "<<<<<<<" in text or "=======" in text or ">>>>>>>" in text
+    if markers and _CONFLICT.search(text):
         raise ValueError(
             "it holds merge-conflict markers; take either side, or delete the file: either "
             "is safe (a card edited since gets a newer time than both)"
@@ -173,29 +272,75 @@ def now() -> int:
 
 
 def update_lock(
-    previous: Lock | None, notes: Notes, published: Mapping[str, LockEntry] | None = None
+    previous: Lock | None,
+    notes: Notes,
+    published: Mapping[str, LockEntry] | None = None,
+    *,
+    acknowledge: bool = False,
+    searches: Mapping[str, str] | None = None,
 ) -> Lock:
-    """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones.
+    """Apply the timestamp policy: keep mtimes of unchanged cards, stamp new and edited ones;
+    and keep what Anki has of each card that an import cannot change.
 
     ``published`` holds, per card id, what the package in the output folder published where
     it is newer than the lock (see :func:`newer_than_lock`): it then stands for the lock's
-    entry.
+    entry. A card's note type, deck and cloze cards stay what the lock says Anki has (a
+    package import cannot change them), until ``acknowledge``: the user says Anki has what
+    the cards say now. Cards that left the file are kept as removed, each with its search
+    from ``searches`` (by card id), until acknowledged too.
     """
     key = notes.deck.key
-    old = previous.entries if previous is not None and previous.deck_key == key else {}
+    same_deck = previous is not None and previous.deck_key == key
+    old = previous.entries if previous is not None and same_deck else {}
     newer = published or {}
     stamp = now()
     entries: dict[str, LockEntry] = {}
+    clozes: dict[tuple[int, ...], tuple[int, ...]] = {}
     for note in notes:
         card_id = note.card.id
-        before = newer.get(card_id) or old.get(card_id)
+        locked = old.get(card_id)
+        before = newer.get(card_id) or locked
         fp = note.fingerprint
         if before is not None and before.fingerprint == fp:
-            entries[card_id] = before
+            mtime = before.mtime
         else:
             mtime = max(stamp, before.mtime + 1) if before is not None else stamp
-            entries[card_id] = LockEntry(fp, mtime)
-    return Lock(key, entries)
+        anki = _anki_has(locked, note, acknowledge)
+        anki_clozes = clozes.setdefault(anki[2], anki[2])
+        if (
+            locked is not None
+            and (locked.fingerprint, locked.mtime) == (fp, mtime)
+            and ((locked.note_type, locked.deck, locked.clozes) == anki)
+        ):
+            entries[card_id] = locked  # the same entry: shared, not made again
+        else:
+            entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_clozes)
+    removed: dict[str, Removed] = {}
+    if not acknowledge and previous is not None and same_deck:
+        removed = {i: r for i, r in previous.removed.items() if i not in entries}
+        for card_id, entry in old.items():
+            if card_id not in entries and entry.note_type:
+                search = (searches or {}).get(card_id, "")
+                removed[card_id] = Removed(
+                    guid(key, card_id), entry.note_type, entry.deck, stamp, search
+                )
+    return Lock(key, entries, removed)
+
+
+def _anki_has(
+    locked: LockEntry | None, note: Note, acknowledge: bool
+) -> tuple[int, str, tuple[int, ...]]:
+    """The note type, deck and cloze numbers Anki has of a card once this build's package is
+    imported: the card's own for a new card (or acknowledged, or unknown to a format 1 lock);
+    else the lock's, with any new cloze number added (an import adds the cards of new
+    numbers, not of a note whose type changed)."""
+    clozes = card_clozes(note.card)
+    if locked is None or not locked.note_type or acknowledge:
+        return note.note_type.id, note.deck, clozes
+    kept = locked.clozes
+    if locked.note_type == note.note_type.id and clozes:
+        kept = tuple(sorted({*kept, *clozes}))
+    return locked.note_type, locked.deck, kept
 
 
 # -- what the last package published ---------------------------------------------------------
@@ -229,14 +374,33 @@ def newer_than_lock(package: Path, lock: Lock | None, notes: Notes) -> dict[str,
             with _collection(zf, package) as db:
                 mtimes = dict(db.execute("SELECT guid, mod FROM notes"))
                 wanted: dict[str, str] = {}
-                for card, guid in zip(notes.deck.cards, notes.guids, strict=True):
-                    mtime = mtimes.get(guid)
+                for card, note_guid in zip(notes.deck.cards, notes.guids, strict=True):
+                    mtime = mtimes.get(note_guid)
                     entry = known.get(card.id)
                     if mtime is not None and (entry is None or mtime > entry.mtime):
-                        wanted[guid] = card.id
-                return {wanted[guid]: entry for guid, entry in _notes(db, wanted)}
+                        wanted[note_guid] = card.id
+                return {wanted[g]: entry for g, entry in _notes(db, wanted)}
     except (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError):
         return {}
+
+
+def published_first_fields(package: Path) -> dict[str, str]:
+    """Per GUID, the first field of each note of the package in the output folder, as Anki
+    has it once imported: what an Anki search for a note of ours compares. Empty where there
+    is no readable package."""
+    import sqlite3  # only for builds, never for `cardpress check`
+    import zipfile
+
+    firsts: dict[str, str] = {}
+    unreadable = (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError)
+    with (
+        contextlib.suppress(*unreadable),
+        zipfile.ZipFile(package) as zf,
+        _collection(zf, package) as db,
+    ):
+        for note_guid, fields in db.execute("SELECT guid, flds FROM notes"):
+            firsts[note_guid] = fields.split("\x1f", 1)[0]
+    return firsts
 
 
 @contextlib.contextmanager
@@ -264,7 +428,7 @@ def _notes(db: sqlite3.Connection, guids: Mapping[str, str]) -> Iterator[tuple[s
         "SELECT n.guid, n.mod, n.mid, n.flds, n.tags, c.did FROM notes n"
         " JOIN cards c ON c.nid = n.id AND c.ord = (SELECT min(ord) FROM cards WHERE nid = n.id)"
     )
-    for guid, mtime, model, fields, tags, deck_id in rows:
-        if guid in guids and type(mtime) is int and 0 <= mtime <= MAX_TIME:
+    for note_guid, mtime, model, fields, tags, deck_id in rows:
+        if note_guid in guids and type(mtime) is int and 0 <= mtime <= MAX_TIME:
             content = fingerprint(model, fields.split("\x1f"), tags.split(), deck_names[deck_id])
-            yield guid, LockEntry(content, mtime)
+            yield note_guid, LockEntry(content, mtime)

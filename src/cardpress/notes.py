@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, overload
 
-from cardpress.format import CLOZE_OPENER
+from cardpress.format import cloze_numbers
 from cardpress.model import Card, Deck, Kind
 
 NOTE_TYPE_VERSION = 1
@@ -44,8 +44,7 @@ class NoteType:
         template whose first field is not empty (the loader makes sure it is not), and for a
         cloze one per deletion number, nested deletions too, c1 first."""
         if self.kind is Kind.CLOZE:
-            numbers = {int(number) for number in CLOZE_OPENER.findall(fields[0])}
-            return tuple(sorted(n - 1 for n in numbers if n > 0))
+            return tuple(n - 1 for n in cloze_numbers(fields[0]))
         return (0, 1) if self.kind is Kind.REVERSED else (0,)
 
 

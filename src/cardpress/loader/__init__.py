@@ -8,16 +8,20 @@ the deck (deck.py), and big files read by several processes (chunked.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cardpress.changes import CardState, compare, states
 from cardpress.errors import Diagnostic, InputError, Severity, sort_diagnostics
+from cardpress.format import KINDS
 from cardpress.loader.chunked import read_in_chunks
 from cardpress.loader.deck import FileRead, cross_file_checks, read_whole
 from cardpress.loader.files import find_card_files, read_card_file
 from cardpress.loader.values import error
+from cardpress.lock import lock_path, read_lock
 from cardpress.model import Deck, Location
+from cardpress.notes import NOTE_TYPES
 
 __all__ = [
     "CheckResult",
@@ -70,7 +74,48 @@ def check(
     several workers are judged there and not sent back.
     """
     reads, warnings = _read_all(paths, strict, workers, keep_cards=False)
+    changes = [d for read in reads for d in _lock_changes(read)]
+    warnings = _result([], [*warnings, *changes], strict).warnings
     return CheckResult(len(reads), sum(read.cards() for read in reads), warnings)
+
+
+def _lock_changes(read: FileRead) -> list[Diagnostic]:
+    """What the deck's cards would change that a package import cannot carry (see
+    changes.py): what ``build`` reports too."""
+    deck = read.deck
+    if deck is None:
+        return []
+    lock_file = lock_path(deck)
+    try:
+        lock = read_lock(lock_file)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        return [error(Location(str(lock_file)), f"cannot read lock file: {reason}")]
+    if lock is None:
+        return []
+    firsts: dict[str, str] = {}
+
+    def first_field(card_id: str) -> str:  # as this deck's build makes it: its front
+        if not firsts:
+            firsts.update((card.id, card.front) for card in deck.cards)
+            firsts.update((row[0], row[8]) for row in read.rows)
+        return firsts.get(card_id, "")
+
+    return compare(deck, lock, _states(read), lock_file, new_key=False, first_field=first_field)
+
+
+def _states(read: FileRead) -> Iterator[CardState]:
+    """The state of every card read, kept or only counted."""
+    deck = read.deck
+    assert deck is not None
+    yield from states(deck)
+    decks: dict[str, str] = {}  # topic -> Anki deck
+    note_types = {kind: NOTE_TYPES[kind_].id for kind, kind_ in KINDS.items()}
+    for card_id, line, col, _, kind, topic, title, clozes, _ in read.rows:
+        name = decks.get(topic)
+        if name is None:
+            name = decks[topic] = deck.deck_name_for_topic(topic, title)
+        yield CardState(card_id, note_types[kind], name, clozes, topic, line, col)
 
 
 def load_bytes(
@@ -126,10 +171,15 @@ def _read(path: Path, data: bytes | None, workers: int, keep_cards: bool) -> Fil
 
 def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:
     """The decks and warnings, or the InputError of every problem if one is an error."""
-    if strict:
-        problems = [Diagnostic(d.location, Severity.ERROR, d.message) for d in problems]
+    if strict:  # warnings become errors; notes stay notes
+        problems = [
+            Diagnostic(d.location, Severity.ERROR, d.message)
+            if d.severity is Severity.WARNING
+            else d
+            for d in problems
+        ]
     errors = [d for d in problems if d.severity is Severity.ERROR]
-    warnings = [d for d in problems if d.severity is Severity.WARNING]
+    warnings = [d for d in problems if d.severity is not Severity.ERROR]
     if errors:
         raise InputError(problems)
     return LoadResult(decks, sort_diagnostics(warnings))

@@ -34,10 +34,16 @@ import yaml
 
 from cardpress import fork
 from cardpress.errors import Diagnostic
-from cardpress.format import KINDS, MAX_CARDS_PER_DECK, MAX_PROBLEMS_PER_FILE
+from cardpress.format import KINDS, MAX_CARDS_PER_DECK, MAX_PROBLEMS_PER_FILE, card_clozes
 from cardpress.loader.cards import CardContext, DeckCards
 from cardpress.loader.compose import SEQ, Composer, compose_document
-from cardpress.loader.deck import CardRow, FileRead, StreamedCards, build_deck, read_topics
+from cardpress.loader.deck import (
+    CardRow,
+    FileRead,
+    StreamedCards,
+    build_deck,
+    read_topics,
+)
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report, TooManyProblems
 from cardpress.model import Card, Media
@@ -353,7 +359,8 @@ class _ChunkResult:
             rows = [
                 (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
                  c.extra, c.line, c.col, c.media, c.generated_id)
-                if keep_cards else (c.id, c.line, c.col, c.generated_id)
+                if keep_cards else (c.id, c.line, c.col, c.generated_id, c.kind.value,
+                                    c.topic, c.topic_title, card_clozes(c), c.front)
                 for c in cards.cards[start : start + _PACKED_PIECE]
             ]  # fmt: skip
             pieces.append(marshal.dumps(rows))
@@ -370,7 +377,7 @@ class _ChunkResult:
             ]  # fmt: skip
 
     def unpack_rows(self) -> Iterator[CardRow]:
-        """The cards of a result packed without keep_cards: id, line, column, generated."""
+        """The cards of a result packed without keep_cards (see CardRow)."""
         for piece in self.cards:
             yield from marshal.loads(piece)
 

@@ -34,8 +34,11 @@ from cardpress.render import TooDeep, render
 
 _DECK_KEYS = values.Keys(DECK_KEYS)
 
-CardRow = tuple[str, int, int, bool]
-"""A card judged but not kept (``check``): its id, line, column, and whether the id was made."""
+CardRow = tuple[str, int, int, bool, str, str, str, tuple[int, ...], str]
+"""A card judged but not kept (``check``): its id, line, column, whether the id was made,
+what the lock compares (kind, topic key and title, cloze numbers), and its first field (the
+note's, for the Anki search that finds it)."""
+
 
 CardEntry = tuple[str, Location, bool]
 """A card of a deck for the checks across files: its id, where it is, whether the id was made."""
@@ -66,7 +69,7 @@ class FileRead:
             return []
         entries = [(card.id, card.location, card.generated_id) for card in self.deck.cards]
         path = self.deck.location.path
-        entries += [(cid, Location(path, line, col), made) for cid, line, col, made in self.rows]
+        entries += [(row[0], Location(path, row[1], row[2]), row[3]) for row in self.rows]
         return entries
 
 

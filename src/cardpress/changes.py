@@ -1,0 +1,235 @@
+"""Changes a package import cannot carry, found by comparing the cards with their lock.
+
+An import (DESIGN §7) updates a note's fields and tags, and adds the cards of new cloze
+numbers; it never moves a card to another deck, never changes a note's type (a note whose
+GUID exists under another type is skipped as "conflicting"), never deletes a card or a note.
+The lock remembers what Anki has of each card (lock.py); here each difference becomes a
+message at the card's line, with the way out, until the user says Anki has it
+(``--acknowledge``):
+
+* the deck key changed: an error (every card would be a new note: the deck twice);
+* a card's kind (note type) changed, a card moved to another deck (a topic or deck renamed),
+  a cloze deletion removed: warnings;
+* a card removed from its file: a note, which never fails ``--strict``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from cardpress.errors import Diagnostic, Severity
+from cardpress.format import card_clozes
+from cardpress.lock import Lock
+from cardpress.model import Deck, Location
+from cardpress.notes import NOTE_TYPES
+
+_KIND_OF = {note_type.id: note_type for note_type in NOTE_TYPES.values()}
+
+
+class CardState(NamedTuple):
+    """What a card gives Anki that an import cannot change, and where the card is in its
+    deck's card file (made for every card of a big deck: no Location until reported)."""
+
+    id: str
+    note_type: int
+    deck: str
+    clozes: tuple[int, ...]
+    topic: str  # its topic key ("" for none): the tag topic::KEY on its note
+    line: int
+    col: int
+
+
+# A card's first field as Anki has it (HTML), by card id; "" where it is not known.
+FirstField = Callable[[str], str]
+
+
+def _unknown(card_id: str) -> str:
+    return ""
+
+
+def states(deck: Deck) -> Iterator[CardState]:
+    """The state of every card of ``deck``."""
+    decks: dict[str, str] = {}  # topic -> Anki deck
+    for card in deck.cards:
+        name = decks.get(card.topic)
+        if name is None:
+            name = decks[card.topic] = deck.deck_name_for(card)
+        clozes = card_clozes(card)
+        note_type = NOTE_TYPES[card.kind].id
+        yield CardState(card.id, note_type, name, clozes, card.topic, card.line, card.col)
+
+
+def compare(
+    deck: Deck,
+    lock: Lock | None,
+    current: Iterable[CardState],
+    lock_file: Path,
+    *,
+    new_key: bool,
+    first_field: FirstField = _unknown,
+) -> list[Diagnostic]:
+    """What the cards of ``deck`` would change that a package import cannot carry, compared
+    with ``lock`` (None for a first build). ``first_field`` gives the first field of a note
+    in Anki, for the searches that find it."""
+    if lock is None:
+        return []
+    if lock.deck_key != deck.key and not new_key:
+        return [_new_key(deck, lock.deck_key, lock_file)]
+    if lock.deck_key != deck.key:
+        return []
+    found: list[Diagnostic] = []
+    moves: dict[tuple[str, str], list[CardState]] = {}
+    seen: set[str] = set()
+    for state in current:
+        seen.add(state.id)
+        entry = lock.entries.get(state.id)
+        if entry is None or not entry.note_type:
+            continue  # new, or unknown to a format 1 lock
+        if entry.note_type != state.note_type:
+            first = first_field(state.id)
+            found.append(_kind_changed(state, _at(deck, state), entry.note_type, entry.deck, first))
+            continue
+        if entry.deck != state.deck:
+            moves.setdefault((entry.deck, state.deck), []).append(state)
+        gone = [n for n in entry.clozes if n not in state.clozes]
+        if gone:
+            found.append(_cloze_gone(state, _at(deck, state), gone))
+    in_deck = Counter[str]()
+    if moves:  # how many cards each deck has, to tell a whole deck renamed from a few moved
+        in_deck.update(entry.deck for entry in lock.entries.values())
+        in_deck.update(removed.deck for removed in lock.removed.values())
+    for (old, new), moved in moves.items():
+        where = _at(deck, moved[0])
+        found.append(_moved(moved, where, old, new, whole=in_deck[old] == len(moved)))
+    searches = removed_searches(lock, seen, first_field)
+    searches.update((i, r.search) for i, r in lock.removed.items() if i not in seen)
+    found += [_removed(deck, card_id, search) for card_id, search in sorted(searches.items())]
+    return found
+
+
+def removed_searches(lock: Lock, current: Iterable[str], first_field: FirstField) -> dict[str, str]:
+    """Per card id, for each card of the lock that is not among the ``current`` ids (it left
+    the card file since the last build), the Anki search that finds its note."""
+    ids = current if isinstance(current, set | frozenset) else set(current)
+    return {
+        card_id: search_for(entry.note_type, entry.deck, first_field(card_id))
+        for card_id, entry in lock.entries.items()
+        if card_id not in ids and entry.note_type
+    }
+
+
+def search_for(note_type: int, deck: str, first: str) -> str:
+    """An Anki search (Browse) that finds a note of ours: by its note type, its deck and its
+    first field (as HTML, which is what Anki's field search compares)."""
+    note_type_ = _KIND_OF.get(note_type)
+    field = note_type_.fields[0] if note_type_ else "Front"
+    parts = [f'"note:{_name(note_type)}"', f'"deck:{_escape(deck)}"']
+    if first:
+        parts.append(f'"{field}:{_escape(first)}"')
+    return " ".join(parts)
+
+
+def _escape(text: str) -> str:
+    """Text for a quoted term of Anki's search: its wildcards and quotes taken literally."""
+    for char in ("\\", '"', "*", "_"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _name(note_type: int) -> str:
+    found = _KIND_OF.get(note_type)
+    return found.name if found else str(note_type)
+
+
+def _kind(note_type: int) -> str:
+    found = _KIND_OF.get(note_type)
+    return found.kind.value if found else f"note type {note_type}"
+
+
+def _new_key(deck: Deck, old: str, lock_file: Path) -> Diagnostic:
+    return Diagnostic(
+        deck.location,
+        Severity.ERROR,
+        f"deck key changed from {old!r} to {deck.key!r} (the lock file {lock_file.name} was "
+        f"made with {old!r}): every card would be a new note in Anki, beside the old ones, "
+        f"the whole deck twice. Put the key back to {old!r}; or, to start a new deck on "
+        "purpose, build with --new-key",
+    )
+
+
+def _at(deck: Deck, state: CardState) -> Location:
+    return Location(deck.location.path, state.line, state.col)
+
+
+def _kind_changed(state: CardState, where: Location, old: int, deck: str, first: str) -> Diagnostic:
+    return Diagnostic(
+        where,
+        Severity.WARNING,
+        f"card {state.id!r} changed from {_kind(old)} to {_kind(state.note_type)}: a package "
+        f"import skips its note as conflicting, and Anki keeps the {_kind(old)} note. In "
+        f"Anki, Browse {search_for(old, deck, first)}{_among(first, state.id)}, Notes > "
+        f"Change Note Type to {_name(state.note_type)!r} (review history is kept), then build with "
+        "--acknowledge; or give the card a new id (a new note; the old one keeps its history)",
+    )
+
+
+def move_search(old: str, topics: Iterable[str], *, whole: bool) -> str:
+    """An Anki search for the cards to move out of deck ``old`` (not its subdecks): all of
+    them (``whole``), or those whose note has the tag of one of ``topics``, which a card
+    moved to another topic has once the package is imported."""
+    deck = _escape(old)
+    search = f'"deck:{deck}" -"deck:{deck}::*"'
+    if whole:
+        return search
+    tags = [f'"tag:topic::{_escape(topic)}"' if topic else '-"tag:topic::*"' for topic in topics]
+    return f"{search} {tags[0]}" if len(tags) == 1 else f"{search} ({' OR '.join(tags)})"
+
+
+def _moved(
+    moved: list[CardState], where: Location, old: str, new: str, *, whole: bool
+) -> Diagnostic:
+    first = moved[0]
+    more = f" (and {len(moved) - 1} more: {_ids(moved[1:])})" if len(moved) > 1 else ""
+    search = move_search(old, sorted({state.topic for state in moved}), whole=whole)
+    return Diagnostic(
+        where,
+        Severity.WARNING,
+        f"card {first.id!r}{more} moved from deck {old!r} to {new!r}: a package import leaves "
+        f"its cards in {old!r}. Import the package, then in Anki Browse {search}, select all, "
+        f"Cards > Change Deck to {new!r}, then build with --acknowledge",
+    )
+
+
+def _ids(states: list[CardState], most: int = 5) -> str:
+    ids = ", ".join(repr(s.id) for s in states[:most])
+    return ids + (", ..." if len(states) > most else "")
+
+
+def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnostic:
+    numbers = ", ".join(f"c{n}" for n in gone)
+    return Diagnostic(
+        where,
+        Severity.WARNING,
+        f"card {state.id!r} no longer has {numbers}: Anki keeps the card it made for each, "
+        "now empty (Tools > Empty Cards deletes them), then build with --acknowledge",
+    )
+
+
+def _among(first: str, card_id: str) -> str:
+    """Where a search cannot name the note's first field: which of the notes found it is."""
+    return "" if first else f" (its note is the one of card {card_id!r} among them)"
+
+
+def _removed(deck: Deck, card_id: str, search: str) -> Diagnostic:
+    # A search of note type and deck only (two quoted terms) finds that note among others.
+    among = "" if search.count('" "') >= 2 else _among("", card_id)
+    return Diagnostic(
+        deck.location,
+        Severity.NOTE,
+        f"card {card_id!r} was removed from this file; Anki keeps its note (an import never "
+        f"deletes): Browse {search}{among} in Anki and delete it there, then build with "
+        "--acknowledge",
+    )
