@@ -199,6 +199,44 @@ def test_a_changed_kind_is_reported_and_its_way_out_works_in_anki(users: Users) 
     assert user.get_card(card.id).reps == 1  # the review history is kept
 
 
+def test_a_card_made_a_cloze_gets_its_text_once_converted_in_anki(
+    user: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Change Note Type maps the old fields onto the new type and stamps the note; the
+    acknowledging build stamps the card anew, so the next import brings the cloze text."""
+    old = _note(user, "general-secretary")
+    edit(
+        Path(DECK),
+        "    front: |\n      Stalin's post that controlled **party appointments**\n"
+        "    back: General Secretary\n",
+        "    kind: cloze\n    text: The {{c1::General Secretary}} controlled appointments\n",
+    )
+    result = _cli("build", DECK)
+    assert result.exit_code == 0, result.output
+    assert "changed from basic to cloze" in result.stderr
+    assert bucket_sizes(import_apkg(user, Path("dist/history.apkg")))["conflicting"] == 1
+
+    cloze_type = user.models.by_name("cardpress Cloze v1")
+    assert cloze_type is not None
+    info = user.models.change_notetype_info(
+        old_notetype_id=old.mid, new_notetype_id=cloze_type["id"]
+    )
+    request = info.input
+    request.note_ids.extend([old.id])
+    user.models.change_notetype_of_notes(request)  # Front -> Text, as Anki's dialog maps it
+    assert "General Secretary" not in _note(user, "general-secretary")["Text"]
+    time.sleep(1.1)  # the acknowledging build comes after the conversion, as a user's does
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert _cli("build", "--acknowledge", DECK).exit_code == 0
+
+    log = import_apkg(user, Path("dist/history.apkg"))
+    assert (bucket_sizes(log)["updated"], bucket_sizes(log)["conflicting"]) == (1, 0)
+    note = _note(user, "general-secretary")
+    assert note.id == old.id
+    assert note["Text"] == "The {{c1::General Secretary}} controlled appointments"
+    assert not user.get_empty_cards().notes
+
+
 def test_strict_turns_the_warnings_into_errors_and_writes_nothing(user: Collection) -> None:
     _change("kind")
     before = snapshot(Path("cards"), Path("dist"))

@@ -286,8 +286,9 @@ def update_lock(
     it is newer than the lock (see :func:`newer_than_lock`): it then stands for the lock's
     entry. A card's note type, deck and cloze cards stay what the lock says Anki has (a
     package import cannot change them), until ``acknowledge``: the user says Anki has what
-    the cards say now. Cards that left the file are kept as removed, each with its search
-    from ``searches`` (by card id), until acknowledged too.
+    the cards say now (a card whose kind changed is then stamped anew: see below). Cards
+    that left the file are kept as removed, each with its search from ``searches`` (by card
+    id), until acknowledged too.
     """
     key = notes.deck.key
     same_deck = previous is not None and previous.deck_key == key
@@ -301,7 +302,11 @@ def update_lock(
         locked = old.get(card_id)
         before = newer.get(card_id) or locked
         fp = note.fingerprint
-        if before is not None and before.fingerprint == fp:
+        # An acknowledged kind change: the user changed the note's type in Anki, which
+        # stamped it then; a new time makes the next import bring its fields (a cloze's
+        # text, the fields of the new type), which the conversion did not.
+        converted = acknowledge and locked is not None and _converted(locked, note)
+        if before is not None and before.fingerprint == fp and not converted:
             mtime = before.mtime
         else:
             mtime = max(stamp, before.mtime + 1) if before is not None else stamp
@@ -325,6 +330,11 @@ def update_lock(
                     guid(key, card_id), entry.note_type, entry.deck, stamp, search
                 )
     return Lock(key, entries, removed)
+
+
+def _converted(locked: LockEntry, note: Note) -> bool:
+    """Whether the lock says Anki has the note under another note type than ``note``'s."""
+    return bool(locked.note_type) and locked.note_type != note.note_type.id
 
 
 def _anki_has(
