@@ -237,6 +237,18 @@ def test_a_card_made_a_cloze_gets_its_text_once_converted_in_anki(
     assert not user.get_empty_cards().notes
 
 
+def test_a_card_whose_kind_and_deck_both_changed_is_reported_for_both(user: Collection) -> None:
+    """--acknowledge takes every reported change as done: none may go unreported."""
+    edit(Path(DECK), "  - id: assassin\n    topic: people\n    kind: type\n",
+         "  - id: assassin\n    topic: places\n    kind: basic\n")  # fmt: skip
+
+    result = _cli("check", DECK)
+
+    reported = _reported(result)
+    assert any("card 'assassin' changed from type to basic" in line for line in reported)
+    assert any("card 'assassin' moved from deck" in line for line in reported)
+
+
 def test_strict_turns_the_warnings_into_errors_and_writes_nothing(user: Collection) -> None:
     _change("kind")
     before = snapshot(Path("cards"), Path("dist"))

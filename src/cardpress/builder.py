@@ -32,7 +32,7 @@ from cardpress.lock import (
     update_lock,
 )
 from cardpress.model import Card, Deck
-from cardpress.notes import Notes, guid, make_notes, note_fields
+from cardpress.notes import Notes, guid, make_notes
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ class _FirstFields:
         if self._cards is None:
             self._cards = {card.id: card for card in self.notes.deck.cards}
         card = self._cards.get(card_id)
-        return note_fields(card)[0] if card is not None else ""
+        return card.front if card is not None else ""  # the first field of every kind
 
 
 class _Once(Generic[T]):

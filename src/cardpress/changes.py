@@ -23,10 +23,10 @@ from typing import NamedTuple
 from cardpress.errors import Diagnostic, Severity
 from cardpress.format import card_clozes
 from cardpress.lock import Lock
-from cardpress.model import Deck, Location
-from cardpress.notes import NOTE_TYPES
+from cardpress.model import Deck, Kind, Location
+from cardpress.notes import NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, optional_cards
 
-_KIND_OF = {note_type.id: note_type for note_type in NOTE_TYPES.values()}
+_KIND_OF = NOTE_TYPE_BY_ID
 
 
 class CardState(NamedTuple):
@@ -34,9 +34,10 @@ class CardState(NamedTuple):
     deck's card file (made for every card of a big deck: no Location until reported)."""
 
     id: str
+    kind: Kind
     note_type: int
     deck: str
-    clozes: tuple[int, ...]
+    cards: tuple[int, ...]  # its cards that depend on its content (notes.optional_cards)
     topic: str  # its topic key ("" for none): the tag topic::KEY on its note
     line: int
     col: int
@@ -53,13 +54,16 @@ def _unknown(card_id: str) -> str:
 def states(deck: Deck) -> Iterator[CardState]:
     """The state of every card of ``deck``."""
     decks: dict[str, str] = {}  # topic -> Anki deck
+    types = NOTE_TYPE_SETS[deck.note_type_version]
     for card in deck.cards:
         name = decks.get(card.topic)
         if name is None:
             name = decks[card.topic] = deck.deck_name_for(card)
-        clozes = card_clozes(card)
-        note_type = NOTE_TYPES[card.kind].id
-        yield CardState(card.id, note_type, name, clozes, card.topic, card.line, card.col)
+        note_type = types[card.kind]
+        cards = optional_cards(note_type, card.kind, card_clozes(card))
+        yield CardState(
+            card.id, card.kind, note_type.id, name, cards, card.topic, card.line, card.col
+        )
 
 
 def compare(
@@ -82,21 +86,26 @@ def compare(
         return []
     found: list[Diagnostic] = []
     moves: dict[tuple[str, str], list[CardState]] = {}
+    versions: dict[tuple[int, int], list[str]] = {}  # (old, new) note type -> old decks
     seen: set[str] = set()
     for state in current:
         seen.add(state.id)
         entry = lock.entries.get(state.id)
         if entry is None or not entry.note_type:
             continue  # new, or unknown to a format 1 lock
-        if entry.note_type != state.note_type:
-            first = first_field(state.id)
-            found.append(_kind_changed(state, _at(deck, state), entry.note_type, entry.deck, first))
-            continue
         if entry.deck != state.deck:
             moves.setdefault((entry.deck, state.deck), []).append(state)
-        gone = [n for n in entry.clozes if n not in state.clozes]
-        if gone:
-            found.append(_cloze_gone(state, _at(deck, state), gone))
+        if entry.note_type == state.note_type:
+            gone = [n for n in entry.cards if n not in state.cards]
+            if gone:
+                found.append(_cloze_gone(state, _at(deck, state), gone))
+        elif _same_kind(entry.note_type, state):  # only the deck's note_type_version changed
+            versions.setdefault((entry.note_type, state.note_type), []).append(entry.deck)
+        else:
+            first = first_field(state.id)
+            found.append(_kind_changed(state, _at(deck, state), entry.note_type, entry.deck, first))
+    if versions:
+        found.insert(0, _new_version(deck, versions))
     in_deck = Counter[str]()
     if moves:  # how many cards each deck has, to tell a whole deck renamed from a few moved
         in_deck.update(entry.deck for entry in lock.entries.values())
@@ -147,6 +156,46 @@ def _name(note_type: int) -> str:
 def _kind(note_type: int) -> str:
     found = _KIND_OF.get(note_type)
     return found.kind.value if found else f"note type {note_type}"
+
+
+def _same_kind(old: int, state: CardState) -> bool:
+    """Whether note type ``old`` is the one of the card's kind in another version."""
+    note_type = _KIND_OF.get(old)
+    return note_type is not None and NOTE_TYPE_SETS[note_type.version][state.kind] is note_type
+
+
+def _common_parent(decks: Iterable[str]) -> str:
+    """The deepest Anki deck that holds every one of ``decks`` (a deck holds its subdecks)."""
+    names = iter(set(decks))
+    common = next(names).split("::")
+    for name in names:
+        parts = name.split("::")
+        same = 0
+        while same < min(len(common), len(parts)) and common[same] == parts[same]:
+            same += 1
+        common = common[:same]
+    return "::".join(common)
+
+
+def _new_version(deck: Deck, versions: dict[tuple[int, int], list[str]]) -> Diagnostic:
+    """The deck's note_type_version changed: one warning, with a conversion per note type."""
+    notes = sum(len(decks) for decks in versions.values())
+    old_version = _KIND_OF[next(iter(versions))[0]].version
+    steps = []
+    for (old, new), decks in versions.items():
+        top = _common_parent(decks)
+        search = f'"note:{_name(old)}"' + (f' "deck:{_escape(top)}"' if top else "")
+        steps.append(f"Browse {search}, select all, Notes > Change Note Type to {_name(new)!r}")
+    version = deck.note_type_version
+    return Diagnostic(
+        deck.location,
+        Severity.WARNING,
+        f"the deck now uses cardpress's note types version {version} (note_type_version: "
+        f"{version}) and Anki has its {notes} notes under version {old_version}: a package "
+        f"import skips each as conflicting. In Anki, {'; '.join(steps)} (review history is "
+        "kept); then build with --acknowledge, and the next import brings each note's new "
+        f"fields; or set note_type_version back to {old_version}",
+    )
 
 
 def _new_key(deck: Deck, old: str, lock_file: Path) -> Diagnostic:
@@ -209,13 +258,15 @@ def _ids(states: list[CardState], most: int = 5) -> str:
 
 
 def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnostic:
-    numbers = ", ".join(f"c{n}" for n in gone)
-    return Diagnostic(
-        where,
-        Severity.WARNING,
-        f"card {state.id!r} no longer has {numbers}: Anki keeps the card it made for each, "
-        "now empty (Tools > Empty Cards deletes them), then build with --acknowledge",
-    )
+    note_type = _KIND_OF.get(state.note_type)
+    if note_type is not None and note_type.kind is not Kind.CLOZE:  # 2: the reverse card
+        what = f"card {state.id!r} is no longer reversed: Anki keeps its reverse card, now "
+        what += "empty (Tools > Empty Cards deletes it)"
+    else:
+        numbers = ", ".join(f"c{n}" for n in gone)
+        what = f"card {state.id!r} no longer has {numbers}: Anki keeps the card it made for "
+        what += "each, now empty (Tools > Empty Cards deletes them)"
+    return Diagnostic(where, Severity.WARNING, f"{what}, then build with --acknowledge")
 
 
 def _among(first: str, card_id: str) -> str:

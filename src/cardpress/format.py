@@ -24,8 +24,12 @@ DECK_KEYS = {
     "source": False,
     "topics": False,
     "subdecks": False,
+    "note_type_version": False,
     "cards": True,
 }
+# Versions of cardpress's own note types a deck can ask for (notes.py); the first is the
+# default, until push can convert a collection's notes to the next.
+NOTE_TYPE_VERSIONS = (1, 2)
 CARD_KEYS = {
     "id": False,
     "topic": False,

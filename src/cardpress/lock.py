@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cardpress.commit import scratch
 from cardpress.format import ID, card_clozes
 from cardpress.model import Deck
-from cardpress.notes import Note, Notes, fingerprint, guid
+from cardpress.notes import Note, Notes, fingerprint, guid, optional_cards
 
 if TYPE_CHECKING:
     import sqlite3
@@ -54,14 +54,16 @@ _GUID = re.compile(r"[!-~]{1,20}")  # Anki's base91 alphabet is printable ASCII
 class LockEntry:
     """What the lock file remembers of one card: the fingerprint of its note and when that
     last changed; and what Anki has of it after importing the packages built so far, which
-    an import cannot change: its note type, its deck, and the cloze numbers it has cards for.
-    ``note_type`` 0 means unknown (a format 1 lock): then nothing is compared."""
+    an import cannot change: its note type, its deck, and the numbers of the cards it has
+    that depend on its content (``notes.optional_cards``: a cloze's deletion numbers, 2 for
+    an optional reverse card), in the file as "cards". ``note_type`` 0 means unknown (a
+    format 1 lock): then nothing is compared."""
 
     fingerprint: str
     mtime: int
     note_type: int = 0
     deck: str = ""
-    clozes: tuple[int, ...] = ()
+    cards: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +97,11 @@ class Lock:
         out.write('  "cards": {')
         separator = "\n"
         for card_id, e in sorted(self.entries.items()):
-            clozes = f', "clozes": [{", ".join(map(str, e.clozes))}]' if e.clozes else ""
+            cards = f', "cards": [{", ".join(map(str, e.cards))}]' if e.cards else ""
             out.write(
                 f'{separator}    {_key(card_id)}: {{"fingerprint": "{e.fingerprint}", '
                 f'"mtime": {e.mtime}, "note_type": {e.note_type}, '
-                f'"deck": {json.dumps(e.deck, ensure_ascii=False)}{clozes}}}'
+                f'"deck": {json.dumps(e.deck, ensure_ascii=False)}{cards}}}'
             )
             separator = ",\n"
         out.write("\n  }" if self.entries else "}")
@@ -152,7 +154,7 @@ def _key(card_id: str) -> str:
     return f'"{card_id}"' if ID.fullmatch(card_id) else json.dumps(card_id)
 
 
-_ENTRY_KEYS = frozenset(("fingerprint", "mtime", "note_type", "deck", "clozes"))
+_ENTRY_KEYS = frozenset(("fingerprint", "mtime", "note_type", "deck", "cards"))
 
 
 class _Parser:
@@ -180,7 +182,7 @@ class _Parser:
         share = self.shared.setdefault
         if len(found) == 2:  # format 1
             return LockEntry(fp, share(mtime, mtime))  # type: ignore[arg-type]
-        note_type, deck, clozes = found.get("note_type"), found.get("deck"), found.get("clozes")
+        note_type, deck, cards = found.get("note_type"), found.get("deck"), found.get("cards")
         if not (
             found.keys() <= _ENTRY_KEYS
             and type(note_type) is int
@@ -188,10 +190,10 @@ class _Parser:
             and type(deck) is str
         ):
             return None
-        if clozes is None:
+        if cards is None:
             numbers: tuple[int, ...] = ()
-        elif type(clozes) is list and all(type(n) is int and n > 0 for n in clozes):
-            numbers = tuple(clozes)
+        elif type(cards) is list and all(type(n) is int and n > 0 for n in cards):
+            numbers = tuple(cards)
         else:
             return None
         return LockEntry(
@@ -296,7 +298,7 @@ def update_lock(
     newer = published or {}
     stamp = now()
     entries: dict[str, LockEntry] = {}
-    clozes: dict[tuple[int, ...], tuple[int, ...]] = {}
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct set
     for note in notes:
         card_id = note.card.id
         locked = old.get(card_id)
@@ -311,15 +313,15 @@ def update_lock(
         else:
             mtime = max(stamp, before.mtime + 1) if before is not None else stamp
         anki = _anki_has(locked, note, acknowledge)
-        anki_clozes = clozes.setdefault(anki[2], anki[2])
+        anki_cards = shared.setdefault(anki[2], anki[2])
         if (
             locked is not None
             and (locked.fingerprint, locked.mtime) == (fp, mtime)
-            and ((locked.note_type, locked.deck, locked.clozes) == anki)
+            and ((locked.note_type, locked.deck, locked.cards) == anki)
         ):
             entries[card_id] = locked  # the same entry: shared, not made again
         else:
-            entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_clozes)
+            entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_cards)
     removed: dict[str, Removed] = {}
     if not acknowledge and previous is not None and same_deck:
         removed = {i: r for i, r in previous.removed.items() if i not in entries}
@@ -340,16 +342,18 @@ def _converted(locked: LockEntry, note: Note) -> bool:
 def _anki_has(
     locked: LockEntry | None, note: Note, acknowledge: bool
 ) -> tuple[int, str, tuple[int, ...]]:
-    """The note type, deck and cloze numbers Anki has of a card once this build's package is
-    imported: the card's own for a new card (or acknowledged, or unknown to a format 1 lock);
-    else the lock's, with any new cloze number added (an import adds the cards of new
-    numbers, not of a note whose type changed)."""
-    clozes = card_clozes(note.card)
+    """The note type, deck and optional cards (cloze numbers, a reverse card) Anki has of a
+    card once this build's package is imported: the card's own for a new card (or
+    acknowledged, or unknown to a format 1 lock); else the lock's, with any new optional card
+    added (an import adds the cards a note's new content asks for, not those of a note whose
+    type changed)."""
+    card = note.card
+    cards = optional_cards(note.note_type, card.kind, card_clozes(card))
     if locked is None or not locked.note_type or acknowledge:
-        return note.note_type.id, note.deck, clozes
-    kept = locked.clozes
-    if locked.note_type == note.note_type.id and clozes:
-        kept = tuple(sorted({*kept, *clozes}))
+        return note.note_type.id, note.deck, cards
+    kept = locked.cards
+    if locked.note_type == note.note_type.id and cards:
+        kept = tuple(sorted({*kept, *cards}))
     return locked.note_type, locked.deck, kept
 
 

@@ -88,6 +88,8 @@ class Deck:
     cards: tuple[Card, ...]
     location: Location
     media: tuple[Media, ...] = field(default=())
+    # Which of cardpress's note types its notes use (notes.py): 1, or 2 (with a Card ID).
+    note_type_version: int = 1
 
     @property
     def file_stem(self) -> str:

@@ -6,8 +6,9 @@ works any of this out again. The lock stage then stamps each note with its modif
 (``Notes.stamped``).
 
 The note types are ours, frozen and versioned: a change to their fields or templates needs a
-new id (``NOTE_TYPE_VERSION``), or Anki forks the type and skips existing notes as
-"conflicting" (DESIGN §2). Their templates and CSS are the package's (``export/apkg.py``).
+new id (and a new version, which a deck asks for with ``note_type_version``), or Anki forks
+the type and skips existing notes as "conflicting" (DESIGN §2). Their templates and CSS are
+the package's (``export/apkg.py``).
 """
 
 from __future__ import annotations
@@ -19,25 +20,37 @@ import itertools
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, overload
 
 from cardpress.format import cloze_numbers
 from cardpress.model import Card, Deck, Kind
 
-NOTE_TYPE_VERSION = 1
-
 
 @dataclass(frozen=True, slots=True)
 class NoteType:
-    """One of our note types: its frozen id, name and fields, and the stock note type of
-    Anki's that the CSV uses for the same kind (a CSV cannot bring note types of its own)."""
+    """One of our note types: its frozen id, name and fields, and for version 2 the stock
+    note type of Anki's it is shaped after (``originalStockKind`` in Anki's note type JSON).
 
-    kind: Kind
+    Version 1 has one note type per kind. Version 2 adds a ``Card ID`` field (the deck key
+    and card id, never shown: a search such as ``"Card ID:deck/card"`` finds any note of
+    ours), and one note type, shaped after Anki's "Basic (optional reversed card)", takes
+    basic and reversed cards alike: its ``Add Reverse`` field makes the reverse card, so that
+    turning a basic card into a reversed one is no longer a change of note type.
+    """
+
+    kind: Kind  # the kind it was made for (version 2's Basic takes reversed cards too)
     id: int
     name: str
     fields: tuple[str, ...]
-    stock_name: str
+    version: int = 1
+    stock_kind: int = 0  # Anki's OriginalStockKind: 3 optional reversed, 4 typing, 5 cloze
+    # The index of the field that adds the reverse card, if the type has one.
+    reverse_field: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if ADD_REVERSE in self.fields:
+            object.__setattr__(self, "reverse_field", self.fields.index(ADD_REVERSE))
 
     def card_ords(self, fields: Sequence[str]) -> tuple[int, ...]:
         """The cards a note of this type gets (their ordinals), as Anki makes them: one per
@@ -45,26 +58,57 @@ class NoteType:
         cloze one per deletion number, nested deletions too, c1 first."""
         if self.kind is Kind.CLOZE:
             return tuple(n - 1 for n in cloze_numbers(fields[0]))
+        reverse = self.reverse_field
+        if reverse is not None:
+            return (0, 1) if fields[reverse] else (0,)
         return (0, 1) if self.kind is Kind.REVERSED else (0,)
 
 
+ADD_REVERSE = "Add Reverse"
+CARD_ID = "Card ID"
 _FRONT_BACK = ("Front", "Back", "Extra", "Topic", "Source")
+_CLOZE = ("Text", "Extra", "Topic", "Source")
 
 # Fixed ids; never reuse one for a different schema (fields or templates).
 NOTE_TYPES = {
-    Kind.BASIC: NoteType(Kind.BASIC, 1607392319, "cardpress Basic v1", _FRONT_BACK, "Basic"),
-    Kind.REVERSED: NoteType(
-        Kind.REVERSED, 1607392320, "cardpress Reversed v1", _FRONT_BACK,
-        "Basic (and reversed card)",
-    ),
-    Kind.CLOZE: NoteType(
-        Kind.CLOZE, 1607392321, "cardpress Cloze v1", ("Text", "Extra", "Topic", "Source"),
-        "Cloze",
-    ),
-    Kind.TYPE: NoteType(
-        Kind.TYPE, 1607392322, "cardpress Type v1", _FRONT_BACK, "Basic (type in the answer)"
-    ),
-}  # fmt: skip
+    Kind.BASIC: NoteType(Kind.BASIC, 1607392319, "cardpress Basic v1", _FRONT_BACK),
+    Kind.REVERSED: NoteType(Kind.REVERSED, 1607392320, "cardpress Reversed v1", _FRONT_BACK),
+    Kind.CLOZE: NoteType(Kind.CLOZE, 1607392321, "cardpress Cloze v1", _CLOZE),
+    Kind.TYPE: NoteType(Kind.TYPE, 1607392322, "cardpress Type v1", _FRONT_BACK),
+}
+_BASIC_V2 = NoteType(
+    Kind.BASIC, 1607392331, "cardpress Basic v2", (*_FRONT_BACK, ADD_REVERSE, CARD_ID), 2, 3
+)
+NOTE_TYPES_V2 = {
+    Kind.BASIC: _BASIC_V2,
+    Kind.REVERSED: _BASIC_V2,
+    Kind.CLOZE: NoteType(Kind.CLOZE, 1607392333, "cardpress Cloze v2", (*_CLOZE, CARD_ID), 2, 5),
+    Kind.TYPE: NoteType(Kind.TYPE, 1607392334, "cardpress Type v2", (*_FRONT_BACK, CARD_ID), 2, 4),
+}
+# Per version (a deck's note_type_version), the note type of each kind.
+NOTE_TYPE_SETS = {1: NOTE_TYPES, 2: NOTE_TYPES_V2}
+# Every note type of ours, by id.
+NOTE_TYPE_BY_ID = {t.id: t for types in NOTE_TYPE_SETS.values() for t in types.values()}
+# The stock note type of Anki's that the CSV uses for each kind (a CSV cannot bring note
+# types of its own).
+STOCK_NAMES = {
+    Kind.BASIC: "Basic",
+    Kind.REVERSED: "Basic (and reversed card)",
+    Kind.CLOZE: "Cloze",
+    Kind.TYPE: "Basic (type in the answer)",
+}
+
+
+def optional_cards(note_type: NoteType, kind: Kind, clozes: tuple[int, ...]) -> tuple[int, ...]:
+    """The numbers of the cards of a note that exist because of what the note says, not its
+    type alone: a cloze's deletion numbers (``clozes``), and 2 for the reverse card of a
+    reversed card of a type that has ``Add Reverse``; () for the rest. An import adds such
+    a card when it appears, and leaves it, empty, when it goes (lock.py, changes.py)."""
+    if kind is Kind.CLOZE:
+        return clozes
+    if kind is Kind.REVERSED and note_type.reverse_field is not None:
+        return (2,)
+    return ()
 
 
 class Note(NamedTuple):
@@ -93,7 +137,7 @@ class Notes(Sequence[Note]):
     second process, which prints the pages from the deck's cards alone, never makes them.
     """
 
-    __slots__ = ("_decks", "_guids", "_tags", "deck", "mtimes")
+    __slots__ = ("_decks", "_guids", "_tags", "_types", "deck", "mtimes")
 
     def __init__(
         self, deck: Deck, guids: list[str] | None = None, mtimes: Sequence[int] = ()
@@ -103,6 +147,7 @@ class Notes(Sequence[Note]):
         self._guids = guids
         self._tags = _TagSets(deck)
         self._decks: dict[str, str] = {}  # topic -> Anki deck name
+        self._types = NOTE_TYPE_SETS[deck.note_type_version]
 
     @property
     def guids(self) -> list[str]:
@@ -117,14 +162,15 @@ class Notes(Sequence[Note]):
         if deck is None:
             deck = self._decks[card.topic] = self.deck.deck_name_for(card)
         # tuple.__new__ skips NamedTuple's own __new__: a note is made every time it is read.
+        note_type = self._types[card.kind]
         return _new_note(
             Note,
             (
                 card,
                 index + 1,
-                NOTE_TYPES[card.kind],
+                note_type,
                 guid,
-                note_fields(card),
+                note_fields(card, note_type, self.deck.key),
                 self._tags(card),
                 deck,
             ),
@@ -186,12 +232,25 @@ def make_notes(deck: Deck) -> Notes:
     return Notes(deck)
 
 
-def note_fields(card: Card) -> tuple[str, ...]:
-    """The Anki field values of a card, in its note type's field order."""
+def note_fields(card: Card, note_type: NoteType, deck_key: str) -> tuple[str, ...]:
+    """The Anki field values of a card, in the field order of ``note_type`` (its kind's, in
+    its deck's version); ``deck_key`` makes the Card ID of version 2."""
     topic = _escaped(card.topic_title)  # a title is plain text, fields are HTML
     if card.kind is Kind.CLOZE:
-        return (card.front, card.extra, topic, card.source)
-    return (card.front, card.back, card.extra, topic, card.source)
+        fields: tuple[str, ...] = (card.front, card.extra, topic, card.source)
+    else:
+        fields = (card.front, card.back, card.extra, topic, card.source)
+    if note_type.version == 1:
+        return fields
+    if note_type.reverse_field is not None:
+        fields += ("y" if card.kind is Kind.REVERSED else "",)
+    return (*fields, card_id_field(deck_key, card.id))
+
+
+def card_id_field(deck_key: str, card_id: str) -> str:
+    """What the Card ID field of a version 2 note holds: ``deck-key/card-id`` (both are
+    letters, digits, '.', '_' and '-': the same text in HTML)."""
+    return f"{deck_key}/{card_id}"
 
 
 @functools.lru_cache(maxsize=1024)

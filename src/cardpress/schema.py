@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cardpress.format import CARD_KEYS, DECK_KEYS, FORMAT_VERSION, ID_PATTERN
+from cardpress.format import CARD_KEYS, DECK_KEYS, FORMAT_VERSION, ID_PATTERN, NOTE_TYPE_VERSIONS
 from cardpress.model import Kind
 
 SCHEMA_ID = "https://cardpress.invalid/schema/deck-v1.schema.json"
@@ -40,6 +40,11 @@ _DECK_PROPS: dict[str, dict[str, Any]] = {
     "subdecks": {
         "description": "Put each topic in its own subdeck (default true).",
         "type": "boolean",
+    },
+    "note_type_version": {
+        "description": "Version of cardpress's note types (2 adds a Card ID field; default 1).",
+        "enum": list(NOTE_TYPE_VERSIONS),
+        "default": NOTE_TYPE_VERSIONS[0],
     },
     "cards": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/card"}},
 }

@@ -12,6 +12,7 @@ templates may not.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -28,7 +29,7 @@ from cardpress.commit import scratch
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.lock import mtimes_comment, now
 from cardpress.model import Kind
-from cardpress.notes import NOTE_TYPES, Notes, NoteType, stable_id
+from cardpress.notes import ADD_REVERSE, CARD_ID, NOTE_TYPE_SETS, Notes, NoteType, stable_id
 
 # 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -90,25 +91,12 @@ def _answer(question: str, answer: str) -> str:
 @functools.cache
 def model(note_type: NoteType) -> genanki.Model:
     """The genanki model of one of our note types: its fields, templates and CSS."""
-    fields = [{"name": name} for name in note_type.fields]
+    fields: list[dict[str, Any]] = [{"name": name} for name in note_type.fields]
     if note_type.kind is Kind.CLOZE:
         cloze = '<div class="cp-front">{{cloze:Text}}</div>'
         templates = [{"name": "Cloze", "qfmt": cloze, "afmt": f"{cloze}\n{_EXTRA}\n{_META}"}]
-        return genanki.Model(
-            note_type.id, note_type.name, fields=fields, templates=templates, css=CSS,
-            model_type=genanki.Model.CLOZE,
-        )  # fmt: skip
-    front = '<div class="cp-front">{{Front}}</div>'
-    templates = [{"name": "Card 1", "qfmt": front, "afmt": _answer("{{Front}}", "{{Back}}")}]
-    if note_type.kind is Kind.REVERSED:
-        templates.append(
-            {
-                "name": "Card 2",
-                "qfmt": '<div class="cp-front">{{Back}}</div>',
-                "afmt": _answer("{{Back}}", "{{Front}}"),
-            }
-        )
-    if note_type.kind is Kind.TYPE:
+    elif note_type.kind is Kind.TYPE:
+        front = '<div class="cp-front">{{Front}}</div>'
         templates = [
             {
                 "name": "Card 1",
@@ -116,7 +104,53 @@ def model(note_type: NoteType) -> genanki.Model:
                 "afmt": f'{front}\n<hr id="answer">\n{{{{type:Back}}}}\n{_EXTRA}\n{_META}',
             }
         ]
-    return genanki.Model(note_type.id, note_type.name, fields=fields, templates=templates, css=CSS)
+    else:
+        templates = [_card_1()]
+        if note_type.kind is Kind.REVERSED or note_type.reverse_field is not None:
+            templates.append(_card_2(note_type))
+    if note_type.version >= 2:
+        _version_2(note_type, fields, templates)
+    kind = genanki.Model.CLOZE if note_type.kind is Kind.CLOZE else genanki.Model.FRONT_BACK
+    return genanki.Model(
+        note_type.id, note_type.name, fields=fields, templates=templates, css=CSS,
+        model_type=kind,
+    )  # fmt: skip
+
+
+def _card_1() -> dict[str, Any]:
+    front = '<div class="cp-front">{{Front}}</div>'
+    return {"name": "Card 1", "qfmt": front, "afmt": _answer("{{Front}}", "{{Back}}")}
+
+
+def _card_2(note_type: NoteType) -> dict[str, Any]:
+    """The reverse card; with an Add Reverse field, only where that field is not empty (as
+    Anki's "Basic (optional reversed card)")."""
+    question = '<div class="cp-front">{{Back}}</div>'
+    if note_type.reverse_field is not None:
+        question = f"{{{{#{ADD_REVERSE}}}}}{question}{{{{/{ADD_REVERSE}}}}}"
+    return {"name": "Card 2", "qfmt": question, "afmt": _answer("{{Back}}", "{{Front}}")}
+
+
+def _version_2(
+    note_type: NoteType, fields: list[dict[str, Any]], templates: list[dict[str, Any]]
+) -> None:
+    """What version 2 adds to a note type's JSON, as Anki's own note types carry it: fixed
+    ids for fields and templates (Anki matches them by id when note types are merged), and
+    the Card ID field folded away in the editor, with a word on what it is for."""
+    for item in (*fields, *templates):
+        item["id"] = _signed_id(str(note_type.id), item["name"])
+    for item in fields:
+        if item["name"] == CARD_ID:
+            item["collapsed"] = True
+            item["description"] = (
+                "cardpress: this note's deck key and card id, which find it; do not edit"
+            )
+
+
+def _signed_id(*parts: str) -> int:
+    """A fixed id in the range of Anki's field and template ids (signed 64-bit)."""
+    digest = hashlib.sha256("\x1f".join(("cardpress", *parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) -> ExportSummary:
@@ -203,14 +237,17 @@ def _models_json(
     """
     state: dict[Any, Any] = {}
     cards = notes.deck.cards
+    types = NOTE_TYPE_SETS[notes.deck.note_type_version]
     for name, deck in decks.items():
-        kinds = dict.fromkeys(NOTE_TYPES[cards[i].kind] for i in members[name])
+        kinds = dict.fromkeys(types[cards[i].kind] for i in members[name])
         normalised: dict[Any, Any] = {}
         for key, value in state.items():  # json.loads(json.dumps(state)), without the text
             normalised[str(key)] = value
         state = normalised
         for note_type in kinds:
             state[note_type.id] = model(note_type).to_json(stamp, deck.deck_id)
+            if note_type.stock_kind:
+                state[note_type.id]["originalStockKind"] = note_type.stock_kind
     return json.dumps(state)
 
 

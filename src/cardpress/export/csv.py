@@ -3,7 +3,7 @@
 The ``anki`` dialect carries Anki's text-import headers, so the importer maps every column
 without asking. A CSV can only name note types that already exist in the collection, and a
 fresh profile has only Anki's stock ones, so rows target those by their English names
-(``NoteType.stock_name``); the GUIDs are the package's. Imported on top of our ``.apkg`` every row
+(``notes.STOCK_NAMES``); the GUIDs are the package's. Imported on top of our ``.apkg`` every row
 therefore meets its GUID under a different note type, and Anki skips it as "conflicting":
 no duplicates, but no updates either. In a collection that only ever saw the CSV, a re-imported
 edited row updates its note in place (``#if matches:update current`` pins that choice, which
@@ -29,7 +29,7 @@ from cardpress.errors import Diagnostic, Severity
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.format import CLOZE
 from cardpress.model import Card, Kind
-from cardpress.notes import Notes
+from cardpress.notes import STOCK_NAMES, Notes
 from cardpress.render import plain_text
 
 DIALECTS = ("anki", "plain")
@@ -124,7 +124,7 @@ def _write_anki(notes: Notes, decks: Mapping[str, Sequence[int]], out: TextIO) -
     for note in notes.select(rows_in_deck_order(decks, len(notes))):
         first, second = anki_fields(note.card)
         writer.writerow(
-            [note.note_type.stock_name, note.deck, first, second, " ".join(note.tags), note.guid]
+            [STOCK_NAMES[note.card.kind], note.deck, first, second, " ".join(note.tags), note.guid]
         )
 
 

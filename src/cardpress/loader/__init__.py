@@ -21,7 +21,7 @@ from cardpress.loader.files import find_card_files, read_card_file
 from cardpress.loader.values import error
 from cardpress.lock import lock_path, read_lock
 from cardpress.model import Deck, Location
-from cardpress.notes import NOTE_TYPES
+from cardpress.notes import NOTE_TYPE_SETS, optional_cards
 
 __all__ = [
     "CheckResult",
@@ -110,12 +110,15 @@ def _states(read: FileRead) -> Iterator[CardState]:
     assert deck is not None
     yield from states(deck)
     decks: dict[str, str] = {}  # topic -> Anki deck
-    note_types = {kind: NOTE_TYPES[kind_].id for kind, kind_ in KINDS.items()}
+    types = NOTE_TYPE_SETS[deck.note_type_version]
     for card_id, line, col, _, kind, topic, title, clozes, _ in read.rows:
         name = decks.get(topic)
         if name is None:
             name = decks[topic] = deck.deck_name_for_topic(topic, title)
-        yield CardState(card_id, note_types[kind], name, clozes, topic, line, col)
+        kind_ = KINDS[kind]
+        note_type = types[kind_]
+        cards = optional_cards(note_type, kind_, clozes)
+        yield CardState(card_id, kind_, note_type.id, name, cards, topic, line, col)
 
 
 def load_bytes(

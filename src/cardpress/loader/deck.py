@@ -23,6 +23,7 @@ from cardpress.format import (
     MAX_NAME_CHARS,
     MAX_NESTING,
     MAX_PROBLEMS_PER_FILE,
+    NOTE_TYPE_VERSIONS,
 )
 from cardpress.loader import values
 from cardpress.loader.cards import CardContext, DeckCards
@@ -228,6 +229,9 @@ def build_deck(
     subdecks = True
     if "subdecks" in fields:
         subdecks = values.boolean(report, fields["subdecks"][1], "subdecks") is not False
+    version = NOTE_TYPE_VERSIONS[0]
+    if "note_type_version" in fields:
+        version = _note_type_version(fields["note_type_version"][1], report) or version
     if streamed is None:
         topics, cards = _topics_and_cards(fields, report, images, keep_html)
     else:
@@ -247,7 +251,20 @@ def build_deck(
         cards=tuple(cards),
         location=report.location(root),
         media=tuple(images.media[n] for n in sorted(images.media)),
+        note_type_version=version,
     )
+
+
+def _note_type_version(node: yaml.Node, report: Report) -> int | None:
+    """The deck's note_type_version: 1 or 2 (None, reported, for anything else)."""
+    text = node.value if isinstance(node, yaml.ScalarNode) else None
+    for version in NOTE_TYPE_VERSIONS:
+        if isinstance(text, str) and text.strip() == str(version):
+            return version
+    versions = " or ".join(map(str, NOTE_TYPE_VERSIONS))
+    given = repr(text) if isinstance(text, str) and text else describe(node)
+    report.error(node, f"note_type_version must be {versions}, not {given}")
+    return None
 
 
 def _deck_texts(
