@@ -248,3 +248,34 @@ def test_an_unknown_version_is_an_error_at_its_line(folder: Path, value: str) ->
     assert result.exit_code == 1
     assert f"{DECK}:5:20: error: note_type_version must be 1 or 2" in result.stderr
     assert snapshot(Path("cards")) == before
+
+
+def test_a_removed_version_2_card_is_found_by_its_card_id(v2_user: Collection) -> None:
+    text = Path(DECK).read_text(encoding="utf-8")
+    start, end = text.index("  - id: math\n"), text.index("  - id: maps\n")
+    Path(DECK).write_text(text[:start] + text[end:], encoding="utf-8")
+
+    result = _cli("build", DECK)
+
+    assert result.exit_code == 0, result.output
+    (message,) = _reported(result)
+    assert f'Browse "Card ID:{KEY}/math" in Anki' in message
+    assert list(v2_user.find_notes(f'"Card ID:{KEY}/math"')) == [_note(v2_user, "math").id]
+
+
+def test_a_version_2_card_made_a_cloze_is_found_by_its_card_id(v2_user: Collection) -> None:
+    edit(
+        Path(DECK),
+        "    front: |\n      Stalin's post that controlled **party appointments**\n"
+        "    back: General Secretary\n",
+        "    kind: cloze\n    text: The {{c1::General Secretary}} controlled appointments\n",
+    )
+
+    result = _cli("check", DECK)
+
+    (message,) = _reported(result)
+    assert "changed from basic to cloze" in message
+    search = f'"Card ID:{KEY}/general-secretary"'
+    assert f"Browse {search}, Notes > Change Note Type to 'cardpress Cloze v2'" in message
+    old = _note(v2_user, "general-secretary")
+    assert list(v2_user.find_notes(f'"Card ID:{KEY}/general-secretary"')) == [old.id]

@@ -24,7 +24,7 @@ from cardpress.errors import Diagnostic, Severity
 from cardpress.format import card_clozes
 from cardpress.lock import Lock
 from cardpress.model import Deck, Kind, Location
-from cardpress.notes import NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, optional_cards
+from cardpress.notes import CARD_ID, NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, card_id_field, optional_cards
 
 _KIND_OF = NOTE_TYPE_BY_ID
 
@@ -102,8 +102,13 @@ def compare(
         elif _same_kind(entry.note_type, state):  # only the deck's note_type_version changed
             versions.setdefault((entry.note_type, state.note_type), []).append(entry.deck)
         else:
-            first = first_field(state.id)
-            found.append(_kind_changed(state, _at(deck, state), entry.note_type, entry.deck, first))
+            search = search_for(
+                entry.note_type,
+                entry.deck,
+                first_field(state.id),
+                card_id_field(deck.key, state.id),
+            )
+            found.append(_kind_changed(state, _at(deck, state), entry.note_type, search))
     if versions:
         found.insert(0, _new_version(deck, versions))
     in_deck = Counter[str]()
@@ -124,16 +129,21 @@ def removed_searches(lock: Lock, current: Iterable[str], first_field: FirstField
     the card file since the last build), the Anki search that finds its note."""
     ids = current if isinstance(current, set | frozenset) else set(current)
     return {
-        card_id: search_for(entry.note_type, entry.deck, first_field(card_id))
+        card_id: search_for(
+            entry.note_type, entry.deck, first_field(card_id), card_id_field(lock.deck_key, card_id)
+        )
         for card_id, entry in lock.entries.items()
         if card_id not in ids and entry.note_type
     }
 
 
-def search_for(note_type: int, deck: str, first: str) -> str:
-    """An Anki search (Browse) that finds a note of ours: by its note type, its deck and its
-    first field (as HTML, which is what Anki's field search compares)."""
+def search_for(note_type: int, deck: str, first: str, card_id: str = "") -> str:
+    """An Anki search (Browse) that finds a note of ours: by its Card ID (``card_id``, the
+    field's value) where its note type has one (version 2); else by its note type, its deck
+    and its first field (as HTML, which is what Anki's field search compares)."""
     note_type_ = _KIND_OF.get(note_type)
+    if note_type_ is not None and CARD_ID in note_type_.fields and card_id:
+        return f'"{CARD_ID}:{_escape(card_id)}"'
     field = note_type_.fields[0] if note_type_ else "Front"
     parts = [f'"note:{_name(note_type)}"', f'"deck:{_escape(deck)}"']
     if first:
@@ -213,13 +223,13 @@ def _at(deck: Deck, state: CardState) -> Location:
     return Location(deck.location.path, state.line, state.col)
 
 
-def _kind_changed(state: CardState, where: Location, old: int, deck: str, first: str) -> Diagnostic:
+def _kind_changed(state: CardState, where: Location, old: int, search: str) -> Diagnostic:
     return Diagnostic(
         where,
         Severity.WARNING,
         f"card {state.id!r} changed from {_kind(old)} to {_kind(state.note_type)}: a package "
         f"import skips its note as conflicting, and Anki keeps the {_kind(old)} note. In "
-        f"Anki, Browse {search_for(old, deck, first)}{_among(first, state.id)}, Notes > "
+        f"Anki, Browse {search}{_among(search, state.id)}, Notes > "
         f"Change Note Type to {_name(state.note_type)!r} (review history is kept), then build with "
         "--acknowledge; or give the card a new id (a new note; the old one keeps its history)",
     )
@@ -269,18 +279,18 @@ def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnosti
     return Diagnostic(where, Severity.WARNING, f"{what}, then build with --acknowledge")
 
 
-def _among(first: str, card_id: str) -> str:
-    """Where a search cannot name the note's first field: which of the notes found it is."""
-    return "" if first else f" (its note is the one of card {card_id!r} among them)"
+def _among(search: str, card_id: str) -> str:
+    """Where a search finds the note among others (note type and deck only: its first field
+    is not known), which of them it is."""
+    exact = search.count('" "') >= 2 or f'"{CARD_ID}:' in search
+    return "" if exact else f" (its note is the one of card {card_id!r} among them)"
 
 
 def _removed(deck: Deck, card_id: str, search: str) -> Diagnostic:
-    # A search of note type and deck only (two quoted terms) finds that note among others.
-    among = "" if search.count('" "') >= 2 else _among("", card_id)
     return Diagnostic(
         deck.location,
         Severity.NOTE,
         f"card {card_id!r} was removed from this file; Anki keeps its note (an import never "
-        f"deletes): Browse {search}{among} in Anki and delete it there, then build with "
-        "--acknowledge",
+        f"deletes): Browse {search}{_among(search, card_id)} in Anki and delete it there, then "
+        "build with --acknowledge",
     )
