@@ -71,6 +71,7 @@ class Changes:
 
     acknowledge: bool = False  # Anki has them now (done by hand): stop reporting them
     new_key: bool = False  # the deck key changed on purpose: a new deck in Anki
+    pushing: bool = False  # push carries them into Anki: not reported (errors still are)
 
 
 def build(
@@ -237,6 +238,8 @@ class _Deck:
             found = [
                 Diagnostic(d.location, Severity.NOTE, f"acknowledged: {d.message}") for d in found
             ]
+        if self.changes.pushing:
+            found = []
         lock = update_lock(
             previous, self.notes, published, acknowledge=acknowledge, searches=searches
         )
@@ -307,6 +310,15 @@ class _Deck:
             and {k: e.fingerprint for k, e in old.entries.items()}
             == {k: e.fingerprint for k, e in new.entries.items()}
         )
+
+
+def stage(deck: Deck, out_dir: Path | str, changes: Changes | None = None) -> tuple[Notes, Lock]:
+    """What a build of ``deck`` into ``out_dir`` would make of its lock, and its notes stamped
+    with it, without writing anything (``push`` plans from it). Raises InputError where a
+    build would (a changed deck key)."""
+    staged = _Deck(deck, Path(out_dir), changes or Changes())
+    staged.prepare()
+    return staged.stamped, staged.lock
 
 
 class _FirstFields:
@@ -454,4 +466,4 @@ def _fail_if_strict(result: BuildResult, strict: bool) -> None:
         raise InputError([Diagnostic(d.location, Severity.ERROR, d.message) for d in warnings])
 
 
-__all__ = ["BuildOptions", "BuildResult", "Changes", "Job", "Output", "build", "write"]
+__all__ = ["BuildOptions", "BuildResult", "Changes", "Job", "Output", "build", "stage", "write"]

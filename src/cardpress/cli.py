@@ -231,6 +231,95 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
 
 
 @cli.command()
+@_PATHS
+@click.option(
+    "--collection",
+    "collection",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The Anki collection to push into (a collection.anki2 file); Anki must be closed.",
+)
+@click.option(
+    "--profile",
+    help="The Anki profile to push into, by name: its collection in Anki's folder "
+    "(ANKI_BASE where set); Anki must be closed.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the outputs into (push builds first).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what push would do; change nothing.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete the notes of cards removed from the card files (default: tag them "
+    "cardpress::removed). Asks first on a terminal; elsewhere needs --yes.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before --prune deletes notes.")
+@_JOBS
+def push(
+    paths: tuple[Path, ...],
+    collection: Path | None,
+    profile: str | None,
+    out_dir: Path,
+    dry_run: bool,
+    prune: bool,
+    yes: bool,
+    jobs: int,
+) -> None:
+    """Build every deck under PATHS (default: cards/), then bring an Anki collection in
+    step with the cards: add and update notes, convert notes whose kind changed (review
+    history kept), move cards to their decks, delete cards that became empty, and tag (or
+    with --prune delete) the notes of removed cards. Only cardpress's own notes are touched;
+    tags added in Anki are kept. The collection is backed up first.
+
+    \b
+    Example:
+      cardpress push --profile "User 1" --dry-run
+      cardpress push --collection anki/collection.anki2 --prune --yes
+    """
+    from cardpress.push.collection import CollectionError, profile_collection
+    from cardpress.push.collection import push as push_collection
+
+    if (collection is None) == (profile is None):
+        raise click.UsageError(
+            "give the collection to push into: --collection PATH or --profile NAME"
+        )
+    path = collection if collection is not None else profile_collection(str(profile))
+    sources = paths or (Path("cards"),)
+    try:
+        loaded = load(sources, workers=_workers(jobs))
+        if prune and not dry_run and not yes:
+            _confirm_prune()
+        done = push_collection(
+            loaded, path, out_dir, dry_run=dry_run, prune=prune, workers=_workers(jobs)
+        )
+    except (CardpressError, CollectionError) as error:
+        raise _fail(error) from None
+    _print_diagnostics(loaded.warnings + (done.build.warnings if done.build else []))
+    if dry_run:
+        click.echo(f"{path}: dry run: push would do this (nothing changed)")
+    else:
+        click.echo(f"{path}: pushed (backed up first in {done.backups})")
+    for plan in done.plans:
+        click.echo(f"{plan.deck.location.path}: {plan.summary(prune=prune)}")
+        for line in plan.lines(prune=prune):
+            click.echo(line)
+
+
+def _confirm_prune() -> None:
+    """--prune deletes notes: ask on a terminal; elsewhere --yes must say so."""
+    if not sys.stdin.isatty():
+        raise click.UsageError("--prune deletes notes: confirm with --yes (no terminal to ask)")
+    if not click.confirm("--prune deletes the notes of removed cards from Anki. Go on?"):
+        raise _Exit("")
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the card format.
 

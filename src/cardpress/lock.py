@@ -417,6 +417,42 @@ def published_first_fields(package: Path) -> dict[str, str]:
     return firsts
 
 
+def published_tags(package: Path) -> dict[str, tuple[str, ...]]:
+    """Per GUID, the tags of each note of the package in the output folder: the tags a
+    package (or push) last wrote. Empty where there is no readable package."""
+    import sqlite3
+    import zipfile
+
+    tags: dict[str, tuple[str, ...]] = {}
+    unreadable = (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError)
+    with (
+        contextlib.suppress(*unreadable),
+        zipfile.ZipFile(package) as zf,
+        _collection(zf, package) as db,
+    ):
+        for note_guid, text in db.execute("SELECT guid, tags FROM notes"):
+            tags[note_guid] = tuple(text.split())
+    return tags
+
+
+def delivered(lock: Lock, notes: Notes, kept_removed: Iterable[str]) -> Lock:
+    """The lock once push brought Anki in step with the cards: Anki has what every card says
+    (its note type, deck and optional cards); fingerprints and times stay as the build made
+    them (its package was written with them); of the removed cards only ``kept_removed``
+    stay (their notes are still in Anki, tagged), until pruned or acknowledged."""
+    entries: dict[str, LockEntry] = {}
+    for note in notes:
+        card = note.card
+        entry = lock.entries[card.id]
+        cards = optional_cards(note.note_type, card.kind, card_clozes(card))
+        entries[card.id] = LockEntry(
+            entry.fingerprint, entry.mtime, note.note_type.id, note.deck, cards
+        )
+    keep = set(kept_removed)
+    removed = {card_id: r for card_id, r in lock.removed.items() if card_id in keep}
+    return Lock(lock.deck_key, entries, removed)
+
+
 @contextlib.contextmanager
 def _collection(zf: zipfile.ZipFile, package: Path) -> Iterator[sqlite3.Connection]:
     """The package's collection, unpacked into a scratch file beside it."""

@@ -1,0 +1,195 @@
+"""``push``: bring an Anki collection in step with the cards.
+
+A package import cannot move a card, change a note's type or delete anything (DESIGN §7);
+push can, because it works on the collection itself. It runs in two steps, the same for
+every way into Anki:
+
+1. **The plan** (this module): each deck's notes, as a build makes them (``builder.stage``),
+   compared with what the collection holds of them (``InAnki``, found by GUID): which notes
+   to add, update, convert to another note type, which cards to move to another deck, which
+   cards have become empty (a cloze deletion or a reverse card removed), which notes left
+   the card file. ``--dry-run`` prints it and stops.
+2. **Carrying it out**, by a backend: ``push.collection`` (the ``anki`` library, on a
+   collection Anki desktop does not have open).
+
+Push only touches notes of ours (their GUIDs are the deck's), and keeps the tags it did not
+write (Anki's ``leech`` and ``marked``, the user's own). A note edited in Anki since its card
+last changed keeps Anki's text, as an import does ("kept").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cardpress.lock import Lock
+from cardpress.model import Deck
+from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, guid
+
+REMOVED_TAG = "cardpress::removed"
+
+
+@dataclass(frozen=True)
+class InAnki:
+    """What a collection holds of one note of ours."""
+
+    note_id: int
+    note_type: int
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    mtime: int  # the note's modification time, in seconds
+    cards: tuple[tuple[int, int, str], ...]  # (card id, ordinal, deck name) of each card
+
+
+@dataclass
+class DeckPlan:
+    """What push does to the notes of one deck."""
+
+    deck: Deck
+    notes: Notes  # stamped: as the build publishes them
+    lock: Lock  # as the build writes it
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # edited in Anki since: Anki's text stays
+    converted: list[tuple[str, int, int]] = field(default_factory=list)  # id, from, to
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # id, from deck(s), to
+    emptied: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # id, ordinals
+    removed: list[str] = field(default_factory=list)  # ids of notes that left the file
+    unchanged: int = 0
+
+    @property
+    def changes(self) -> bool:
+        """Whether carrying out the plan changes the collection."""
+        return any(
+            (self.added, self.updated, self.converted, self.moved, self.emptied, self.removed)
+        )
+
+    def lines(self, *, prune: bool) -> list[str]:
+        """One line per change, as ``push`` prints it."""
+        lines = [f"  add      {card_id}" for card_id in self.added]
+        lines += [f"  update   {card_id}" for card_id in self.updated]
+        lines += [
+            f"  keep     {card_id}: edited in Anki since the card last changed; Anki's text stays"
+            for card_id in self.kept
+        ]
+        lines += [
+            f"  convert  {card_id}: {_type_name(old)} -> {_type_name(new)} (review history kept)"
+            for card_id, old, new in self.converted
+        ]
+        lines += [f"  move     {card_id}: {old} -> {new}" for card_id, old, new in self.moved]
+        lines += [
+            f"  empty    {card_id}: delete its card{'s' if len(ords) > 1 else ''} "
+            + ", ".join(str(o + 1) for o in ords)
+            + " (no longer in the card)"
+            for card_id, ords in self.emptied
+        ]
+        action = "delete its note" if prune else f"tag its note {REMOVED_TAG}"
+        lines += [f"  remove   {card_id}: {action}" for card_id in self.removed]
+        return lines
+
+    def summary(self, *, prune: bool) -> str:
+        """The counts, in one line."""
+        removed = "deleted" if prune else f"tagged {REMOVED_TAG}"
+        counts = [
+            (len(self.added), "added"),
+            (len(self.updated), "updated"),
+            (len(self.converted), "converted"),
+            (len(self.moved), "moved"),
+            (len(self.emptied), "with empty cards deleted"),
+            (len(self.removed), f"removed ({removed})"),
+            (len(self.kept), "kept as edited in Anki"),
+            (self.unchanged, "unchanged"),
+        ]
+        said = [f"{n} {what}" for n, what in counts if n or what == "unchanged"]
+        return ", ".join(said)
+
+
+def _type_name(note_type: int) -> str:
+    found = NOTE_TYPE_BY_ID.get(note_type)
+    return found.name if found else f"note type {note_type}"
+
+
+def guids_of(notes: Notes, lock: Lock) -> dict[str, str]:
+    """Per GUID, the card id of every note of ours a collection may hold: the deck's cards,
+    and the cards the lock remembers (removed ones too)."""
+    key = notes.deck.key
+    found = dict(zip(notes.guids, (card.id for card in notes.deck.cards), strict=True))
+    for card_id in (*lock.entries, *lock.removed):
+        found.setdefault(guid(key, card_id), card_id)
+    return found
+
+
+def make_plan(
+    notes: Notes, lock: Lock, in_anki: Mapping[str, InAnki], *, prune: bool = False
+) -> DeckPlan:
+    """The plan for one deck: its ``notes`` (stamped) against what the collection holds of
+    them (``in_anki``, by GUID). The notes of removed cards are to be tagged (once), or with
+    ``prune`` deleted."""
+    plan = DeckPlan(notes.deck, notes, lock)
+    current: set[str] = set()
+    for note in notes:
+        card_id = note.card.id
+        current.add(card_id)
+        have = in_anki.get(note.guid)
+        if have is None:
+            plan.added.append(card_id)
+            continue
+        changed = _plan_note(plan, note, have)
+        if not changed:
+            plan.unchanged += 1
+    key = notes.deck.key
+    for card_id in sorted({*lock.entries, *lock.removed} - current):
+        have = in_anki.get(guid(key, card_id))
+        if have is not None and (prune or not _has_tags(have.tags, [REMOVED_TAG])):
+            plan.removed.append(card_id)
+    return plan
+
+
+def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
+    """Add what push does to one note that the collection holds; whether it does anything."""
+    card_id = note.card.id
+    changed = False
+    if have.note_type != note.note_type.id:
+        plan.converted.append((card_id, have.note_type, note.note_type.id))
+        changed = True
+    elif have.fields != note.fields or not _has_tags(have.tags, note.tags):
+        # An import updates a note only where the package's is newer (DESIGN §2).
+        if note_mtime(plan.notes, note) > have.mtime:
+            plan.updated.append(card_id)
+            changed = True
+        else:
+            plan.kept.append(card_id)
+            changed = True  # counted as kept, not as unchanged
+    elsewhere = sorted({deck for _, _, deck in have.cards if deck != note.deck})
+    if elsewhere:
+        plan.moved.append((card_id, ", ".join(elsewhere), note.deck))
+        changed = True
+    if have.note_type == note.note_type.id:
+        wanted = set(note.note_type.card_ords(note.fields))
+        empty = tuple(sorted({ord_ for _, ord_, _ in have.cards} - wanted))
+        if empty and wanted:
+            plan.emptied.append((card_id, empty))
+            changed = True
+    return changed
+
+
+def note_mtime(notes: Notes, note: Note) -> int:
+    """The modification time a stamped note is published with."""
+    return notes.mtimes[note.position - 1]
+
+
+def _has_tags(have: Sequence[str], ours: Sequence[str]) -> bool:
+    """Whether a note's tags include ours (Anki compares tags ignoring case)."""
+    folded = {tag.casefold() for tag in have}
+    return all(tag.casefold() in folded for tag in ours)
+
+
+def merged_tags(have: Sequence[str], ours: Sequence[str], written: Sequence[str]) -> list[str]:
+    """A note's tags once push writes ``ours``: ours, then those of ``have`` that push did not
+    write before (``written``, the tags of the note push or a package last gave it)."""
+    before = {tag.casefold() for tag in written} | {tag.casefold() for tag in ours}
+    kept = [tag for tag in have if tag.casefold() not in before]
+    return [*ours, *kept]
+
+
+__all__ = ["REMOVED_TAG", "DeckPlan", "InAnki", "guids_of", "make_plan", "merged_tags"]
