@@ -204,7 +204,8 @@ def _new_version(deck: Deck, versions: dict[tuple[int, int], list[str]]) -> Diag
         f"{version}) and Anki has its {notes} notes under version {old_version}: a package "
         f"import skips each as conflicting. In Anki, {'; '.join(steps)} (review history is "
         "kept); then build with --acknowledge, and the next import brings each note's new "
-        f"fields; or set note_type_version back to {old_version}",
+        f"fields. Or let cardpress push convert them; or set note_type_version back to "
+        f"{old_version}",
     )
 
 
@@ -231,7 +232,8 @@ def _kind_changed(state: CardState, where: Location, old: int, search: str) -> D
         f"import skips its note as conflicting, and Anki keeps the {_kind(old)} note. In "
         f"Anki, Browse {search}{_among(search, state.id)}, Notes > "
         f"Change Note Type to {_name(state.note_type)!r} (review history is kept), then build with "
-        "--acknowledge; or give the card a new id (a new note; the old one keeps its history)",
+        "--acknowledge; or let cardpress push convert it; or give the card a new id (a new "
+        "note; the old one keeps its history)",
     )
 
 
@@ -258,7 +260,8 @@ def _moved(
         Severity.WARNING,
         f"card {first.id!r}{more} moved from deck {old!r} to {new!r}: a package import leaves "
         f"its cards in {old!r}. Import the package, then in Anki Browse {search}, select all, "
-        f"Cards > Change Deck to {new!r}, then build with --acknowledge",
+        f"Cards > Change Deck to {new!r}, then build with --acknowledge; or let cardpress "
+        f"push move {'them' if len(moved) > 1 else 'it'}",
     )
 
 
@@ -276,7 +279,11 @@ def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnosti
         numbers = ", ".join(f"c{n}" for n in gone)
         what = f"card {state.id!r} no longer has {numbers}: Anki keeps the card it made for "
         what += "each, now empty (Tools > Empty Cards deletes them)"
-    return Diagnostic(where, Severity.WARNING, f"{what}, then build with --acknowledge")
+    return Diagnostic(
+        where,
+        Severity.WARNING,
+        f"{what}, then build with --acknowledge; or let cardpress push delete it",
+    )
 
 
 def _among(search: str, card_id: str) -> str:
@@ -292,5 +299,5 @@ def _removed(deck: Deck, card_id: str, search: str) -> Diagnostic:
         Severity.NOTE,
         f"card {card_id!r} was removed from this file; Anki keeps its note (an import never "
         f"deletes): Browse {search}{_among(search, card_id)} in Anki and delete it there, then "
-        "build with --acknowledge",
+        "build with --acknowledge; or cardpress push --prune deletes it",
     )
