@@ -233,15 +233,36 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
 @cli.command()
 @_PATHS
 @click.option(
+    "--to",
+    "to",
+    type=click.Choice(["auto", "collection", "ankiconnect"]),
+    default="auto",
+    show_default=True,
+    help="Into a closed collection (collection), a running Anki through the AnkiConnect "
+    "add-on (ankiconnect), or whichever is there (auto: AnkiConnect when it answers, else "
+    "the profile Anki opened last).",
+)
+@click.option(
     "--collection",
     "collection",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The Anki collection to push into (a collection.anki2 file); Anki must be closed.",
+    help="The collection to push into (a collection.anki2 file); Anki must be closed.",
 )
 @click.option(
     "--profile",
     help="The Anki profile to push into, by name: its collection in Anki's folder "
     "(ANKI_BASE where set); Anki must be closed.",
+)
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8765",
+    show_default=True,
+    help="Where AnkiConnect listens.",
+)
+@click.option(
+    "--api-key",
+    envvar="ANKICONNECT_API_KEY",
+    help="AnkiConnect's API key, where one is set (or ANKICONNECT_API_KEY).",
 )
 @click.option(
     "-o",
@@ -263,52 +284,90 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
 @_JOBS
 def push(
     paths: tuple[Path, ...],
+    to: str,
     collection: Path | None,
     profile: str | None,
+    url: str,
+    api_key: str | None,
     out_dir: Path,
     dry_run: bool,
     prune: bool,
     yes: bool,
     jobs: int,
 ) -> None:
-    """Build every deck under PATHS (default: cards/), then bring an Anki collection in
-    step with the cards: add and update notes, convert notes whose kind changed (review
-    history kept), move cards to their decks, delete cards that became empty, and tag (or
-    with --prune delete) the notes of removed cards. Only cardpress's own notes are touched;
-    tags added in Anki are kept. The collection is backed up first.
+    """Build every deck under PATHS (default: cards/), then bring Anki in step with the
+    cards: add and update notes, convert notes whose kind changed (review history kept),
+    move cards to their decks, delete cards that became empty, and tag (or with --prune
+    delete) the notes of removed cards. Only cardpress's own notes are touched; tags added
+    in Anki are kept. A closed collection is backed up first.
 
     \b
     Example:
-      cardpress push --profile "User 1" --dry-run
+      cardpress push --dry-run                   # what would it do?
+      cardpress push --profile "User 1"          # Anki closed
+      cardpress push --to ankiconnect            # Anki running, with AnkiConnect
       cardpress push --collection anki/collection.anki2 --prune --yes
     """
-    from cardpress.push.collection import CollectionError, profile_collection
-    from cardpress.push.collection import push as push_collection
+    from cardpress.push import ankiconnect
+    from cardpress.push import collection as closed
 
-    if (collection is None) == (profile is None):
-        raise click.UsageError(
-            "give the collection to push into: --collection PATH or --profile NAME"
-        )
-    path = collection if collection is not None else profile_collection(str(profile))
+    named = collection is not None or profile is not None
+    if collection is not None and profile is not None:
+        raise click.UsageError("give --collection or --profile, not both")
+    if to == "ankiconnect" and named:
+        raise click.UsageError("--collection and --profile are for --to collection")
     sources = paths or (Path("cards"),)
+    workers = _workers(jobs)
+    client = ankiconnect.AnkiConnect(url, api_key)
     try:
-        loaded = load(sources, workers=_workers(jobs))
+        loaded = load(sources, workers=workers)
+        if to == "ankiconnect" or (to == "auto" and not named and client.answers()):
+            click.echo(f"pushing into the running Anki (AnkiConnect at {url})")
+            way = "ankiconnect"
+        else:
+            path = _collection_path(collection, profile)
+            way = "collection"
         if prune and not dry_run and not yes:
             _confirm_prune()
-        done = push_collection(
-            loaded, path, out_dir, dry_run=dry_run, prune=prune, workers=_workers(jobs)
-        )
-    except (CardpressError, CollectionError) as error:
+        if way == "ankiconnect":
+            done = ankiconnect.push(
+                loaded, client, out_dir, dry_run=dry_run, prune=prune, workers=workers
+            )
+        else:
+            done = closed.push(loaded, path, out_dir, dry_run=dry_run, prune=prune, workers=workers)
+    except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(loaded.warnings + (done.build.warnings if done.build else []))
     if dry_run:
-        click.echo(f"{path}: dry run: push would do this (nothing changed)")
+        click.echo(f"{done.collection}: dry run: push would do this (nothing changed)")
+    elif done.backups is not None:
+        click.echo(f"{done.collection}: pushed (backed up first in {done.backups})")
     else:
-        click.echo(f"{path}: pushed (backed up first in {done.backups})")
+        click.echo(f"{done.collection}: pushed")
     for plan in done.plans:
         click.echo(f"{plan.deck.location.path}: {plan.summary(prune=prune)}")
         for line in plan.lines(prune=prune):
             click.echo(line)
+
+
+def _collection_path(collection: Path | None, profile: str | None) -> Path:
+    """The collection named by --collection or --profile, or that of the profile Anki
+    opened last (said on standard output)."""
+    from cardpress.push.collection import CollectionError, anki_base, last_profile
+
+    if collection is not None:
+        return collection
+    if profile is None:
+        profile = last_profile()
+        if profile is None:
+            raise CollectionError(
+                f"{anki_base()}: error: no Anki profile found to push into (and AnkiConnect "
+                "does not answer): give --profile NAME or --collection FILE"
+            )
+        click.echo(f"pushing into the profile Anki opened last: {profile}")
+    from cardpress.push.collection import profile_collection
+
+    return profile_collection(profile)
 
 
 def _confirm_prune() -> None:

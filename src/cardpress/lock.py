@@ -435,15 +435,23 @@ def published_tags(package: Path) -> dict[str, tuple[str, ...]]:
     return tags
 
 
-def delivered(lock: Lock, notes: Notes, kept_removed: Iterable[str]) -> Lock:
+def delivered(
+    lock: Lock, notes: Notes, kept_removed: Iterable[str], pending: Iterable[str] = ()
+) -> Lock:
     """The lock once push brought Anki in step with the cards: Anki has what every card says
-    (its note type, deck and optional cards); fingerprints and times stay as the build made
-    them (its package was written with them); of the removed cards only ``kept_removed``
-    stay (their notes are still in Anki, tagged), until pruned or acknowledged."""
+    (its note type, deck and optional cards), but for the ``pending`` cards, whose entries
+    stay (push could not carry their change: it is still reported); fingerprints and times
+    stay as the build made them (its package was written with them); of the removed cards
+    only ``kept_removed`` stay (their notes are still in Anki, tagged), until pruned or
+    acknowledged."""
     entries: dict[str, LockEntry] = {}
+    waiting = set(pending)
     for note in notes:
         card = note.card
         entry = lock.entries[card.id]
+        if card.id in waiting:
+            entries[card.id] = entry
+            continue
         cards = optional_cards(note.note_type, card.kind, card_clozes(card))
         entries[card.id] = LockEntry(
             entry.fingerprint, entry.mtime, note.note_type.id, note.deck, cards

@@ -56,6 +56,8 @@ class DeckPlan:
     emptied: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # id, ordinals
     removed: list[str] = field(default_factory=list)  # ids of notes that left the file
     unchanged: int = 0
+    # What this way into Anki cannot do: the card ids, and a line each with the way out.
+    waiting: dict[str, str] = field(default_factory=dict)
 
     @property
     def changes(self) -> bool:
@@ -65,7 +67,9 @@ class DeckPlan:
         )
 
     def lines(self, *, prune: bool) -> list[str]:
-        """One line per change, as ``push`` prints it."""
+        """One line per change, as ``push`` prints it (a change that waits, once)."""
+        converted = [c for c in self.converted if c[0] not in self.waiting]
+        emptied = [e for e in self.emptied if e[0] not in self.waiting]
         lines = [f"  add      {card_id}" for card_id in self.added]
         lines += [f"  update   {card_id}" for card_id in self.updated]
         lines += [
@@ -74,17 +78,18 @@ class DeckPlan:
         ]
         lines += [
             f"  convert  {card_id}: {_type_name(old)} -> {_type_name(new)} (review history kept)"
-            for card_id, old, new in self.converted
+            for card_id, old, new in converted
         ]
         lines += [f"  move     {card_id}: {old} -> {new}" for card_id, old, new in self.moved]
         lines += [
             f"  empty    {card_id}: delete its card{'s' if len(ords) > 1 else ''} "
             + ", ".join(str(o + 1) for o in ords)
             + " (no longer in the card)"
-            for card_id, ords in self.emptied
+            for card_id, ords in emptied
         ]
         action = "delete its note" if prune else f"tag its note {REMOVED_TAG}"
         lines += [f"  remove   {card_id}: {action}" for card_id in self.removed]
+        lines += [f"  wait     {card_id}: {why}" for card_id, why in self.waiting.items()]
         return lines
 
     def summary(self, *, prune: bool) -> str:
@@ -93,11 +98,12 @@ class DeckPlan:
         counts = [
             (len(self.added), "added"),
             (len(self.updated), "updated"),
-            (len(self.converted), "converted"),
+            (sum(c[0] not in self.waiting for c in self.converted), "converted"),
             (len(self.moved), "moved"),
-            (len(self.emptied), "with empty cards deleted"),
+            (sum(e[0] not in self.waiting for e in self.emptied), "with empty cards deleted"),
             (len(self.removed), f"removed ({removed})"),
             (len(self.kept), "kept as edited in Anki"),
+            (len(self.waiting), "waiting"),
             (self.unchanged, "unchanged"),
         ]
         said = [f"{n} {what}" for n, what in counts if n or what == "unchanged"]

@@ -54,6 +54,40 @@ def anki_base() -> Path:
     return Path(data) / "Anki2"
 
 
+def last_profile(base: Path | None = None) -> str | None:
+    """The profile Anki desktop opened last (in its ``prefs21.db``), or the only profile
+    there is; None where neither is known. Anki keeps its settings pickled: they are read
+    with an unpickler that makes nothing but plain values (Qt objects become None)."""
+    import io
+    import pickle
+    import sqlite3
+
+    class _Plain(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return lambda *args: None  # never a class: no code of the file's choosing runs
+
+    prefs = (base or anki_base()) / "prefs21.db"
+    try:
+        db = sqlite3.connect(f"{prefs.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT name, CAST(data AS BLOB) FROM profiles").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    names = [name for name, _ in rows if name != "_global"]
+    for name, data in rows:
+        if name == "_global":
+            try:
+                meta = _Plain(io.BytesIO(data), errors="ignore").load()
+            except Exception:  # a damaged pickle: as if unknown
+                meta = None
+            last = meta.get("last_loaded_profile_name") if isinstance(meta, dict) else None
+            if isinstance(last, str) and last in names:
+                return last
+    return names[0] if len(names) == 1 else None
+
+
 @contextlib.contextmanager
 def opened(path: Path) -> Iterator[Any]:
     """The collection at ``path``, open; refused while Anki (or another program) has it."""
@@ -225,7 +259,7 @@ def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
 class Pushed:
     """What a push into a collection did (or, with ``dry_run``, would do)."""
 
-    collection: Path
+    collection: Path | str  # the collection's file, or AnkiConnect's address
     plans: list[DeckPlan]
     backups: Path | None = None  # where the collection was backed up first
     build: BuildResult | None = None
@@ -249,7 +283,7 @@ def push(
     changes = Changes(pushing=True)
     with opened(path) as col:
         staged = [(deck, *stage(deck, out_dir, changes)) for deck in loaded.decks]
-        written = {deck.key: published_tags(_package(out_dir, deck)) for deck in loaded.decks}
+        written = {deck.key: published_tags(package_of(out_dir, deck)) for deck in loaded.decks}
         haves = [in_anki(col, guids_of(notes, lock)) for _, notes, lock in staged]
         plans = [
             make_plan(notes, lock, have, prune=prune)
@@ -267,7 +301,9 @@ def push(
             notes = make_notes(deck).stamped(lock.entries[card.id].mtime for card in deck.cards)
             plan = make_plan(notes, lock, have, prune=prune)
             try:
-                carry_out(col, plan, _package(out_dir, deck), have, written[deck.key], prune=prune)
+                carry_out(
+                    col, plan, package_of(out_dir, deck), have, written[deck.key], prune=prune
+                )
             except Exception as exc:  # the anki library's own errors, whatever they are
                 did = f"; decks pushed before it: {len(done)}" if done else ""
                 raise CollectionError(
@@ -276,16 +312,17 @@ def push(
                 ) from exc
             # The notes of removed cards still in Anki (tagged) stay in the lock, reported.
             kept = [] if prune else [i for i in {*lock.removed} if guid(deck.key, i) in have]
-            _write_lock(delivered(lock, notes, kept), lock_file)
+            write_lock(delivered(lock, notes, kept), lock_file)
             done.append(plan)
         return Pushed(path, done, folder, result)
 
 
-def _package(out_dir: Path, deck: Deck) -> Path:
+def package_of(out_dir: Path, deck: Deck) -> Path:
+    """Where a build into ``out_dir`` writes the package of ``deck``."""
     return Path(out_dir) / f"{deck.file_stem}.apkg"
 
 
-def _write_lock(lock: Lock, target: Path) -> None:
+def write_lock(lock: Lock, target: Path) -> None:
     """Put ``lock`` in place of the lock file, whole or not at all."""
     temp = commit.temp_name(target)
     try:
