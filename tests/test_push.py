@@ -335,3 +335,32 @@ def test_in_version_2_a_card_no_longer_reversed_loses_its_reverse_card(anki: Ank
     with anki as col:
         lenin = _note(col, "lenin-died")
         assert (lenin["Add Reverse"], [c.ord for c in lenin.cards()]) == ("", [0])
+
+
+def test_without_a_name_push_takes_the_profile_anki_opened_last(
+    good_deck: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Anki's own profile manager writes the settings; nothing answers as AnkiConnect."""
+    profiles = pytest.importorskip("aqt.profiles", reason="Anki desktop (aqt) is not installed")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    base = tmp_path / "Anki2"
+    base.mkdir()
+    manager = profiles.ProfileManager(base)
+    manager.setupMeta()
+    for name in ("User 1", "Other"):
+        manager.create(name)
+    manager.load("Other")
+    manager.save()
+    manager.db.close()
+    with fresh_collection(base / "Other"):
+        pass
+    monkeypatch.setenv("ANKI_BASE", str(base))
+    monkeypatch.chdir(good_deck.parent.parent)
+
+    result = _cli("push", DECK, "--url", "http://127.0.0.1:9")
+
+    assert result.exit_code == 0, result.output
+    assert "pushing into the profile Anki opened last: Other" in result.stdout
+    assert _summary(result) == "8 added, 0 unchanged"
+    with Anki(base / "Other" / "collection.anki2") as col:
+        assert len(col.find_notes("")) == 8
