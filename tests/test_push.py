@@ -6,6 +6,7 @@ collection matching the cards, the review history kept and the user's tags kept.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ def test_an_edit_updates_the_note_and_keeps_history_and_the_users_tags(anki: Ank
         note = _note(col, "assassin")
         note.tags += ["marked", "leech", "my-own"]
         col.update_note(note)
+    time.sleep(1.1)  # the edit comes after the tagging (newer wins, by whole seconds)
     edit(Path(DECK), "back: Mercader", "back: Ramón Mercader")
     edit(Path(DECK), "    tags: [assassination]\n", "")
 

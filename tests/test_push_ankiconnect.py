@@ -7,6 +7,7 @@ again, and reads the result back through AnkiConnect.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ def test_every_change_that_ankiconnect_can_carry(url: str) -> None:
     call(url, "addTags", notes=[before["lenin-died"]["noteId"]], tags="marked my-own")
     (card,) = [c for c in before["assassin"]["cards"]]
     call(url, "answerCards", answers=[{"cardId": card, "ease": 3}])
+    time.sleep(1.1)  # the edit comes after the tagging (newer wins, by whole seconds)
     edit(Path(DECK), "front: Year Lenin died", "front: Year in which Lenin died")
     edit(Path(DECK), "  - id: assassin\n    topic: people", "  - id: assassin\n    topic: places")
     edit(Path(DECK), "  - id: general-secretary\n    topic: people\n",
