@@ -5,7 +5,12 @@ collection matching the cards, the review history kept and the user's tags kept.
 
 from __future__ import annotations
 
+import queue
 import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,3 +371,60 @@ def test_without_a_name_push_takes_the_profile_anki_opened_last(
     assert _summary(result) == "8 added, 0 unchanged"
     with Anki(base / "Other" / "collection.anki2") as col:
         assert len(col.find_notes("")) == 8
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the watcher with SIGINT (Ctrl-C)")
+def test_watch_pushes_every_good_save_and_nothing_of_a_bad_one(anki: Anki) -> None:
+    """A real `cardpress push --watch` process, real saves, the real collection."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cardpress", "push", DECK, "--collection", COLLECTION, "--watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                lines.put(line)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+
+    def until(text: str) -> list[str]:
+        seen = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+            if text in seen[-1]:
+                return seen
+        raise AssertionError(f"no {text!r} in {seen}")
+
+    try:
+        assert any("8 unchanged" in line for line in until("watching"))
+        time.sleep(1.1)  # a new second: the edit is newer than the first push
+        edit(Path(DECK), "back: Mercader", "back: Ramón Mercader")
+        assert any("1 updated, 7 unchanged" in line for line in until("update   assassin"))
+        good = Path(DECK).read_text(encoding="utf-8")
+        Path(DECK).write_text(good.replace("  - id: maps\n", "  - id maps\n"), encoding="utf-8")
+        assert any(": error: " in line for line in until("waiting for the next save"))
+        with anki as col:  # nothing of the bad save reached Anki, and the collection is free
+            assert len(col.find_notes("")) == 8
+        edit(Path(DECK), "back: Ramón Mercader", "back: R. Mercader")
+        Path(DECK).write_text(
+            Path(DECK).read_text(encoding="utf-8").replace("  - id maps\n", "  - id: maps\n"),
+            encoding="utf-8",
+        )
+        until("update   assassin")
+        with anki as col:
+            assert _note(col, "assassin")["Back"] == "R. Mercader"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        reader.join()
+    assert any("stopped watching" in line for line in list(lines.queue))

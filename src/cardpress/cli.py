@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -18,6 +18,9 @@ from cardpress.errors import CardpressError, Diagnostic, InputError, Severity
 from cardpress.fork import available_cores
 from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
+
+if TYPE_CHECKING:
+    from cardpress.push.collection import Pushed
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
 # (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.printable).
@@ -281,6 +284,11 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     "cardpress::removed). Asks first on a terminal; elsewhere needs --yes.",
 )
 @click.option("--yes", is_flag=True, help="Do not ask before --prune deletes notes.")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Push again on every save of a card file or an image, until Ctrl-C.",
+)
 @_JOBS
 def push(
     paths: tuple[Path, ...],
@@ -293,6 +301,7 @@ def push(
     dry_run: bool,
     prune: bool,
     yes: bool,
+    watch: bool,
     jobs: int,
 ) -> None:
     """Build every deck under PATHS (default: cards/), then bring Anki in step with the
@@ -307,6 +316,7 @@ def push(
       cardpress push --profile "User 1"          # Anki closed
       cardpress push --to ankiconnect            # Anki running, with AnkiConnect
       cardpress push --collection anki/collection.anki2 --prune --yes
+      cardpress push --watch                     # again on every save
     """
     from cardpress.push import ankiconnect
     from cardpress.push import collection as closed
@@ -316,28 +326,50 @@ def push(
         raise click.UsageError("give --collection or --profile, not both")
     if to == "ankiconnect" and named:
         raise click.UsageError("--collection and --profile are for --to collection")
+    if watch and dry_run:
+        raise click.UsageError("--watch pushes on every save: it does not go with --dry-run")
     sources = paths or (Path("cards"),)
     workers = _workers(jobs)
     client = ankiconnect.AnkiConnect(url, api_key)
+    path = Path()
     try:
-        loaded = load(sources, workers=workers)
         if to == "ankiconnect" or (to == "auto" and not named and client.answers()):
             click.echo(f"pushing into the running Anki (AnkiConnect at {url})")
             way = "ankiconnect"
         else:
             path = _collection_path(collection, profile)
             way = "collection"
-        if prune and not dry_run and not yes:
-            _confirm_prune()
+    except CardpressError as error:
+        raise _fail(error) from None
+    if prune and not dry_run and not yes:
+        _confirm_prune()
+
+    def once(back_up: bool) -> None:
+        loaded = load(sources, workers=workers)
         if way == "ankiconnect":
             done = ankiconnect.push(
                 loaded, client, out_dir, dry_run=dry_run, prune=prune, workers=workers
             )
         else:
-            done = closed.push(loaded, path, out_dir, dry_run=dry_run, prune=prune, workers=workers)
-    except CardpressError as error:
-        raise _fail(error) from None
-    _print_diagnostics(loaded.warnings + (done.build.warnings if done.build else []))
+            done = closed.push(
+                loaded, path, out_dir, dry_run=dry_run, prune=prune, workers=workers,
+                back_up=back_up,
+            )  # fmt: skip
+        _print_pushed(done, loaded.warnings, dry_run=dry_run, prune=prune)
+
+    if not watch:
+        try:
+            once(back_up=True)
+        except CardpressError as error:
+            raise _fail(error) from None
+        return
+    _watch(sources, once)
+
+
+def _print_pushed(
+    done: Pushed, warnings: Sequence[Diagnostic], *, dry_run: bool, prune: bool
+) -> None:
+    _print_diagnostics([*warnings, *(done.build.warnings if done.build else [])])
     if dry_run:
         click.echo(f"{done.collection}: dry run: push would do this (nothing changed)")
     elif done.backups is not None:
@@ -348,6 +380,36 @@ def push(
         click.echo(f"{plan.deck.location.path}: {plan.summary(prune=prune)}")
         for line in plan.lines(prune=prune):
             click.echo(line)
+
+
+def _watch(sources: Sequence[Path], once: Callable[[bool], None]) -> None:
+    """Push now, then again after every save of a card file or an image under ``sources``
+    (debounced: a burst of saves is one push), until Ctrl-C. A push that fails says why and
+    changes nothing; the next save tries again. Only the first push backs up."""
+    import watchfiles
+
+    from cardpress.format import CARD_FILE_SUFFIXES, IMAGE_MAGIC
+
+    watched = {*CARD_FILE_SUFFIXES, *IMAGE_MAGIC}
+
+    def wanted(change: watchfiles.Change, name: str) -> bool:
+        return Path(name).suffix.lower() in watched and not Path(name).name.startswith(".")
+
+    def attempt(back_up: bool) -> None:
+        try:
+            once(back_up)
+        except CardpressError as error:
+            _fail(error)  # prints the problems; the next save tries again
+            click.echo("nothing pushed; waiting for the next save", err=True)
+
+    attempt(True)
+    folders = [source if source.is_dir() else source.parent for source in sources]
+    click.echo(f"watching {', '.join(map(str, folders))} (Ctrl-C stops)")
+    try:
+        for _ in watchfiles.watch(*folders, watch_filter=wanted, debounce=400):
+            attempt(False)
+    except KeyboardInterrupt:
+        click.echo("stopped watching")
 
 
 def _collection_path(collection: Path | None, profile: str | None) -> Path:

@@ -274,10 +274,12 @@ def push(
     prune: bool = False,
     options: BuildOptions | None = None,
     workers: int = 1,
+    back_up: bool = True,
 ) -> Pushed:
     """Build ``loaded`` into ``out_dir`` and bring the collection at ``path`` in step with
     it; with ``dry_run`` only say what that would do. A failure before the collection is
-    touched changes nothing; one after says what was done, and where the backup is."""
+    touched changes nothing; one after says what was done, and where the backup is (made
+    first unless not ``back_up``: ``--watch`` backs up on its first push only)."""
     from cardpress.builder import Changes, stage, write
 
     changes = Changes(pushing=True)
@@ -291,7 +293,7 @@ def push(
         ]
         if dry_run:
             return Pushed(path, plans)
-        folder = backup(col, path)
+        folder = backup(col, path) if back_up else None
         result = write(loaded, out_dir, changes=changes, options=options, workers=workers)
         done: list[DeckPlan] = []
         for deck, have in zip(loaded.decks, haves, strict=True):
@@ -307,8 +309,9 @@ def push(
             except Exception as exc:  # the anki library's own errors, whatever they are
                 did = f"; decks pushed before it: {len(done)}" if done else ""
                 raise CollectionError(
-                    f"{path}: error: push of {deck.location.path} stopped: {exc}{did}. The "
-                    f"collection was backed up in {folder} first; the lock was not changed"
+                    f"{path}: error: push of {deck.location.path} stopped: {exc}{did}. "
+                    + (f"The collection was backed up in {folder} first; " if folder else "")
+                    + "the lock was not changed"
                 ) from exc
             # The notes of removed cards still in Anki (tagged) stay in the lock, reported.
             kept = [] if prune else [i for i in {*lock.removed} if guid(deck.key, i) in have]
