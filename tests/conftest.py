@@ -55,6 +55,12 @@ PROBLEM_BUCKETS = (
 NONE_SKIPPED = dict.fromkeys(PROBLEM_BUCKETS, 0)
 
 
+# The good deck pinned to cardpress's note types version 1 (its `format: 1` line becomes
+# `note_type_version: 1`: no line moves, so the messages' positions stay), for the tests of
+# what a deck of version 1 does; a deck that does not say takes version 2.
+VERSION_1 = ("format: 1\n", "note_type_version: 1\n")
+
+
 @pytest.fixture
 def good_deck(tmp_path: Path) -> Path:
     """A private copy of the feature-complete test deck (the build writes a lock beside it)."""

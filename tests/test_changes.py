@@ -26,6 +26,7 @@ from cardpress.model import Kind
 from cardpress.notes import NOTE_TYPES, guid
 from tests.conftest import (
     FIXTURES,
+    VERSION_1,
     bucket_sizes,
     decks_of,
     edit,
@@ -61,6 +62,7 @@ def users(good_deck: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Users]:
     fresh Anki collections, one that imported the package, one the CSV."""
     monkeypatch.chdir(good_deck.parent.parent)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795478400")
+    edit(Path(DECK), *VERSION_1)  # the messages pinned here name the note types of version 1
     assert _cli("build", DECK).exit_code == 0
     with fresh_collection(Path("anki-apkg")) as apkg, fresh_collection(Path("anki-csv")) as csv:
         import_apkg(apkg, Path("dist/history.apkg"))

@@ -19,7 +19,7 @@ import pytest
 from anki.collection import Collection
 
 from cardpress import build, load_deck
-from cardpress.notes import NOTE_TYPES, guid, note_fields
+from cardpress.notes import NOTE_TYPE_SETS, guid, note_fields
 from cardpress.render import plain_text
 from tests.conftest import (
     FIXTURES,
@@ -245,7 +245,8 @@ def test_right_to_left_emoji_and_combining_text_work(tmp_path: Path) -> None:
         for card in deck.cards:
             note = notes[guid(deck.key, card.id)]
             if importer is import_apkg:
-                assert note.fields == list(note_fields(card, NOTE_TYPES[card.kind], deck.key))
+                note_type = NOTE_TYPE_SETS[deck.note_type_version][card.kind]
+                assert note.fields == list(note_fields(card, note_type, deck.key))
             assert note.fields[0] == card.front
     sheet = (out / "scripts.sheet.html").read_text(encoding="utf-8")
     for card in deck.cards:

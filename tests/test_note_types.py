@@ -20,6 +20,7 @@ from cardpress.model import Kind
 from cardpress.notes import NOTE_TYPE_SETS, NOTE_TYPES_V2, guid
 from tests.conftest import (
     FIXTURES,
+    VERSION_1,
     bucket_sizes,
     edit,
     fresh_collection,
@@ -32,7 +33,7 @@ from tests.conftest import (
 EXPECTED = FIXTURES / "changes"
 DECK = "cards/history.yaml"
 KEY = "test-history"
-V2 = ("name: Test History\n", "name: Test History\nnote_type_version: 2\n")
+V2 = ("format: 1\n", "note_type_version: 2\n")  # (a deck that does not say takes 2 too)
 
 
 def _cli(*args: str) -> Result:
@@ -124,10 +125,11 @@ def test_the_same_build_gives_the_same_ids_and_bytes(folder: Path) -> None:
 
 def test_the_csv_and_the_pages_are_the_same_in_either_version(folder: Path) -> None:
     """Only the package carries note types: the CSV uses Anki's stock ones either way."""
+    edit(Path(DECK), *VERSION_1)
     assert _cli("build", DECK).exit_code == 0
     version_1 = snapshot(Path("dist"))
     Path("cards/history.lock.json").unlink()
-    edit(Path(DECK), *V2)
+    edit(Path(DECK), "note_type_version: 1", "note_type_version: 2")
     assert _cli("build", DECK).exit_code == 0
     version_2 = snapshot(Path("dist"))
     assert version_1.keys() == version_2.keys()
@@ -184,6 +186,7 @@ def test_a_card_no_longer_reversed_leaves_an_empty_card_until_acknowledged(
 def test_moving_a_deck_to_version_2_is_one_warning_and_its_way_out_works(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    edit(Path(DECK), *VERSION_1)
     assert _cli("build", DECK).exit_code == 0
     with fresh_collection(Path("anki")) as col:
         import_apkg(col, Path("dist/history.apkg"))
@@ -191,7 +194,7 @@ def test_moving_a_deck_to_version_2_is_one_warning_and_its_way_out_works(
         card = old["lenin-died"].cards()[1]  # the reverse card of a version 1 reversed note
         card.start_timer()
         col.sched.answerCard(card, 3)
-        edit(Path(DECK), *V2)
+        edit(Path(DECK), "note_type_version: 1", "note_type_version: 2")
 
         result = _cli("build", DECK)
 
@@ -279,3 +282,27 @@ def test_a_version_2_card_made_a_cloze_is_found_by_its_card_id(v2_user: Collecti
     assert f"Browse {search}, Notes > Change Note Type to 'cardpress Cloze v2'" in message
     old = _note(v2_user, "general-secretary")
     assert list(v2_user.find_notes(f'"Card ID:{KEY}/general-secretary"')) == [old.id]
+
+
+def test_a_new_deck_takes_version_2_and_a_deck_anki_has_under_version_1_keeps_it(
+    folder: Path,
+) -> None:
+    from cardpress import load_deck
+
+    assert load_deck(DECK).note_type_version == 2  # no lock: a new deck
+    edit(Path(DECK), *VERSION_1)
+    assert _cli("build", DECK).exit_code == 0  # Anki gets version 1 notes
+    edit(Path(DECK), "note_type_version: 1\n", "format: 1\n")  # the deck no longer says
+
+    assert load_deck(DECK).note_type_version == 1
+    assert _reported(_cli("check", "--strict", DECK)) == []
+    assert _cli("build", "--check", DECK).exit_code == 0  # nothing changes for such a deck
+
+
+def test_a_format_1_lock_means_version_1(folder: Path) -> None:
+    from cardpress import load_deck
+
+    Path("cards/history.lock.json").write_text(
+        '{\n  "format": 1,\n  "deck": "test-history",\n  "cards": {}\n}\n', encoding="utf-8"
+    )
+    assert load_deck(DECK).note_type_version == 1

@@ -42,7 +42,7 @@ from cardpress.export.csv import anki_fields, write_csv
 from cardpress.format import CLOZE
 from cardpress.loader import chunked, load_bytes, load_deck
 from cardpress.model import Card, Deck, Location
-from cardpress.notes import NOTE_TYPES, guid, make_notes, note_fields
+from cardpress.notes import NOTE_TYPE_SETS, guid, make_notes, note_fields
 from cardpress.render import plain_text, render
 from tests.conftest import (
     NONE_SKIPPED,
@@ -272,6 +272,7 @@ class AuthoredDeck:
     subdecks: bool | None
     write_format: bool
     cards: tuple[AuthoredCard, ...]
+    note_type_version: int | None = None  # not written: a new deck takes version 2
 
     def document(self) -> dict[str, object]:
         doc: dict[str, object] = {}
@@ -289,6 +290,8 @@ class AuthoredDeck:
             doc["topics"] = dict(self.topics)
         if self.subdecks is not None:
             doc["subdecks"] = self.subdecks
+        if self.note_type_version is not None:
+            doc["note_type_version"] = self.note_type_version
         doc["cards"] = [card.document() for card in self.cards]
         return doc
 
@@ -313,14 +316,25 @@ class AuthoredDeck:
 
         topic = html.escape(self.title(card), quote=False)
         if card.kind == "cloze":
-            return [rendered(card.front), rendered(card.extra), topic, rendered(card.source)]
-        return [
-            rendered(card.front),
-            rendered(card.back),
-            rendered(card.extra),
-            topic,
-            rendered(card.source),
-        ]
+            fields = [rendered(card.front), rendered(card.extra), topic, rendered(card.source)]
+        else:
+            fields = [
+                rendered(card.front),
+                rendered(card.back),
+                rendered(card.extra),
+                topic,
+                rendered(card.source),
+            ]
+        if self.version == 1:
+            return fields
+        if card.kind in ("basic", "reversed"):  # Add Reverse makes the reverse card
+            fields.append("y" if card.kind == "reversed" else "")
+        return [*fields, f"{self.key}/{card.id}"]  # Card ID
+
+    @property
+    def version(self) -> int:
+        """The version of cardpress's note types the deck's notes take."""
+        return self.note_type_version or 2
 
     def all_deck_names(self) -> set[str]:
         """Every deck the package creates (with parents), plus Anki's own Default."""
@@ -435,6 +449,7 @@ def authored_decks(draw: st.DrawFn, max_cards: int = 15) -> AuthoredDeck:
         subdecks=draw(st.none() | st.booleans()),
         write_format=draw(st.booleans()),
         cards=cards,
+        note_type_version=draw(st.none() | st.sampled_from([1, 2])),
     )
 
 
@@ -508,9 +523,10 @@ def write_card_file(folder: Path, data: bytes) -> Path:
     return path
 
 
-def _fields(card: Card, deck_key: str) -> tuple[str, ...]:
-    """The fields cardpress's model says a card's note has (note types version 1)."""
-    return note_fields(card, NOTE_TYPES[card.kind], deck_key)
+def _fields(card: Card, deck_key: str, version: int = 2) -> tuple[str, ...]:
+    """The fields cardpress's model says a card's note has, in note types ``version`` (a new
+    deck that does not say takes 2)."""
+    return note_fields(card, NOTE_TYPE_SETS[version][card.kind], deck_key)
 
 
 def _by_id(deck: Deck) -> dict[str, Card]:
@@ -548,9 +564,12 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
                 # Exactly as authored, after the documented rendering...
                 assert list(note.fields) == authored.fields_of(card)
                 # ...which is what cardpress's own model says it exports.
-                assert list(note.fields) == list(_fields(loaded[card.id], authored.key))
+                version = authored.version
+                assert list(note.fields) == list(_fields(loaded[card.id], authored.key, version))
                 assert sorted(note.tags) == sorted(authored.tags_of(card))
-                assert note.note_type()["name"] == f"cardpress {card.kind.capitalize()} v1"
+                assert (
+                    note.note_type()["name"] == NOTE_TYPE_SETS[version][loaded[card.id].kind].name
+                )
                 assert decks_of(col, note) == {authored.deck_of(card)}
                 assert len(note.cards()) == card.card_count
                 assert note.mod == EPOCH
@@ -700,6 +719,7 @@ def test_any_bytes_load_or_raise_input_error(data: bytes, card_folder: Path) -> 
 
 YAML_FRAGMENTS = (
     *("format", "key", "name", "description", "tags", "source", "topics", "subdecks", "cards"),
+    "note_type_version",
     *("id", "topic", "kind", "front", "back", "text", "extra", "basic", "reversed", "cloze"),
     *("type", "1", "true", "false", "yes", "no", "~", "null", "1924", "1.50", "0o17", ".nan"),
     *(": ", ":", "- ", "-", "\n", "\n  ", "\n    ", "\n      ", "  ", " ", "\t", "\r\n", "\r"),
@@ -873,7 +893,12 @@ def test_edited_text_updates_the_same_notes(
             card_file.write_bytes(second)
             build([card_file], folder / "dist")  # beside the first build's lock file
             new = _by_id(load_deck(card_file))
-            changed = {i for i in new if _fields(new[i], after.key) != _fields(old[i], after.key)}
+            version = after.version
+
+            def fields(card: Card) -> tuple[str, ...]:
+                return _fields(card, after.key, version)
+
+            changed = {i for i in new if fields(new[i]) != fields(old[i])}
             log = import_apkg(col, folder / "dist" / "deck.apkg")
 
             sizes = bucket_sizes(log)
@@ -887,7 +912,7 @@ def test_edited_text_updates_the_same_notes(
             assert {g: note.id for g, note in notes.items()} == ids_before
             for card_id, card in new.items():
                 note = notes[guid(after.key, card_id)]
-                assert list(note.fields) == list(_fields(card, after.key))
+                assert list(note.fields) == list(fields(card))
                 assert note.mod == (EPOCH + 1 if card_id in changed else EPOCH)
 
 

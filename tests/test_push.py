@@ -23,7 +23,14 @@ from click.testing import CliRunner, Result
 from cardpress.cli import cli
 from cardpress.notes import NOTE_TYPES, NOTE_TYPES_V2, guid
 from cardpress.push import REMOVED_TAG
-from tests.conftest import decks_of, edit, fresh_collection, notes_by_guid, snapshot
+from tests.conftest import (
+    VERSION_1,
+    decks_of,
+    edit,
+    fresh_collection,
+    notes_by_guid,
+    snapshot,
+)
 
 DECK = "cards/history.yaml"
 KEY = "test-history"
@@ -57,6 +64,7 @@ def anki(good_deck: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Anki]:
     """In the folder of a private copy of the good deck: a fresh collection, the deck pushed
     into it once."""
     monkeypatch.chdir(good_deck.parent.parent)
+    edit(Path(DECK), *VERSION_1)  # the conversions of version 1 are the most there are
     with fresh_collection(Path("anki")):
         pass
     result = _push()
@@ -274,7 +282,7 @@ def test_a_dry_run_changes_nothing(anki: Anki) -> None:
 def test_moving_a_deck_to_note_types_version_2(anki: Anki) -> None:
     with anki as col:
         reviewed = _review(col, "lenin-died")
-    edit(Path(DECK), "name: Test History\n", "name: Test History\nnote_type_version: 2\n")
+    edit(Path(DECK), "note_type_version: 1", "note_type_version: 2")
 
     result = _push()
 
@@ -332,7 +340,7 @@ def test_a_profile_is_found_in_ankis_folder(
 
 
 def test_in_version_2_a_card_no_longer_reversed_loses_its_reverse_card(anki: Anki) -> None:
-    edit(Path(DECK), "name: Test History\n", "name: Test History\nnote_type_version: 2\n")
+    edit(Path(DECK), "note_type_version: 1", "note_type_version: 2")
     assert _push().exit_code == 0
     edit(Path(DECK), "    kind: reversed\n    front: Year", "    front: Year")
 
@@ -415,10 +423,8 @@ def test_watch_pushes_every_good_save_and_nothing_of_a_bad_one(anki: Anki) -> No
         assert any(": error: " in line for line in until("waiting for the next save"))
         with anki as col:  # nothing of the bad save reached Anki, and the collection is free
             assert len(col.find_notes("")) == 8
-        edit(Path(DECK), "back: Ramón Mercader", "back: R. Mercader")
-        Path(DECK).write_text(
-            Path(DECK).read_text(encoding="utf-8").replace("  - id maps\n", "  - id: maps\n"),
-            encoding="utf-8",
+        Path(DECK).write_text(  # one save: the fix and a new edit
+            good.replace("back: Ramón Mercader", "back: R. Mercader"), encoding="utf-8"
         )
         until("update   assassin")
         with anki as col:

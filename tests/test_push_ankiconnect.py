@@ -23,7 +23,7 @@ from tests.conftest import edit
 pytestmark = pytest.mark.slow
 
 DECK = "cards/history.yaml"
-V2 = ("name: Test History\n", "name: Test History\nnote_type_version: 2\n")
+V2 = ("format: 1\n", "note_type_version: 2\n")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_what_ankiconnect_cannot_do_waits_and_stays_reported(url: str) -> None:
 
 
 def test_a_deck_of_note_types_version_1_is_only_imported(url: str) -> None:
-    edit(Path(DECK), *reversed(V2))
+    edit(Path(DECK), "note_type_version: 2", "note_type_version: 1")
     Path("cards/history.lock.json").unlink()
     call(url, "deleteNotes", notes=call(url, "findNotes", query=""))
 

@@ -27,8 +27,9 @@ DECK_KEYS = {
     "note_type_version": False,
     "cards": True,
 }
-# Versions of cardpress's own note types a deck can ask for (notes.py); the first is the
-# default, until push can convert a collection's notes to the next.
+# Versions of cardpress's own note types a deck can ask for (notes.py). A deck that does not
+# say takes the newest, unless its lock says Anki has its notes under version 1
+# (lock.note_type_version_of): an upgrade of cardpress never changes a deck's note types.
 NOTE_TYPE_VERSIONS = (1, 2)
 CARD_KEYS = {
     "id": False,

@@ -221,6 +221,25 @@ def _is_time(value: object) -> bool:
     return type(value) is int and 0 <= value <= MAX_TIME  # type() is: not a bool
 
 
+def note_type_version_of(path: Path) -> int:
+    """The version of cardpress's note types a deck that does not say takes: 1 where its
+    lock at ``path`` shows Anki has its notes under version 1 (a format 1 lock, from before
+    version 2, or an entry of a version 1 note type), else the newest. A quick look at the
+    text, not a parse: an unreadable lock is judged where it is read."""
+    from cardpress.format import NOTE_TYPE_VERSIONS
+    from cardpress.notes import NOTE_TYPES
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return NOTE_TYPE_VERSIONS[-1]
+    if '"format": 1' in text[:200]:
+        return 1
+    if any(f'"note_type": {note_type.id}' in text for note_type in NOTE_TYPES.values()):
+        return 1
+    return NOTE_TYPE_VERSIONS[-1]
+
+
 def lock_path(deck: Deck) -> Path:
     """Where a deck's lock file lives: beside its card file."""
     source = Path(deck.location.path)

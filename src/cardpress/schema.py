@@ -42,9 +42,10 @@ _DECK_PROPS: dict[str, dict[str, Any]] = {
         "type": "boolean",
     },
     "note_type_version": {
-        "description": "Version of cardpress's note types (2 adds a Card ID field; default 1).",
+        "description": "Version of cardpress's note types (2 adds a Card ID field). Default: 2, "
+        "or 1 for a deck whose lock shows Anki has its notes under version 1.",
         "enum": list(NOTE_TYPE_VERSIONS),
-        "default": NOTE_TYPE_VERSIONS[0],
+        "default": NOTE_TYPE_VERSIONS[-1],
     },
     "cards": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/card"}},
 }

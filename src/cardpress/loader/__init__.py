@@ -8,6 +8,7 @@ the deck (deck.py), and big files read by several processes (chunked.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from cardpress.loader.chunked import read_in_chunks
 from cardpress.loader.deck import FileRead, cross_file_checks, read_whole
 from cardpress.loader.files import find_card_files, read_card_file
 from cardpress.loader.values import error
-from cardpress.lock import lock_path, read_lock
+from cardpress.lock import lock_path, note_type_version_of, read_lock
 from cardpress.model import Deck, Location
 from cardpress.notes import NOTE_TYPE_SETS, optional_cards
 
@@ -167,9 +168,13 @@ def _read(path: Path, data: bytes | None, workers: int, keep_cards: bool) -> Fil
     content = read_card_file(path, data)
     if isinstance(content, Diagnostic):
         return FileRead(None, [content])
-    return read_in_chunks(path, content, workers, keep_cards=keep_cards) or read_whole(
+    read = read_in_chunks(path, content, workers, keep_cards=keep_cards) or read_whole(
         path, content, keep_html=keep_cards
     )
+    if read.deck is not None and not read.deck.note_type_version:  # the deck does not say
+        version = note_type_version_of(lock_path(read.deck))
+        read.deck = dataclasses.replace(read.deck, note_type_version=version)
+    return read
 
 
 def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:

@@ -229,9 +229,9 @@ def build_deck(
     subdecks = True
     if "subdecks" in fields:
         subdecks = values.boolean(report, fields["subdecks"][1], "subdecks") is not False
-    version = NOTE_TYPE_VERSIONS[0]
+    version = 0  # not said: the loader takes it from the lock (lock.note_type_version_of)
     if "note_type_version" in fields:
-        version = _note_type_version(fields["note_type_version"][1], report) or version
+        version = _note_type_version(fields["note_type_version"][1], report) or 0
     if streamed is None:
         topics, cards = _topics_and_cards(fields, report, images, keep_html)
     else:
