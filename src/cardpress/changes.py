@@ -143,15 +143,15 @@ def search_for(note_type: int, deck: str, first: str, card_id: str = "") -> str:
     and its first field (as HTML, which is what Anki's field search compares)."""
     note_type_ = _KIND_OF.get(note_type)
     if note_type_ is not None and CARD_ID in note_type_.fields and card_id:
-        return f'"{CARD_ID}:{_escape(card_id)}"'
+        return f'"{CARD_ID}:{escape_search(card_id)}"'
     field = note_type_.fields[0] if note_type_ else "Front"
-    parts = [f'"note:{_name(note_type)}"', f'"deck:{_escape(deck)}"']
+    parts = [f'"note:{_name(note_type)}"', f'"deck:{escape_search(deck)}"']
     if first:
-        parts.append(f'"{field}:{_escape(first)}"')
+        parts.append(f'"{field}:{escape_search(first)}"')
     return " ".join(parts)
 
 
-def _escape(text: str) -> str:
+def escape_search(text: str) -> str:
     """Text for a quoted term of Anki's search: its wildcards and quotes taken literally."""
     for char in ("\\", '"', "*", "_"):
         text = text.replace(char, "\\" + char)
@@ -194,7 +194,7 @@ def _new_version(deck: Deck, versions: dict[tuple[int, int], list[str]]) -> Diag
     steps = []
     for (old, new), decks in versions.items():
         top = _common_parent(decks)
-        search = f'"note:{_name(old)}"' + (f' "deck:{_escape(top)}"' if top else "")
+        search = f'"note:{_name(old)}"' + (f' "deck:{escape_search(top)}"' if top else "")
         steps.append(f"Browse {search}, select all, Notes > Change Note Type to {_name(new)!r}")
     version = deck.note_type_version
     return Diagnostic(
@@ -241,11 +241,13 @@ def move_search(old: str, topics: Iterable[str], *, whole: bool) -> str:
     """An Anki search for the cards to move out of deck ``old`` (not its subdecks): all of
     them (``whole``), or those whose note has the tag of one of ``topics``, which a card
     moved to another topic has once the package is imported."""
-    deck = _escape(old)
+    deck = escape_search(old)
     search = f'"deck:{deck}" -"deck:{deck}::*"'
     if whole:
         return search
-    tags = [f'"tag:topic::{_escape(topic)}"' if topic else '-"tag:topic::*"' for topic in topics]
+    tags = [
+        f'"tag:topic::{escape_search(topic)}"' if topic else '-"tag:topic::*"' for topic in topics
+    ]
     return f"{search} {tags[0]}" if len(tags) == 1 else f"{search} ({' OR '.join(tags)})"
 
 

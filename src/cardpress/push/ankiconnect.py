@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from cardpress.changes import escape_search
 from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
 from cardpress.lock import delivered, lock_path, published_tags, read_lock
@@ -85,7 +86,7 @@ def in_anki(client: AnkiConnect, deck: Deck) -> dict[str, InAnki]:
     """What the running Anki holds of the deck's notes of note types version 2 (found by
     their Card ID), by GUID."""
     key = deck.key
-    found = client("findNotes", query=f'"{CARD_ID}:{_escape(key)}/*"')
+    found = client("findNotes", query=f'"{CARD_ID}:{escape_search(key)}/*"')
     if not found:
         return {}
     infos = client("notesInfo", notes=found)
@@ -115,12 +116,6 @@ def in_anki(client: AnkiConnect, deck: Deck) -> dict[str, InAnki]:
             tuple(sorted(cards.get(info["noteId"], []), key=lambda card: card[1])),
         )
     return have
-
-
-def _escape(text: str) -> str:
-    for char in ("\\", '"', "*", "_"):
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 _CLOSED = "close Anki and push with --profile or --collection"
