@@ -14,12 +14,15 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from cardpress import commit
 from cardpress.changes import compare, removed_searches, states
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity, sort_diagnostics
 from cardpress.export import BuildOptions, ExportSummary
+
+if TYPE_CHECKING:
+    from cardpress.export.printable import Measurement
 from cardpress.fork import ChildFailed, Forked, can_fork
 from cardpress.loader import LoadResult, load
 from cardpress.lock import (
@@ -268,6 +271,7 @@ class _Deck:
 
         notes, stem = self.notes, self.notes.deck.file_stem
         measured = _Once(lambda: printable.measure(notes, options))
+        pdfs = self._pdf_jobs(out, options, measured) if options.pdf else []
         return [
             Job(out / f"{stem}.apkg", lambda path: write_apkg(self.stamped, path, options)),
             Job(out / f"{stem}.csv", lambda path: write_csv(self.stamped, path, options)),
@@ -281,7 +285,33 @@ class _Deck:
                 lambda path: printable.write_sheet(notes, path, options, measured=measured()),
                 page=True,
             ),
+            *pdfs,
             Job(self.lock_file, self.write_lock, same=self.same_lock),
+        ]
+
+    def _pdf_jobs(
+        self, out: Path, options: BuildOptions, measured: _Once[Measurement]
+    ) -> list[Job]:
+        """NAME.cards.pdf and NAME.sheet.pdf: the pages printed by a browser (export/pdf.py),
+        dated by the deck's last change, so they are written after the lock stage."""
+        from cardpress.export import printable
+        from cardpress.export.pdf import find_browser, print_pdf
+
+        browser = find_browser(options.browser)  # before anything is written: or nothing is
+        notes, stem = self.notes, self.notes.deck.file_stem
+
+        def stamp() -> int:
+            return max(self.stamped.mtimes, default=now())
+
+        def cards(path: Path) -> ExportSummary:
+            return printable.write_cards(notes, path, options, measured=measured())
+
+        def sheet(path: Path) -> ExportSummary:
+            return printable.write_sheet(notes, path, options, measured=measured())
+
+        return [
+            Job(out / f"{stem}.cards.pdf", lambda p: print_pdf(cards, p, browser, stamp())),
+            Job(out / f"{stem}.sheet.pdf", lambda p: print_pdf(sheet, p, browser, stamp())),
         ]
 
     def write_lock(self, path: Path) -> ExportSummary:

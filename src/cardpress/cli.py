@@ -126,6 +126,18 @@ def cli() -> None:
     "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
 )
 @click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also print the pages to NAME.cards.pdf and NAME.sheet.pdf, with the Chrome, "
+    "Chromium or Edge found on this computer (or --browser).",
+)
+@click.option(
+    "--browser",
+    metavar="PATH",
+    help="The Chrome, Chromium or Edge that prints --pdf (default: the first found; or "
+    "CARDPRESS_BROWSER).",
+)
+@click.option(
     "--acknowledge",
     is_flag=True,
     help="Record the changes an import into Anki cannot make (moved cards, changed kinds, "
@@ -146,6 +158,8 @@ def build(
     csv_dialect: str,
     paper: str,
     duplex: str,
+    pdf: bool,
+    browser: str | None,
     acknowledge: bool,
     new_key: bool,
     jobs: int,
@@ -167,6 +181,7 @@ def build(
       cardpress build --check              # is dist/ up to date?
       cardpress build --csv-dialect plain  # a CSV for spreadsheets
       cardpress build --paper letter --duplex short
+      cardpress build --pdf                # and NAME.cards.pdf, NAME.sheet.pdf
       cardpress build --acknowledge        # moved the notes in Anki by hand
     """
     from cardpress.builder import Changes, write
@@ -187,7 +202,9 @@ def build(
                 strict=strict,
                 check_only=check_only,
                 changes=Changes(acknowledge=acknowledge, new_key=new_key),
-                options=BuildOptions(csv_dialect=csv_dialect, paper=paper, duplex=duplex),
+                options=BuildOptions(
+                    csv_dialect=csv_dialect, paper=paper, duplex=duplex, pdf=pdf, browser=browser
+                ),
                 workers=workers,
                 progress=progress,
             )

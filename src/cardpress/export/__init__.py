@@ -19,6 +19,8 @@ class BuildOptions:
     csv_dialect: str = "anki"
     paper: str = "a4"
     duplex: str = "long"
+    pdf: bool = False  # also NAME.cards.pdf and NAME.sheet.pdf (export/pdf.py)
+    browser: str | None = None  # the browser that prints them; None: the first found
 
 
 @dataclass(frozen=True)
