@@ -451,6 +451,40 @@ def test_every_back_is_behind_its_front(
 
 
 @pytest.mark.parametrize("spec", CARD_RENDERS, ids=_key)
+def test_every_printed_card_names_its_deck_on_both_sides(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    """Cut out, the cards of two decks never mix: each side names its deck, inside the card
+    (the page's footer, which names the deck too, is cut away)."""
+    render = renders[_key(spec)]
+    paper, pdf = render.geometry, render.pdf
+    for k in range(len(expected_cards(render.deck))):
+        sheet, index = divmod(k, paper.per_sheet)
+        front, back = pdf[2 * sheet], pdf[2 * sheet + 1]
+        assert find_text(front, render.deck.key, _cell(paper, front, index, "none")), k
+        # The back: in the cell its front's back is printed in.
+        backs = [_cell(paper, back, i, "none") for i in range(paper.per_sheet)]
+        assert sum(find_text(back, render.deck.key, cell) is not None for cell in backs) >= 1
+
+
+@pytest.mark.parametrize("spec", SHEET_RENDERS, ids=_key)
+def test_the_sheet_names_the_deck_source_under_its_title(
+    renders: dict[str, Render], spec: tuple[str, str, str, str]
+) -> None:
+    render = renders[_key(spec)]
+    source = render.deck.source
+    if not source:  # the long deck has none: no line for it
+        assert all(find_text(page, "Source:") is None for page in render.pdf)
+        return
+    title = find_text(render.pdf[0], render.deck.name)
+    line = find_text(render.pdf[0], f"Source: {source}")
+    assert title is not None and line is not None
+    assert line.y0 > title.y1  # under the title, on the first page only
+    later = [page for page in render.pdf if page.number > 0]
+    assert all(find_text(page, f"Source: {source}") is None for page in later)
+
+
+@pytest.mark.parametrize("spec", CARD_RENDERS, ids=_key)
 def test_every_card_text_is_printed_whole_inside_its_card(
     renders: dict[str, Render], spec: tuple[str, str, str, str]
 ) -> None:

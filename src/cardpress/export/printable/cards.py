@@ -172,6 +172,10 @@ class CardMarkup:
             for accent in range(len(ACCENTS))
         ]
         self.labels: dict[str, str] = {}
+        # Every card names its deck, small, in a corner of both sides, so cards of two decks
+        # never mix once cut (the page's footer, which names the deck, is cut away).
+        self.deck_label = f'<div class="deck">{escape(deck.key)}</div>\n'
+
         # What goes around the main part of a side, for each way the side can be set.
         self.bodies = {
             Face(size, left, overflow): _body(Face(size, left, overflow))
@@ -233,9 +237,9 @@ class CardMarkup:
             title = card.topic_title
             label = self.labels[title] = (
                 '</span><span class="dot"></span><span class="topic">'
-                f"{escape(title)}</span></div>\n"
+                f"{escape(title)}</span></div>\n{self.deck_label}"
                 if title
-                else "</span></div>\n"
+                else f"</span></div>\n{self.deck_label}"
             )
         front_start, back_start = self.starts[self.accents.get(card.topic, 0)]
         body, _, end = self.bodies[front]

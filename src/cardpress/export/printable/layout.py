@@ -183,6 +183,11 @@ def _row_warnings(cards: Sequence[Card], rows: Rows) -> Iterator[Diagnostic]:
         index = rows.overflow.find(1, index + 1)
 
 
+def source_line(deck: Deck) -> str:
+    """The line under the sheet's title that names the work the deck is written from."""
+    return f"Source: {deck.source}"
+
+
 def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) -> float:
     """Estimated height (mm) of the deck's title block on the sheet's first page; its images
     are set at the height of the rows' images."""
@@ -190,9 +195,12 @@ def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) ->
     name: Part = ("question", "", paragraph(deck.name))  # text, not HTML
     title = Fitter(width, 0.0, (SHEET_TITLE_PT,), 0.0).height((name,), 0)
     intro: list[Part] = [("question", description, blocks)] if description else []
+    if deck.source:
+        source = source_line(deck)
+        intro.append(("question", source, paragraph(source)))
     intro.append(("question", FOLD_HINT, read_fast(FOLD_HINT)))
     text = Fitter(width, 0.0, (SHEET_TEXT_PT,), SHEET_IMAGE_HEIGHT).height(intro, 0)
     return (title + text) * HEIGHT_SAFETY + SHEET_TITLE_PAD
 
 
-__all__ = ["FOLD_HINT", "Measurement", "Rows", "measure", "measured_for"]
+__all__ = ["FOLD_HINT", "Measurement", "Rows", "measure", "measured_for", "source_line"]

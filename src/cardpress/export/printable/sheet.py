@@ -24,7 +24,13 @@ from cardpress.export.printable.frame import (
     render,
     write_page,
 )
-from cardpress.export.printable.layout import FOLD_HINT, Measurement, Rows, measured_for
+from cardpress.export.printable.layout import (
+    FOLD_HINT,
+    Measurement,
+    Rows,
+    measured_for,
+    source_line,
+)
 from cardpress.export.printable.metrics import LINE_HEIGHT
 from cardpress.export.printable.paper import (
     SHEET_HEAD,
@@ -186,6 +192,7 @@ class SheetMarkup:
         self.title = (
             f'<div class="title">\n<h1>{self.name}</h1>\n'
             + (f'<div class="description">{description}</div>\n' if description else "")
+            + (f'<p class="source">{escape(source_line(deck))}</p>\n' if deck.source else "")
             + f'<p class="hint">{escape(FOLD_HINT)}</p>\n</div>\n'
         )
         # The start of a row, by type size and accent.
