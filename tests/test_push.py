@@ -423,6 +423,7 @@ def test_watch_pushes_every_good_save_and_nothing_of_a_bad_one(anki: Anki) -> No
         assert any(": error: " in line for line in until("waiting for the next save"))
         with anki as col:  # nothing of the bad save reached Anki, and the collection is free
             assert len(col.find_notes("")) == 8
+        time.sleep(1.1)  # a new second: the next edit is newer than the last push
         Path(DECK).write_text(  # one save: the fix and a new edit
             good.replace("back: Ramón Mercader", "back: R. Mercader"), encoding="utf-8"
         )

@@ -209,8 +209,9 @@ def _write(
     anki_note = col.get_note(had.note_id)
     tags = merged_tags(had.tags, note.tags, written_tags.get(note.guid, note.tags))
     new_fields = list(note.fields) if fields else list(anki_note.fields)
-    if anki_note.tags == tags and list(anki_note.fields) == new_fields:
-        return
+    same_tags = {t.casefold() for t in anki_note.tags} == {t.casefold() for t in tags}
+    if same_tags and list(anki_note.fields) == new_fields:
+        return  # Anki keeps tags in its own order: only a real change stamps the note
     anki_note.tags = tags
     anki_note.fields = new_fields
     col.update_note(anki_note)
