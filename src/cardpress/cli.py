@@ -20,6 +20,7 @@ from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
 
 if TYPE_CHECKING:
+    from cardpress.export import ExportSummary
     from cardpress.push.collection import Pushed
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
@@ -36,6 +37,32 @@ _JOBS = click.option(
     default=0,
     show_default="0: one per CPU core",
     help="Processes to use for big decks; 1 runs everything in this process.",
+)
+
+
+_OFFSET_LIMIT = 10.0  # mm: more than any printer misplaces a side
+
+
+def _back_offset(ctx: click.Context, param: click.Parameter, value: str) -> tuple[float, float]:
+    """``X,Y`` in millimetres, each within ±10: how far to move every back."""
+    try:
+        x, y = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not X,Y in millimetres (e.g. 1.5,-0.5)") from None
+    if not all(abs(v) <= _OFFSET_LIMIT for v in (x, y)):  # a NaN fails this too
+        raise click.BadParameter(f"{value!r}: X and Y must each be within ±{_OFFSET_LIMIT:g} mm")
+    return (x + 0.0, y + 0.0)  # -0.0 is 0.0
+
+
+_BACK_OFFSET = click.option(
+    "--back-offset",
+    metavar="X,Y",
+    callback=_back_offset,
+    default="0,0",
+    show_default=True,
+    help="Move every back of NAME.cards.html X mm right and Y mm down (as the back is seen), "
+    "to make up for a printer that misplaces the second side; read X,Y off the page of "
+    "'cardpress calibrate'.",
 )
 
 
@@ -125,6 +152,7 @@ def cli() -> None:
     help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
     "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
 )
+@_BACK_OFFSET
 @click.option(
     "--pdf",
     is_flag=True,
@@ -158,6 +186,7 @@ def build(
     csv_dialect: str,
     paper: str,
     duplex: str,
+    back_offset: tuple[float, float],
     pdf: bool,
     browser: str | None,
     acknowledge: bool,
@@ -203,7 +232,12 @@ def build(
                 check_only=check_only,
                 changes=Changes(acknowledge=acknowledge, new_key=new_key),
                 options=BuildOptions(
-                    csv_dialect=csv_dialect, paper=paper, duplex=duplex, pdf=pdf, browser=browser
+                    csv_dialect=csv_dialect,
+                    paper=paper,
+                    duplex=duplex,
+                    back_offset=back_offset,
+                    pdf=pdf,
+                    browser=browser,
                 ),
                 workers=workers,
                 progress=progress,
@@ -455,6 +489,98 @@ def _confirm_prune() -> None:
         raise click.UsageError("--prune deletes notes: confirm with --yes (no terminal to ask)")
     if not click.confirm("--prune deletes the notes of removed cards from Anki. Go on?"):
         raise _Exit("")
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the page into.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(PAPERS),
+    default="a4",
+    show_default=True,
+    help="Paper size, as you print your cards.",
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(["long", "short"]),
+    default="long",
+    show_default=True,
+    help="The edge the sheet flips on, as you print your cards.",
+)
+@_BACK_OFFSET
+@click.option("--pdf", is_flag=True, help="Also print the page to PDF (see build --pdf).")
+@click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
+def calibrate(
+    out_dir: Path,
+    paper: str,
+    duplex: str,
+    back_offset: tuple[float, float],
+    pdf: bool,
+    browser: str | None,
+) -> None:
+    """Write a calibration page: print it two-sided, hold it to the light, and read the
+    --back-offset that lines your printer's backs up with their fronts.
+
+    The page is calibration.PAPER.DUPLEX.html in the output folder (and .pdf with --pdf);
+    it never replaces a deck's pages.
+
+    \b
+    Example:
+      cardpress calibrate --paper letter
+      cardpress calibrate --back-offset 1,-0.5   # check a correction
+    """
+    from cardpress import commit
+    from cardpress.errors import ExportError
+    from cardpress.export import BuildOptions
+    from cardpress.export.printable.calibration import write_calibration
+
+    options = BuildOptions(paper=paper, duplex=duplex, back_offset=back_offset)
+    target = out_dir / f"calibration.{paper}.{duplex}.html"
+    written = [target]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staged = [(commit.temp_name(target), target)]
+        if pdf:
+            from cardpress.export.pdf import find_browser, print_pdf
+
+            found = find_browser(browser)
+            written.append(target.with_suffix(".pdf"))
+            staged.append((commit.temp_name(written[1]), written[1]))
+        try:
+            for temp, final in staged:
+                commit.create(temp, final)
+            summary = write_calibration(staged[0][0], options)
+            if pdf:
+                page = staged[0][0]
+                print_pdf(lambda path: _copy(page, path), staged[1][0], found, 0)
+            commit.commit(staged)
+        finally:
+            for temp, _ in staged:
+                commit.remove(temp)
+    except OSError as exc:
+        raise _fail(ExportError.from_os_error(exc, target)) from None
+    except CardpressError as error:
+        raise _fail(error) from None
+    for path in written:
+        click.echo(f"{path}: {summary}")
+
+
+def _copy(source: Path, target: Path) -> ExportSummary:
+    """The page already written, for the browser to print."""
+    import shutil
+
+    from cardpress.export import ExportSummary
+
+    shutil.copyfile(source, target)
+    return ExportSummary("")
 
 
 @cli.command()

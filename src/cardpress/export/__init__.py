@@ -19,6 +19,9 @@ class BuildOptions:
     csv_dialect: str = "anki"
     paper: str = "a4"
     duplex: str = "long"
+    # Millimetres every back of the cut-out cards moves, right and down as the back is seen:
+    # a printer's own misplacement of the second side, read off the calibration page.
+    back_offset: tuple[float, float] = (0.0, 0.0)
     pdf: bool = False  # also NAME.cards.pdf and NAME.sheet.pdf (export/pdf.py)
     browser: str | None = None  # the browser that prints them; None: the first found
 

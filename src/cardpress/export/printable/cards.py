@@ -69,16 +69,35 @@ def write_cards(
     cards = notes.deck.cards
     count = len(cards) + list(map(attrgetter("kind"), cards)).count(Kind.REVERSED)
     sheets = -(-count // paper.per_sheet)
-    write_page(path, lambda out: _write(notes, measurement, duplex, count, sheets, out))
+    offset = options.back_offset
+    write_page(path, lambda out: _write(notes, measurement, duplex, count, sheets, offset, out))
+    shifted = f", backs moved {offset_text(offset)}" if any(offset) else ""
     summary = (
         f"{plural(count, 'printed card')} on {plural(2 * sheets, 'page')} "
-        f"({paper.name}, {_HOW[duplex]})"
+        f"({paper.name}, {_HOW[duplex]}{shifted})"
     )
     return ExportSummary(summary, measurement.card_warnings)
 
 
+def offset_text(offset: tuple[float, float]) -> str:
+    """A back offset in words: "1.5 mm right, 0.5 mm up"."""
+    x, y = offset
+    parts = []
+    if x:
+        parts.append(f"{abs(x):g} mm {'right' if x > 0 else 'left'}")
+    if y:
+        parts.append(f"{abs(y):g} mm {'down' if y > 0 else 'up'}")
+    return ", ".join(parts) or "not at all"
+
+
 def _write(
-    notes: Notes, measurement: Measurement, duplex: str, count: int, sheets: int, out: TextIO
+    notes: Notes,
+    measurement: Measurement,
+    duplex: str,
+    count: int,
+    sheets: int,
+    offset: tuple[float, float],
+    out: TextIO,
 ) -> None:
     paper, deck = measurement.paper, notes.deck
     front_lines = cut_lines(paper, dashed=True)
@@ -96,6 +115,7 @@ def _write(
             count=count,
             sheets=sheets,
             cut_lines=front_lines,
+            back_offset=offset,
             sizes=CARD_SIZES,
             box_width=width,
             box_height=height,
