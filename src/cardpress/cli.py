@@ -491,6 +491,93 @@ def _confirm_prune() -> None:
         raise _Exit("")
 
 
+@cli.command("print")
+@_PATHS
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="KEY",
+    help="Print the cards of this topic (repeat it for several).",
+)
+@click.option(
+    "--card-ids",
+    metavar="ID,…",
+    default="",
+    help="Print these cards (ids, comma-separated); with --topic, those of them in the topics.",
+)
+@click.option(
+    "--worksheet",
+    is_flag=True,
+    help="Also write a worksheet: the study sheet with an empty, lined answer column and a "
+    "line for the student's name and the date.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the pages into.",
+)
+@click.option(
+    "--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="Paper size."
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(DUPLEX_MODES),
+    default="long",
+    show_default=True,
+    help="Where each back goes (see build --duplex).",
+)
+@_BACK_OFFSET
+@click.option("--pdf", is_flag=True, help="Also print each page to PDF (see build --pdf).")
+@click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
+def print_command(
+    paths: tuple[Path, ...],
+    topics: tuple[str, ...],
+    card_ids: str,
+    worksheet: bool,
+    out_dir: Path,
+    paper: str,
+    duplex: str,
+    back_offset: tuple[float, float],
+    pdf: bool,
+    browser: str | None,
+) -> None:
+    """Print part of a deck: the cut-out cards and study sheet of some topics or cards (and
+    a worksheet), for handing out one unit at a time. Each file is named after what it holds,
+    NAME.PART.cards.html and so on, beside (never over) the pages of the whole deck that
+    build writes; the package, the CSV and the lock are not touched.
+
+    \b
+    Example:
+      cardpress print --topic dates --worksheet      # dist/NAME.dates.worksheet.html, ...
+      cardpress print --card-ids lenin-death-year,exile-1929 --pdf
+    """
+    from cardpress.export import BuildOptions
+    from cardpress.handout import Selection, print_pages
+
+    ids = tuple(filter(None, (part.strip() for part in card_ids.split(","))))
+    if not topics and not ids and not worksheet:
+        raise click.UsageError(
+            "say what to print: --topic, --card-ids or --worksheet (build prints the whole deck)"
+        )
+    options = BuildOptions(
+        paper=paper, duplex=duplex, back_offset=back_offset, pdf=pdf, browser=browser,
+        worksheet=worksheet,
+    )  # fmt: skip
+    try:
+        loaded = load(paths or (Path("cards"),))
+        printed = print_pages(loaded.decks, out_dir, Selection(topics, ids), options)
+    except CardpressError as error:
+        raise _fail(error) from None
+    _print_diagnostics(loaded.warnings)
+    for item in printed:
+        click.echo(f"{item.path}: {item.summary}")
+
+
 @cli.command()
 @click.option(
     "-o",

@@ -23,6 +23,7 @@ class BuildOptions:
     # a printer's own misplacement of the second side, read off the calibration page.
     back_offset: tuple[float, float] = (0.0, 0.0)
     pdf: bool = False  # also NAME.cards.pdf and NAME.sheet.pdf (export/pdf.py)
+    worksheet: bool = False  # the study sheet with an empty, lined answer column
     browser: str | None = None  # the browser that prints them; None: the first found
 
 

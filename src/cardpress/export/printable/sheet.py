@@ -7,6 +7,7 @@ markup pieces, as the templates would write them (see frame.py).
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from operator import attrgetter
@@ -66,13 +67,37 @@ def write_sheet(
     options = options or BuildOptions()
     paper = paper_for(options.paper)
     measurement = measured_for(notes, options, measured)
+    if options.worksheet:
+        measurement = _for_writing(measurement)
     deck = notes.deck
     topics = _topics(deck, accents(deck))
     heights = _pages(topics, measurement.rows, paper, measurement.title_height)
     page_count = sum(1 for _ in heights)
-    write_page(path, lambda out: _write(notes, measurement, topics, page_count, out))
-    summary = f"{plural(len(notes), 'row')} on {plural(page_count, 'page')} ({paper.name})"
-    return ExportSummary(summary, measurement.row_warnings)
+    worksheet = options.worksheet
+    write_page(path, lambda out: _write(notes, measurement, topics, page_count, worksheet, out))
+    what = "worksheet" if worksheet else ""
+    summary = (
+        f"{plural(len(notes), 'row')} on {plural(page_count, 'page')} ({paper.name}"
+        + (f", {what}" if what else "")
+        + ")"
+    )
+    return ExportSummary(summary, () if worksheet else measurement.row_warnings)
+
+
+def _for_writing(measurement: Measurement) -> Measurement:
+    """The measurement of the worksheet: every row at least WRITE_HEIGHT, for a handwritten
+    answer; the title block one line taller, for the name and date."""
+    rows = Rows()
+    rows.size, rows.overflow = measurement.rows.size, measurement.rows.overflow
+    rows.height = array("d", (max(h, WRITE_HEIGHT) for h in measurement.rows.height))
+    title = measurement.title_height + NAME_LINE_HEIGHT
+    return dataclasses.replace(measurement, rows=rows, title_height=title)
+
+
+# The worksheet: room to write an answer by hand, and the line for the student's name.
+WRITE_HEIGHT = 12.0
+NAME_LINE_HEIGHT = 9.0
+WORKSHEET_HINT = "Write each answer beside its question; then check it against the sheet."
 
 
 def _write(
@@ -80,10 +105,11 @@ def _write(
     measurement: Measurement,
     topics: Sequence[Topic],
     page_count: int,
+    worksheet: bool,
     out: TextIO,
 ) -> None:
     paper, rows, deck = measurement.paper, measurement.rows, notes.deck
-    markup = SheetMarkup(deck, measurement, topics, page_count)
+    markup = SheetMarkup(deck, measurement, topics, page_count, worksheet=worksheet)
     pages = (
         markup.page(number, runs)
         for number, runs in enumerate(
@@ -111,6 +137,8 @@ def _write(
             row_pad=SHEET_ROW_PAD,
             head_height=SHEET_HEAD,
             topic_height=SHEET_TOPIC,
+            worksheet=worksheet,
+            write_height=WRITE_HEIGHT,
         )
     )
 
@@ -180,8 +208,15 @@ class SheetMarkup:
     """The pages of the sheet layout."""
 
     def __init__(
-        self, deck: Deck, measurement: Measurement, topics: Sequence[Topic], pages: int
+        self,
+        deck: Deck,
+        measurement: Measurement,
+        topics: Sequence[Topic],
+        pages: int,
+        *,
+        worksheet: bool = False,
     ) -> None:
+        self.worksheet = worksheet
         self.cards = deck.cards
         self.html = measurement.html
         self.sizes, self.overflows = measurement.rows.size, measurement.rows.overflow
@@ -193,7 +228,13 @@ class SheetMarkup:
             f'<div class="title">\n<h1>{self.name}</h1>\n'
             + (f'<div class="description">{description}</div>\n' if description else "")
             + (f'<p class="source">{escape(source_line(deck))}</p>\n' if deck.source else "")
-            + f'<p class="hint">{escape(FOLD_HINT)}</p>\n</div>\n'
+            + (
+                '<p class="name-line"><span>Name</span><span>Date</span></p>\n'
+                f'<p class="hint">{escape(WORKSHEET_HINT)}</p>\n'
+                if worksheet
+                else f'<p class="hint">{escape(FOLD_HINT)}</p>\n'
+            )
+            + "</div>\n"
         )
         # The start of a row, by type size and accent.
         self.starts = [
@@ -228,6 +269,12 @@ class SheetMarkup:
     def row(self, index: int, accent: int) -> str:
         """A note's row: its question beside its answer and the notes under it."""
         question, answer, extra, source = self.html(index, self.cards[index])
+        if self.worksheet:  # the question only: the answer column is for the student
+            return (
+                f'{self.starts[self.sizes[index]][accent]}{index + 1}</span><div class="text">\n'
+                f'<div class="question">{question}</div>\n</div></div>\n'
+                '<div class="a write"></div>\n</div>\n'
+            )
         below = notes_markup(extra, source) if extra or source else ""
         too_long = (
             '<div class="too-long">too long for one page: text may be cut off</div>\n'
