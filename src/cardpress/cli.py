@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # The exporters' choices, spelled here so that `check` never imports the exporters
 # (tests/test_cli.py pins them to cardpress.export.csv and cardpress.export.printable).
 CSV_DIALECTS = ("anki", "plain")
-PAPERS = ("a4", "letter")
+PAPERS = ("a4", "letter", "avery5371", "a7", "index3x5")
 DUPLEX_MODES = ("long", "short", "none")
 
 _PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))

@@ -30,6 +30,7 @@ from cardpress.export.printable.paper import (
     Paper,
     card_box,
     paper_for,
+    sheet_paper,
 )
 from cardpress.model import Card, Deck, Kind
 from cardpress.notes import Notes
@@ -85,7 +86,8 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     rows = Rows()
     ready: dict[int, Ready] = {}
     # Bound once: this runs for every note.
-    ready_note, fit_row, add_card = fields.note, SheetFitter(paper).fit, cards.add
+    sheet = sheet_paper(paper)  # card stock prints its sheet on plain paper
+    ready_note, fit_row, add_card = fields.note, SheetFitter(sheet).fit, cards.add
     sizes, heights, overflows = rows.size, rows.height, rows.overflow
     # The deck's cards, not the notes: the notes are the parent process's, and reading them
     # here would copy the memory they sit in (a build writes the pages in a forked process).
@@ -110,7 +112,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         card_images=frozenset(fields.used),
         description=description,
         sheet_images=frozenset(fields.used | description_images),
-        title_height=_title_height(deck, paper, description, description_blocks),
+        title_height=_title_height(deck, sheet, description, description_blocks),
         card_warnings=tuple(cards.warnings),
         row_warnings=tuple(_row_warnings(deck.cards, rows)),
     )

@@ -29,6 +29,10 @@ class Paper:
     card_height: float
     margin: float  # study sheet: outer margin
     gutter: float  # study sheet: space on each side of the fold
+    # Card stock: sheets pre-cut into cards (perforated or micro-perforated), whose grid is
+    # the stock's own: no cut lines or crop marks; the study sheet prints on ``sheet_paper``.
+    stock: bool = False
+    sheet_paper: str = ""
 
     @property
     def grid_left(self) -> float:
@@ -62,7 +66,34 @@ PAPERS = {
         columns=2, rows=4, card_width=3.75 * _IN, card_height=2.5 * _IN,
         margin=0.5 * _IN, gutter=0.25 * _IN,
     ),
+    # Card stock, each with the grid its maker prints on the box (centred on the sheet).
+    # Avery 5371 and its kin: 10 business cards of 3.5 x 2 in on Letter, 2 across, 5 down,
+    # 0.75 in side and 0.5 in top and bottom margins, no gaps.
+    "avery5371": Paper(
+        key="avery5371", name="Avery 5371 (Letter)", css_size="letter",
+        width=8.5 * _IN, height=11 * _IN, columns=2, rows=5,
+        card_width=3.5 * _IN, card_height=2 * _IN, margin=0.5 * _IN, gutter=0.25 * _IN,
+        stock=True, sheet_paper="letter",
+    ),
+    # A7 cards on A4: 8 of 105 x 74 mm, 2 across (edge to edge), 4 down.
+    "a7": Paper(
+        key="a7", name="A7 cards on A4", css_size="A4", width=210, height=297,
+        columns=2, rows=4, card_width=105, card_height=74, margin=12, gutter=6,
+        stock=True, sheet_paper="a4",
+    ),
+    # Index cards of 5 x 3 in, fed one at a time: the page is the card.
+    "index3x5": Paper(
+        key="index3x5", name="3 x 5 in index cards", css_size="5in 3in",
+        width=5 * _IN, height=3 * _IN, columns=1, rows=1,
+        card_width=5 * _IN, card_height=3 * _IN, margin=0.5 * _IN, gutter=0.25 * _IN,
+        stock=True, sheet_paper="letter",
+    ),
 }  # fmt: skip
+
+
+def sheet_paper(paper: Paper) -> Paper:
+    """The paper the study sheet prints on: card stock's own sheet size, else the paper."""
+    return PAPERS[paper.sheet_paper] if paper.sheet_paper else paper
 
 
 def paper_for(key: str) -> Paper:
@@ -129,7 +160,10 @@ def cut_lines(paper: Paper, *, dashed: bool) -> list[CutLine]:
     """Crop marks in the margins at every grid line, then, with ``dashed``, the grid itself.
 
     The marks come first, so the lines of a page without the grid are a prefix of those with it.
+    Card stock is cut already: it gets neither.
     """
+    if paper.stock:
+        return []
     gap = 1.5
     left, top = paper.grid_left, paper.grid_top
     right = left + paper.columns * paper.card_width

@@ -46,6 +46,7 @@ from cardpress.export.printable.paper import (
     mm,
     paper_for,
     sheet_body_height,
+    sheet_paper,
 )
 from cardpress.model import Deck
 from cardpress.notes import Notes
@@ -65,7 +66,7 @@ def write_sheet(
     as its pages are made; if the export fails, it is removed rather than left half-written.
     """
     options = options or BuildOptions()
-    paper = paper_for(options.paper)
+    paper = sheet_paper(paper_for(options.paper))  # card stock: its sheet's plain paper
     measurement = measured_for(notes, options, measured)
     if options.worksheet:
         measurement = _for_writing(measurement)
@@ -108,7 +109,7 @@ def _write(
     worksheet: bool,
     out: TextIO,
 ) -> None:
-    paper, rows, deck = measurement.paper, measurement.rows, notes.deck
+    paper, rows, deck = sheet_paper(measurement.paper), measurement.rows, notes.deck
     markup = SheetMarkup(deck, measurement, topics, page_count, worksheet=worksheet)
     pages = (
         markup.page(number, runs)
