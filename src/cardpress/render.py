@@ -35,6 +35,24 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
+# MathML Core, for the printable pages' typeset math (export/printable/fields.py): layout
+# elements and their presentation attributes only; no maction, no href, no event handler.
+MATHML_TAGS = frozenset(
+    {
+        "math", "mi", "mn", "mo", "ms", "mspace", "mtext", "mrow", "mfrac", "msqrt",
+        "mroot", "msub", "msup", "msubsup", "munder", "mover", "munderover", "mtable",
+        "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "semantics",
+    }
+)  # fmt: skip
+MATHML_ATTRIBUTES = frozenset(
+    {
+        "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+        "accent", "accentunder", "linethickness", "columnalign", "rowspacing",
+        "columnspacing", "displaystyle", "scriptlevel", "width", "height", "depth", "form",
+        "minsize", "maxsize", "movablelimits", "symmetric", "largeop", "notation",
+    }
+)  # fmt: skip
+
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # A field has far fewer than 3,000 distinct characters, so some pair is always free.
 _PLACEHOLDER_PAIRS = [(chr(c), chr(c + 1)) for c in range(0xE000, 0xF8FF, 2)]
@@ -145,6 +163,7 @@ def sanitise(
     result: Rendered | None = None,
     *,
     classes: Mapping[str, set[str]] | None = None,
+    mathml: bool = False,
 ) -> str:
     """``fragment`` through the allow-list, as HTML that stays the same when normalised.
 
@@ -152,10 +171,14 @@ def sanitise(
     safe: ``>`` followed by U+0338 becomes one character, and the tag it ended runs on into
     the text. Such output is normalised and cleaned again until it is stable (one round in
     practice); ``classes`` allows these classes on these tags (the printable pages' cloze
-    spans). Every ``<img src>`` goes through ``resolve_image``, and ``result`` (if given)
-    collects the image sources and the links the sanitiser removed.
+    spans), and ``mathml`` lets MathML Core's layout elements through (MATHML_TAGS: the
+    pages' typeset math). Every ``<img src>`` goes through ``resolve_image``, and ``result``
+    (if given) collects the image sources and the links the sanitiser removed.
     """
-    cleaner = _CLEANERS[_classes_key(classes)] if classes else _CLEANER
+    if mathml:  # the printable pages' typeset math (MATHML_TAGS) is let through too
+        cleaner = _CLEANERS[(("", ("mathml",)), *_classes_key(classes or {}))]
+    else:
+        cleaner = _CLEANERS[_classes_key(classes)] if classes else _CLEANER
     into = result if result is not None else Rendered(html="")
     token = _FIELD.set((resolve_image, into))
     try:
@@ -263,10 +286,14 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
 _SCHEME = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def _cleaner(classes: Mapping[str, set[str]] | None = None) -> nh3.Cleaner:
+def _cleaner(classes: Mapping[str, set[str]] | None = None, *, mathml: bool = False) -> nh3.Cleaner:
+    tags, attributes = set(ALLOWED_TAGS), {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
+    if mathml:
+        tags |= MATHML_TAGS
+        attributes.update((tag, set(MATHML_ATTRIBUTES)) for tag in MATHML_TAGS)
     return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        tags=tags,
+        attributes=attributes,
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer",
         attribute_filter=_filter_attribute,
@@ -280,7 +307,9 @@ def _classes_key(classes: Mapping[str, set[str]]) -> tuple[tuple[str, tuple[str,
 
 class _Cleaners(dict[tuple[tuple[str, tuple[str, ...]], ...], nh3.Cleaner]):
     def __missing__(self, key: tuple[tuple[str, tuple[str, ...]], ...]) -> nh3.Cleaner:
-        cleaner = self[key] = _cleaner({tag: set(names) for tag, names in key})
+        mathml = bool(key) and key[0] == ("", ("mathml",))
+        classes = {tag: set(names) for tag, names in key if tag}
+        cleaner = self[key] = _cleaner(classes, mathml=mathml)
         return cleaner
 
 

@@ -151,6 +151,29 @@ class Images:
         return _IMG.sub(swap, fragment), classes
 
 
+# -- math ----------------------------------------------------------------------------------
+
+# MathJax's delimiters as the loader keeps them (render.py): \( inline \) and \[ display \],
+# with no tag inside (a formula is text; one that Markdown cut up stays as it is).
+_MATH = re.compile(r"\\\((?P<inline>[^<]+?)\\\)|\\\[(?P<display>[^<]+?)\\\]")
+
+
+def typeset(fragment: str) -> str:
+    """``fragment`` with each formula as MathML, which the browser sets as math without any
+    script; a formula latex2mathml cannot read stays as its TeX source. The result must go
+    through the sanitiser (with ``mathml``), as everything the pages rewrite does."""
+    from latex2mathml.converter import convert  # deferred: only pages with math need it
+
+    def one(match: re.Match[str]) -> str:
+        tex = html.unescape(match["inline"] or match["display"])
+        try:
+            return convert(tex, display="block" if match["display"] else "inline")
+        except Exception:  # its parser's own errors, whatever they are: keep the source
+            return match[0]
+
+    return _MATH.sub(one, fragment)
+
+
 # -- a note ----------------------------------------------------------------------------------
 
 
@@ -204,14 +227,21 @@ class Fields:
         return (question, answer, extra, source), question_blocks, answer_blocks, notes
 
     def field(self, fragment: str, used: set[int] | None = None) -> tuple[str, Blocks]:
-        """A field's HTML for the page (the loader's, the very string, unless it has images)
-        and how it measures; the images it shows are added to ``used`` (the cards' by
-        default)."""
-        if "<" not in fragment and "&" not in fragment:
+        """A field's HTML for the page (the loader's, the very string, unless it has images
+        or math) and how it measures; the images it shows are added to ``used`` (the cards'
+        by default)."""
+        math = "\\(" in fragment or "\\[" in fragment
+        if "<" not in fragment and "&" not in fragment and not math:
             return fragment, paragraph(fragment)  # plain text, as most fields are
-        if "<img" in fragment:
-            fragment, classes = self.images.embed(fragment, self.used if used is None else used)
-            fragment = sanitise(fragment, classes={"img": classes} if classes else None)
+        if "<img" in fragment or math:
+            classes: set[str] = set()
+            if "<img" in fragment:
+                fragment, classes = self.images.embed(fragment, self.used if used is None else used)
+            if math:
+                fragment = typeset(fragment)
+            fragment = sanitise(
+                fragment, classes={"img": classes} if classes else None, mathml=math
+            )
         return fragment, self.read(fragment)
 
     def read(self, fragment: str) -> Blocks:
@@ -257,8 +287,11 @@ class Fields:
             front, images = self.images.embed(front, self.used)
             back, more = self.images.embed(back, self.used)
             classes = {**_CLOZE_CLASSES, "img": images | more}
-        clean_front = sanitise(front, classes=classes)
-        clean_back = sanitise(back, classes=classes)
+        math = "\\(" in text or "\\[" in text
+        if math:
+            front, back = typeset(front), typeset(back)
+        clean_front = sanitise(front, classes=classes, mathml=math)
+        clean_back = sanitise(back, classes=classes, mathml=math)
         if "<" in text or "&" in text or clean_front != front or clean_back != back:
             return clean_front, clean_back, None, None
         return clean_front, clean_back, sides.front_text, sides.back_text
