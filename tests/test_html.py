@@ -53,9 +53,11 @@ from cardpress.export.printable import (
     write_sheet,
 )
 from cardpress.export.printable import paper as geometry
+from cardpress.export.printable.fields import typeset
 from cardpress.model import Card, Deck, Kind
 from cardpress.notes import make_notes
-from cardpress.render import plain_text, sanitise
+from cardpress.render import MATHML_ATTRIBUTES, MATHML_TAGS, sanitise
+from cardpress.render import plain_text as _plain_text
 from cardpress.render import render as render_field
 from tests.conftest import FIXTURES, chromium, examples
 
@@ -349,7 +351,12 @@ class Expected:
 
 
 def expected_cards(deck: Deck) -> list[Expected]:
-    """One card per note, two for a reversed one (``N`` and ``NR``); cloze blanks as [...]."""
+    """One card per note, two for a reversed one (``N`` and ``NR``); cloze blanks as [...];
+    formulas as the text of their typeset math (test_math.py shows them typeset)."""
+
+    def plain_text(fragment: str) -> str:
+        return _plain_text(typeset(fragment))
+
     out = []
     for position, card in enumerate(deck.cards, start=1):
         extra = tuple(plain_text(f) for f in (card.extra, card.source) if f)
@@ -705,7 +712,7 @@ class _Markup(HTMLParser):
 
 _FORBIDDEN = {
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "link", "base",
-    "form", "input", "button", "svg", "math", "template", "noscript", "audio", "video",
+    "form", "input", "button", "svg", "template", "noscript", "audio", "video",
     "source", "portal",
 }  # fmt: skip
 
@@ -724,6 +731,8 @@ def assert_inert(html: str) -> None:
     assert all(set(m) <= {"charset", "http-equiv", "content", "name"} for m in metas)
     assert [m for m in metas if "http-equiv" in m] == [metas[1]]
     for tag, attrs in parser.elements:
+        if tag in MATHML_TAGS:  # typeset math: layout attributes only
+            assert set(attrs) <= MATHML_ATTRIBUTES, (tag, attrs)
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
             assert name not in {"srcdoc", "formaction", "xlink:href", "action", "data"}, name
@@ -1280,8 +1289,9 @@ def test_cloze_sides_are_the_sanitisers_and_measure_as_read(text: str) -> None:
     and each measures as html.parser reads it."""
     fragment = render_field(text).html
     front, front_blocks, back, back_blocks = fields.Fields(()).cloze(fragment)
+    math = "\\(" in fragment or "\\[" in fragment  # typeset: MathML let through
     for side, measured in ((front, front_blocks), (back, back_blocks)):
-        assert sanitise(side, classes=_CLOZE_CLASSES) == side
+        assert sanitise(side, classes=_CLOZE_CLASSES, mathml=math) == side
         assert measured == blocks.read(side)
 
 
