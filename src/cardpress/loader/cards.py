@@ -347,7 +347,10 @@ class DeckCards:
     # question -> the first card asking it (its line is in ``ids``): no tuple per card,
     # which would be garbage after the load, holes among the cards' objects.
     questions: dict[str, str] = field(default_factory=dict)
-    # What the check for answers given away needs of each card (leaks.py), in file order.
+    # What the check for answers given away needs of each card (leaks.py), in file order:
+    # the cards read here as they were read (made into entries only if the deck has no error,
+    # see :meth:`leak_entries`), then the entries that workers made of theirs (chunked.py).
+    asked: list[tuple[str, int, int, Kind, str, str]] = field(default_factory=list)
     leaks: list[LeakEntry] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # case-folded -> the first spelling
     title_of: dict[str, str] = field(default_factory=dict)  # a title -> its entry in titles
@@ -363,8 +366,12 @@ class DeckCards:
         self.ids[card.id] = card.line
         self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
         if leak_check:
-            self.leaks.append(leak_entry(card.id, card.line, card.col, card.kind, front, back))
+            self.asked.append((card.id, card.line, card.col, card.kind, front, back))
         self.cards.append(card)
+
+    def leak_entries(self) -> list[LeakEntry]:
+        """The cards' entries for the check for answers given away, in file order."""
+        return [*(leak_entry(*card) for card in self.asked), *self.leaks]
 
     def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
         """Whether the card's topic title and id fit the cards before it (reports why not)."""

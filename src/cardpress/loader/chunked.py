@@ -367,7 +367,7 @@ class _ChunkResult:
             ]  # fmt: skip
             pieces.append(marshal.dumps(rows))
         questions = marshal.dumps(cards.questions)
-        leaks = marshal.dumps(cards.leaks)
+        leaks = marshal.dumps(cards.leak_entries())  # made here, in parallel
         return _ChunkResult(pieces, diagnostics, media, questions, cards.titles, leaks)
 
     def unpack_cards(self, path: str) -> Iterator[Card]:

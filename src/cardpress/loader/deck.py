@@ -256,7 +256,7 @@ def build_deck(
     )
     if not report.has_errors():  # across the deck's cards: once every card is read
         titles = [*(topics or {}).values(), *read.titles.values()]
-        report.diagnostics += leak_warnings(read.leaks, report.path_text, name, titles)
+        report.diagnostics += leak_warnings(read.leak_entries(), report.path_text, name, titles)
     return deck
 
 
