@@ -169,7 +169,10 @@ class _CardMaker:
         rng = self.rng
         form = rng.randrange(8)
         if form == 0:
-            return {"front": f"What does *{own}* mean in {topic.language}?", "back": gloss}
+            # The answer carries the Latin word, like a reversed card's back: the gloss alone
+            # is asked by other cards ("how do you say …?"), and would be given away there.
+            return {"front": f"What does *{own}* mean in {topic.language}?",
+                    "back": f"{gloss} ({lat})"}  # fmt: skip
         if form == 1:
             return {"front": f"In which year was the {lat.capitalize()} treaty signed?",
                     "back": str(rng.randint(1200, 2020))}  # fmt: skip
@@ -202,7 +205,8 @@ class _CardMaker:
             year = rng.randint(1500, 1999)
             city = self.pick(CITIES)
             return f"In {{{{c1::{year}::year}}}} the {lat} council met in {{{{c2::{city}}}}}."
-        return f"*{own}* ({lat}):\n{{{{c1::{gloss}}}}} — {{{{c2::{self.pick(FEATURES)}}}}}"
+        # The Latin word goes with the gloss, as on a basic card's answer (see basic()).
+        return f"*{own}*:\n{{{{c1::{gloss} ({lat})}}}} — {{{{c2::{self.pick(FEATURES)}}}}}"
 
 
 def deck_text(cards: int, seed: int = DEFAULT_SEED) -> str:

@@ -545,7 +545,9 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
         folder = Path(tmp)
         card_file = write_card_file(folder, emit(authored, how))
         result = build([card_file], folder / "dist")
-        assert result.warnings == []
+        # Random texts give answers away now and then (a short answer inside another card's
+        # question): that check has its own tests (test_leaks.py); this one is about import.
+        assert [w for w in result.warnings if "gives away the answer" not in w.message] == []
         loaded = _by_id(load_deck(card_file))
 
         with fresh_collection(folder / "anki") as col:

@@ -41,6 +41,7 @@ CARD_KEYS = {
     "source": False,
     "extra": False,
     "tags": False,
+    "leak_check": False,
 }
 KINDS = {kind.value: kind for kind in Kind}
 
@@ -60,6 +61,12 @@ def cloze_numbers(text: str) -> tuple[int, ...]:
     """The numbers of the deletions in a cloze text, nested ones too, ascending and once each:
     the cards Anki makes of it (c1 is card 0)."""
     return tuple(sorted({int(n) for n in CLOZE_OPENER.findall(text)} - {0}))
+
+
+def cloze_question(text: str) -> str:
+    """A cloze text as the question its cards ask: every deletion hidden, shown as ``[...]``
+    (or ``[hint]``)."""
+    return CLOZE.sub(lambda m: f"[{m.group(3) or '...'}]", text)
 
 
 def card_clozes(card: Card) -> tuple[int, ...]:
@@ -110,3 +117,10 @@ MAX_PROBLEMS_PER_FILE = 100
 
 # Warnings.
 LONG_ANSWER_CHARS = 300
+# An answer given away by another card's question (loader/leaks.py): answers of at most this
+# many words are looked for, and words found in the questions of more than this share of a
+# deck's cards (and of at least LEAK_COMMON_MIN cards: in a deck of ten cards, one question is
+# a tenth) are too common to give anything away.
+LEAK_ANSWER_WORDS = 3
+LEAK_COMMON_SHARE = 0.1
+LEAK_COMMON_MIN = 3

@@ -53,7 +53,7 @@ MATHML_ATTRIBUTES = frozenset(
     }
 )  # fmt: skip
 
-_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # A field has far fewer than 3,000 distinct characters, so some pair is always free.
 _PLACEHOLDER_PAIRS = [(chr(c), chr(c + 1)) for c in range(0xE000, 0xF8FF, 2)]
 
@@ -130,7 +130,7 @@ def render_markdown(
     text = unicodedata.normalize("NFC", text).strip()
     maths: list[str] = []
     pair = None
-    if _MATH.search(text):
+    if MATH.search(text):
         pair = next(
             ((a, b) for a, b in _PLACEHOLDER_PAIRS if a not in text and b not in text), None
         )
@@ -141,7 +141,7 @@ def render_markdown(
             maths.append(m.group(0))
             return f"{open_}{len(maths) - 1}{close}"
 
-        text = _MATH.sub(keep_math, text)
+        text = MATH.sub(keep_math, text)
     raw = _markdown_to_html(text).strip()
     depth = nesting(raw)
     if depth > MAX_NESTING:

@@ -60,6 +60,11 @@ _CARD_PROPS: dict[str, dict[str, Any]] = {
     "source": {**_TEXT, "description": "Where in the source the fact comes from."},
     "extra": {**_TEXT, "description": "Note shown on the back (Markdown)."},
     "tags": _TAGS,
+    "leak_check": {
+        "type": "boolean",
+        "description": "false: leave the card out of the check for answers that other cards' "
+        "questions give away (default true).",
+    },
 }
 
 

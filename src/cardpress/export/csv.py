@@ -27,7 +27,7 @@ from typing import TextIO
 
 from cardpress.errors import Diagnostic, Severity
 from cardpress.export import BuildOptions, ExportSummary, plural
-from cardpress.format import CLOZE
+from cardpress.format import CLOZE, cloze_question
 from cardpress.model import Card, Kind
 from cardpress.notes import STOCK_NAMES, Notes
 from cardpress.render import plain_text
@@ -218,7 +218,7 @@ def plain_question_answer(card: Card) -> tuple[str, str]:
     """
     if card.kind is not Kind.CLOZE:
         return plain_text(card.front), plain_text(card.back)
-    question = CLOZE.sub(lambda m: f"[{m.group(3) or '...'}]", card.front)
+    question = cloze_question(card.front)
     answer = CLOZE.sub(lambda m: m.group(2), card.front)
     return plain_text(question), plain_text(answer)
 

@@ -24,6 +24,7 @@ from cardpress.format import (
     MAX_NESTING,
 )
 from cardpress.loader import values
+from cardpress.loader.leaks import LeakEntry, leak_entry
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report
 from cardpress.model import Card, Kind
@@ -56,14 +57,15 @@ class CardContext:
 
 _NONE: tuple[str, tuple[str, ...]] = ("", ())
 
-# A card, and the visible text of its front and of its back (the questions it may ask).
-ReadCard = tuple[Card, str, str]
+# A card, the visible text of its front and of its back (the questions it may ask), and
+# whether it takes part in the check for answers given away (leaks.py).
+ReadCard = tuple[Card, str, str, bool]
 
 
 def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
-    """The Card of a card's node and the visible text of its sides, or None when it has an
-    error. Its keys are judged first, then its fields; each problem is reported as it is
-    found, so that problems at one position keep their order."""
+    """The Card of a card's node, the visible text of its sides and its ``leak_check``, or
+    None when it has an error. Its keys are judged first, then its fields; each problem is
+    reported as it is found, so that problems at one position keep their order."""
     fields = values.mapping(context.report, node, _CARD_KEYS, "a card")
     if fields is None:
         return None
@@ -80,6 +82,11 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
     source_html, source_media = (
         _field_html(source[1], source[0], context, needed=keep) if source else _NONE
     )
+    leak_check = True
+    if "leak_check" in fields:
+        leak_check = (
+            values.boolean(context.report, fields["leak_check"][1], "leak_check") is not False
+        )
     if not ok or front is None or back is None:
         return None
     # Positional: a frozen dataclass takes keywords a third slower, 100,000 times a big deck.
@@ -88,7 +95,7 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
         extra_html, context.report.path_text, context.report.line(node),
         node.start_mark.column + 1, front[1] + back[1] + extra_media + source_media, generated,
     )  # fmt: skip
-    return card, front[2], back[2]
+    return card, front[2], back[2], leak_check
 
 
 # What a card's keys say: whether they are usable, its kind, its text fields (first, second,
@@ -340,6 +347,11 @@ class DeckCards:
     # question -> the first card asking it (its line is in ``ids``): no tuple per card,
     # which would be garbage after the load, holes among the cards' objects.
     questions: dict[str, str] = field(default_factory=dict)
+    # What the check for answers given away needs of each card (leaks.py), in file order:
+    # the cards read here as they were read (made into entries only if the deck has no error,
+    # see :meth:`leak_entries`), then the entries that workers made of theirs (chunked.py).
+    asked: list[tuple[str, int, int, Kind, str, str]] = field(default_factory=list)
+    leaks: list[LeakEntry] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # case-folded -> the first spelling
     title_of: dict[str, str] = field(default_factory=dict)  # a title -> its entry in titles
 
@@ -348,12 +360,18 @@ class DeckCards:
         judged = read_card(node, context)
         if judged is None:
             return
-        card, front, back = judged
+        card, front, back, leak_check = judged
         if not self._fits(card, node, context.report):
             return
         self.ids[card.id] = card.line
         self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
+        if leak_check:
+            self.asked.append((card.id, card.line, card.col, card.kind, front, back))
         self.cards.append(card)
+
+    def leak_entries(self) -> list[LeakEntry]:
+        """The cards' entries for the check for answers given away, in file order."""
+        return [*(leak_entry(*card) for card in self.asked), *self.leaks]
 
     def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
         """Whether the card's topic title and id fit the cards before it (reports why not)."""

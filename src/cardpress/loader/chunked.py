@@ -215,7 +215,7 @@ def _read_head_and_merge(
         or len(cards.cards) + len(rows) > MAX_CARDS_PER_DECK
     ):
         raise _Fallback
-    streamed = StreamedCards(cards_node, layout.topics, cards.cards)
+    streamed = StreamedCards(cards_node, layout.topics, cards)
     deck = build_deck(root, report, images, streamed, keep_html=keep_cards)
     if deck is None or report.has_errors():
         raise _Fallback
@@ -264,6 +264,7 @@ def _merge(
     if not cards.questions.keys().isdisjoint(questions):
         raise _Fallback
     cards.questions.update(questions)
+    cards.leaks += marshal.loads(part.leaks)
     report.diagnostics.extend(part.diagnostics)
     images.media.update(part.media)
 
@@ -346,6 +347,7 @@ class _ChunkResult:
     media: dict[str, Media]
     questions: bytes
     titles: dict[str, str]
+    leaks: bytes  # the cards' LeakEntry tuples (leaks.py)
 
     @staticmethod
     def pack(
@@ -365,7 +367,8 @@ class _ChunkResult:
             ]  # fmt: skip
             pieces.append(marshal.dumps(rows))
         questions = marshal.dumps(cards.questions)
-        return _ChunkResult(pieces, diagnostics, media, questions, cards.titles)
+        leaks = marshal.dumps(cards.leak_entries())  # made here, in parallel
+        return _ChunkResult(pieces, diagnostics, media, questions, cards.titles, leaks)
 
     def unpack_cards(self, path: str) -> Iterator[Card]:
         for piece in self.cards:

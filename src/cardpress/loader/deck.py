@@ -28,9 +28,10 @@ from cardpress.format import (
 from cardpress.loader import values
 from cardpress.loader.cards import CardContext, DeckCards
 from cardpress.loader.compose import MAP, SEQ, AliasLimit, Composer, describe, is_key
+from cardpress.loader.leaks import leak_warnings
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report, TooManyProblems, error
-from cardpress.model import Card, Deck, Location
+from cardpress.model import Deck, Location
 from cardpress.render import TooDeep, render
 
 _DECK_KEYS = values.Keys(DECK_KEYS)
@@ -80,7 +81,7 @@ class StreamedCards:
 
     node: yaml.Node  # the cards list, for positions (its items are not kept)
     topics: dict[str, str] | None
-    cards: list[Card]
+    read: DeckCards
 
 
 def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
@@ -199,8 +200,8 @@ def _stream_cards(composer: Composer, context: CardContext) -> StreamedCards:
         context.report.error(shell, "the deck has no cards")
     if count > MAX_CARDS_PER_DECK:
         _too_many_cards(context.report, shell, count)
-        return StreamedCards(shell, context.topics, [])
-    return StreamedCards(shell, context.topics, cards.cards)
+        return StreamedCards(shell, context.topics, DeckCards())
+    return StreamedCards(shell, context.topics, cards)
 
 
 def _too_many_cards(report: Report, node: yaml.Node, count: int) -> None:
@@ -233,14 +234,14 @@ def build_deck(
     if "note_type_version" in fields:
         version = _note_type_version(fields["note_type_version"][1], report) or 0
     if streamed is None:
-        topics, cards = _topics_and_cards(fields, report, images, keep_html)
+        topics, read = _topics_and_cards(fields, report, images, keep_html)
     else:
-        topics, cards = streamed.topics, streamed.cards
+        topics, read = streamed.topics, streamed.read
     name = _deck_name(fields["name"][1], texts.get("name"), report) if "name" in fields else None
     description = _description(fields, texts.get("description"), report)
     if key is None or name is None or description is None:
         return None
-    return Deck(
+    deck = Deck(
         key=key,
         name=name,
         description=description,
@@ -248,11 +249,15 @@ def build_deck(
         source=(texts.get("source") or "").strip(),
         topics=tuple((topics or {}).items()),
         subdecks=subdecks,
-        cards=tuple(cards),
+        cards=tuple(read.cards),
         location=report.location(root),
         media=tuple(images.media[n] for n in sorted(images.media)),
         note_type_version=version,
     )
+    if not report.has_errors():  # across the deck's cards: once every card is read
+        titles = [*(topics or {}).values(), *read.titles.values()]
+        report.diagnostics += leak_warnings(read.leak_entries(), report.path_text, name, titles)
+    return deck
 
 
 def _note_type_version(node: yaml.Node, report: Report) -> int | None:
@@ -375,29 +380,29 @@ def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
 
 def _topics_and_cards(
     fields: dict[str, tuple[yaml.Node, yaml.Node]], report: Report, images: Images, keep_html: bool
-) -> tuple[dict[str, str] | None, list[Card]]:
+) -> tuple[dict[str, str] | None, DeckCards]:
     """The topics and cards of a deck composed whole (its cards could not be streamed)."""
     topics = read_topics(fields["topics"][1], report) if "topics" in fields else None
     context = CardContext(report, images, topics, keep_html)
-    return topics, _cards(fields["cards"][1], context) if "cards" in fields else []
+    return topics, _cards(fields["cards"][1], context) if "cards" in fields else DeckCards()
 
 
-def _cards(node: yaml.Node, context: CardContext) -> list[Card]:
+def _cards(node: yaml.Node, context: CardContext) -> DeckCards:
     """The cards of a cards list composed with its deck (not streamed)."""
     report = context.report
+    cards = DeckCards()
     if not isinstance(node, yaml.SequenceNode):
         report.error(node, f"cards must be a list, not {describe(node)}")
-        return []
+        return cards
     values.check_tag(report, node)
     if not node.value:
         report.error(node, "the deck has no cards")
     if len(node.value) > MAX_CARDS_PER_DECK:
         _too_many_cards(report, node, len(node.value))
-        return []
-    cards = DeckCards()
+        return cards
     for item in node.value:
         cards.add(item, context)
-    return cards.cards
+    return cards
 
 
 def cross_file_checks(
