@@ -17,6 +17,7 @@ answer made only of them is never looked for.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 
 from cardpress.errors import Diagnostic, Severity
@@ -93,7 +94,7 @@ def leak_warnings(
         return []
     # The cards whose questions hold each word of an answer: all a one-word answer needs, and
     # how common the word is.
-    holding: dict[Words, list[int]] = {}
+    holding: dict[Words, array[int]] = {}
     for index, entry in enumerate(entries):
         for question in entry[3]:
             for word in answer_words.intersection(question.split()):
@@ -136,11 +137,13 @@ def leak_warnings(
     return warnings
 
 
-def _hold(holding: dict[Words, list[int]], key: Words, index: int) -> None:
-    """Note that the question of card ``index`` holds ``key`` (once per card)."""
+def _hold(holding: dict[Words, array[int]], key: Words, index: int) -> None:
+    """Note that the question of card ``index`` holds ``key`` (once per card). Arrays: a
+    common word is held by tens of thousands of cards in a big deck, an int object each in
+    a list."""
     holders = holding.get(key)
     if holders is None:
-        holding[key] = [index]
+        holding[key] = array("l", (index,))
     elif holders[-1] != index:
         holders.append(index)
 
