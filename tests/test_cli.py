@@ -214,3 +214,16 @@ def test_no_progress_bar_in_a_pipe_or_for_a_small_deck(tmp_path: Path, good_deck
     assert code == 0
     assert "warning: this deck has 2 images" in shown  # standard error is shown...
     assert "cardpress build" not in shown and "%" not in shown  # ...but no bar
+
+
+def test_option_values_are_taken_in_any_case(good_deck: Path, tmp_path: Path) -> None:
+    """The output says "A4": --paper A4 is taken, as every choice is, whatever its case."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        ["build", str(good_deck), "-o", str(out), "--paper", "A4", "--duplex", "Short",
+         "--csv-dialect", "PLAIN"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(A4, short-edge duplex)" in result.stdout
+    assert (out / "history.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # the plain dialect

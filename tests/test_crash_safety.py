@@ -419,3 +419,23 @@ def test_a_rebuild_keeps_the_mode_the_user_gave_an_output(
     build([deck_file], out)
     assert stat.S_IMODE((out / "history.apkg").stat().st_mode) == 0o600
     assert stat.S_IMODE((out / "history.csv").stat().st_mode) == 0o640
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stopped_build_exits_as_shells_expect(
+    tmp_path: Path, sig: signal.Signals, status: int
+) -> None:
+    """Ctrl-C and SIGTERM end a build with 128 + the signal's number (130, 143), so scripts
+    and CI tell a stopped build from a failed one (1)."""
+    deck_file = _big_deck(tmp_path / "cards", 4000)
+    out = tmp_path / "out"
+    for _ in range(4):
+        process = _cardpress("build", str(deck_file), "-o", str(out))
+        _writing(out, process)
+        process.send_signal(sig)
+        code = process.wait()
+        if code != 0:  # not too late
+            break
+        shutil.rmtree(out)
+    assert code == status

@@ -131,7 +131,7 @@ def cli() -> None:
 )
 @click.option(
     "--csv-dialect",
-    type=click.Choice(CSV_DIALECTS),
+    type=click.Choice(CSV_DIALECTS, case_sensitive=False),
     default="anki",
     show_default=True,
     help="NAME.csv for Anki's File > Import (anki), or question,answer,topic,tags for "
@@ -139,14 +139,14 @@ def cli() -> None:
 )
 @click.option(
     "--paper",
-    type=click.Choice(PAPERS),
+    type=click.Choice(PAPERS, case_sensitive=False),
     default="a4",
     show_default=True,
     help="Paper size of the printable NAME.cards.html and NAME.sheet.html.",
 )
 @click.option(
     "--duplex",
-    type=click.Choice(DUPLEX_MODES),
+    type=click.Choice(DUPLEX_MODES, case_sensitive=False),
     default="long",
     show_default=True,
     help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
@@ -289,7 +289,7 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
 @click.option(
     "--to",
     "to",
-    type=click.Choice(["auto", "collection", "ankiconnect"]),
+    type=click.Choice(["auto", "collection", "ankiconnect"], case_sensitive=False),
     default="auto",
     show_default=True,
     help="Into a closed collection (collection), a running Anki through the AnkiConnect "
@@ -522,11 +522,15 @@ def _confirm_prune() -> None:
     help="Folder to write the pages into.",
 )
 @click.option(
-    "--paper", type=click.Choice(PAPERS), default="a4", show_default=True, help="Paper size."
+    "--paper",
+    type=click.Choice(PAPERS, case_sensitive=False),
+    default="a4",
+    show_default=True,
+    help="Paper size.",
 )
 @click.option(
     "--duplex",
-    type=click.Choice(DUPLEX_MODES),
+    type=click.Choice(DUPLEX_MODES, case_sensitive=False),
     default="long",
     show_default=True,
     help="Where each back goes (see build --duplex).",
@@ -590,14 +594,14 @@ def print_command(
 )
 @click.option(
     "--paper",
-    type=click.Choice(PAPERS),
+    type=click.Choice(PAPERS, case_sensitive=False),
     default="a4",
     show_default=True,
     help="Paper size, as you print your cards.",
 )
 @click.option(
     "--duplex",
-    type=click.Choice(["long", "short"]),
+    type=click.Choice(["long", "short"], case_sensitive=False),
     default="long",
     show_default=True,
     help="The edge the sheet flips on, as you print your cards.",
@@ -688,9 +692,10 @@ def schema() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point."""
-    # SIGTERM unwinds like Ctrl-C, so a stopped build removes its temporary files.
-    # Click turns the interrupt into "Aborted!" and exit status 1.
+    # SIGTERM unwinds like Ctrl-C, so a stopped build removes its temporary files. Click
+    # turns the interrupt into "Aborted!"; run() exits with 128 + the signal's number.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     # A run allocates a deck's worth of objects and makes no garbage cycles worth collecting:
     # the cycle collector would only walk the whole deck again, more often the bigger it is.
     gc.disable()
@@ -766,6 +771,8 @@ def run() -> NoReturn:
         else:
             print(done.code, file=sys.stderr)
             code = 1
+    if _STOPPED_BY and code:
+        code = 128 + _STOPPED_BY[0]
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -804,5 +811,11 @@ def _release_free_memory() -> None:
         trim(0)
 
 
+# The signal that stopped the run, if one did: the exit status is then 128 + its number, as
+# shells report a command a signal ended (130 for Ctrl-C, 143 for SIGTERM).
+_STOPPED_BY: list[int] = []
+
+
 def _terminate(signum: int, frame: object) -> None:
+    _STOPPED_BY.append(signum)
     raise KeyboardInterrupt
