@@ -227,3 +227,34 @@ def test_option_values_are_taken_in_any_case(good_deck: Path, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     assert "(A4, short-edge duplex)" in result.stdout
     assert (out / "history.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # the plain dialect
+
+
+def test_a_first_run_without_cards_says_where_cards_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = CliRunner().invoke(cli, ["build"])
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cards: error: no such file or folder: cardpress reads card ")
+    assert "cardpress build my-deck.yaml" in result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("portrait.png", "a PNG image"), ("deck.apkg", "a zip file"), ("notes.pdf", "a PDF")],
+)
+def test_a_file_that_is_no_card_file_is_named_for_what_it_is(
+    tmp_path: Path, name: str, kind: str
+) -> None:
+    starts = {".png": b"\x89PNG\r\n\x1a\n", ".apkg": b"PK\x03\x04", ".pdf": b"%PDF-1.7\n"}
+    path = tmp_path / name
+    path.write_bytes(starts[path.suffix] + bytes(range(256)))
+
+    result = CliRunner().invoke(cli, ["check", str(path)])
+
+    assert result.exit_code == 1
+    assert f"{path}:1:1: error: this is {kind}" in result.stderr
+    assert "not a card file" in result.stderr and "UTF-8" not in result.stderr

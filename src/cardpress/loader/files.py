@@ -34,6 +34,15 @@ def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]
                     "not a regular file (a pipe or a device?); give a card file",
                 )
             )
+        elif path == Path("cards"):  # the default: a first run in a folder of its own
+            problems.append(
+                error(
+                    Location(str(path)),
+                    "no such file or folder: cardpress reads card files (YAML) from cards/ "
+                    "unless told where they are, e.g. `cardpress build my-deck.yaml`; see the "
+                    "README's 'Writing cards' for a first card file",
+                )
+            )
         else:
             problems.append(error(Location(str(path)), "no such file or folder"))
     unique = list(dict.fromkeys(files))
@@ -74,12 +83,37 @@ def read_card_file(path: Path, data: bytes | None = None) -> bytes | Diagnostic:
             return error(Location(str(path)), f"cannot read file: {exc.strerror}")
     if len(data) > MAX_FILE_BYTES:
         return error(Location(str(path)), _too_big(len(data)))
+    kind = _binary_kind(data)
+    if kind:
+        return error(
+            Location(str(path), 1, 1),
+            f"this is {kind}, not a card file (card files are YAML text, see the README)",
+        )
     encoding = _wide_encoding(data)
     if encoding:
         return error(Location(str(path), 1, 1), f"file is {encoding}; save it as UTF-8")
     if _is_clean_text(data):
         return data
     return _text_problem(path, data)
+
+
+# Files people give by mistake, by the bytes they start with.
+_BINARY = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a zip file (an Anki package, a Word or OpenOffice document, …)"),
+    (b"SQLite format 3\x00", "an SQLite database (an Anki collection?)"),
+    (b"\x1f\x8b", "a gzip file"),
+)
+
+
+def _binary_kind(data: bytes) -> str:
+    """What a file that is certainly not text is, by its first bytes; "" otherwise."""
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "a WebP image"
+    return next((kind for magic, kind in _BINARY if data.startswith(magic)), "")
 
 
 def _wide_encoding(data: bytes) -> str:
