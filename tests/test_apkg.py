@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from anki.collection import Collection
+from click.testing import CliRunner
 
 from cardpress import build, load_deck
+from cardpress.cli import cli
 from cardpress.model import Kind
 from cardpress.notes import NOTE_TYPES, guid, make_notes
 from tests.conftest import (
@@ -323,3 +325,22 @@ def test_a_nested_cloze_makes_the_cards_anki_makes(tmp_path: Path, collection: C
     assert sorted(card.ord for card in note.cards()) == [0, 1]
     assert list(collection.get_empty_cards().notes) == []
     assert all("[...]" in card.question() for card in note.cards())
+
+
+def test_decks_may_share_card_ids_and_stay_apart_in_anki(
+    tmp_path: Path, collection: Collection
+) -> None:
+    """A note's GUID is its deck key and card id: two decks may both have a card 'shared'."""
+    cards = tmp_path / "cards"
+    shutil.copytree(FIXTURES / "shared-ids", cards)
+    result = CliRunner().invoke(cli, ["build", str(cards), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 0, result.output
+
+    for name in ("a", "b"):
+        import_apkg(collection, tmp_path / "dist" / f"{name}.apkg")
+
+    notes = notes_by_guid(collection)
+    both = {guid("deck-a", "shared"), guid("deck-b", "shared"), guid("deck-b", "other")}
+    assert set(notes) == both
+    assert notes[guid("deck-a", "shared")]["Front"] == "Question in A"
+    assert notes[guid("deck-b", "shared")]["Front"] == "Another question in B"

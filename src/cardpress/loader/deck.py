@@ -408,14 +408,14 @@ def _cards(node: yaml.Node, context: CardContext) -> DeckCards:
 def cross_file_checks(
     decks: Iterable[tuple[Deck, list[CardEntry], Iterable[str]]],
 ) -> list[Diagnostic]:
-    """What two card files of one load may not share: a file name, a deck key or name, a
-    card id."""
+    """What two card files of one load may not share: a file name, a deck key or name. Card
+    ids may repeat across decks: a note's GUID is its deck key and its id, and no two decks
+    share a key."""
     problems: list[Diagnostic] = []
     keys: dict[str, Location] = {}
-    ids: dict[str, Location] = {}
     names: dict[str, tuple[str, Location]] = {}  # folded Anki deck name -> name, whose
     stems: dict[str, list[Location]] = {}
-    for deck, cards, titles in decks:
+    for deck, _cards, titles in decks:
         problems += _same_file_name(deck, stems)
         if deck.key in keys:
             problems.append(
@@ -423,7 +423,6 @@ def cross_file_checks(
             )
         keys.setdefault(deck.key, deck.location)
         problems += _shared_deck_names(deck, titles, names)
-        problems += _shared_ids(cards, ids)
     return problems
 
 
@@ -477,18 +476,4 @@ def _same_file_name(deck: Deck, stems: dict[str, list[Location]]) -> list[Diagno
             )
         )
     stems.setdefault(stem, []).append(deck.location)
-    return problems
-
-
-def _shared_ids(cards: list[CardEntry], ids: dict[str, Location]) -> list[Diagnostic]:
-    """Card ids of this deck that an earlier file uses (one file checks its own)."""
-    problems = []
-    for card_id, location, generated in cards:
-        if generated:
-            continue
-        if card_id in ids and ids[card_id].path != location.path:
-            problems.append(
-                error(location, f"duplicate card id {card_id!r} (also at {ids[card_id]})")
-            )
-        ids.setdefault(card_id, location)
     return problems
