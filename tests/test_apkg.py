@@ -344,3 +344,26 @@ def test_decks_may_share_card_ids_and_stay_apart_in_anki(
     assert set(notes) == both
     assert notes[guid("deck-a", "shared")]["Front"] == "Question in A"
     assert notes[guid("deck-b", "shared")]["Front"] == "Another question in B"
+
+
+def test_the_deck_description_names_the_decks_source(
+    tmp_path: Path, collection: Collection
+) -> None:
+    """The deck's `source` (the work it is written from) shows on its overview in Anki,
+    under its description; a source with markup characters is text there."""
+    deck_file = tmp_path / "history.yaml"
+    text = (FIXTURES / "good" / "history.yaml").read_text(encoding="utf-8")
+    deck_file.write_text(
+        text.replace("source: A test article", 'source: "A <b>test</b> article"'), encoding="utf-8"
+    )
+    shutil.copytree(FIXTURES / "good" / "img", tmp_path / "img")
+    shutil.copytree(FIXTURES / "good" / "other", tmp_path / "other")
+    import_apkg(collection, _build(deck_file, tmp_path / "dist"))
+
+    deck = collection.decks.by_name("Test History")
+    assert deck is not None
+    description = deck["desc"]
+    assert description.startswith("A small deck that uses <em>every</em> feature")
+    assert description.endswith(
+        '<p class="cp-source">Source: A &lt;b&gt;test&lt;/b&gt; article</p>'
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import json
 import shutil
 import sqlite3
@@ -28,7 +29,7 @@ from genanki.apkg_schema import APKG_SCHEMA
 from cardpress.commit import scratch
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.lock import mtimes_comment, now
-from cardpress.model import Kind
+from cardpress.model import Deck, Kind
 from cardpress.notes import ADD_REVERSE, CARD_ID, NOTE_TYPE_SETS, Notes, NoteType, stable_id
 
 # 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
@@ -153,13 +154,21 @@ def _signed_id(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def deck_description(deck: Deck) -> str:
+    """The description Anki shows on the deck's overview: the deck's own, then the work it
+    is written from (``source``), which no other place in Anki shows."""
+    source = f'<p class="cp-source">Source: {html.escape(deck.source)}</p>' if deck.source else ""
+    return "\n".join(filter(None, (deck.description, source)))
+
+
 def write_apkg(notes: Notes, path: Path, options: BuildOptions | None = None) -> ExportSummary:
     """Write ``notes`` (stamped with their mtimes) as an Anki package to ``path``."""
     deck = notes.deck
     members = notes.decks()
+    description = deck_description(deck)
     decks = {
         name: genanki.Deck(
-            stable_id(deck.key, name), name, deck.description if name == deck.name else ""
+            stable_id(deck.key, name), name, description if name == deck.name else ""
         )
         for name in members
     }
