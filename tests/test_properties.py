@@ -580,10 +580,10 @@ def test_any_valid_deck_imports_into_anki_exactly_as_authored(
             assert {d.name for d in col.decks.all_names_and_ids()} == authored.all_deck_names()
             top = col.decks.by_name(authored.name)
             assert top is not None
-            description = top["desc"]
-            assert description == (
-                render(authored.description).html if authored.description else ""
-            )
+            own = render(authored.description).html if authored.description else ""
+            source = (authored.source or "").strip()
+            named = f'<p class="cp-source">Source: {html.escape(source)}</p>' if source else ""
+            assert top["desc"] == "\n".join(filter(None, (own, named)))
             assert col.card_count() == sum(card.card_count for card in authored.cards)
             assert list(col.get_empty_cards().notes) == []
 
