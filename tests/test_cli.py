@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from cardpress import __version__
 from cardpress.cli import cli
-from tests.conftest import FIXTURES, REPO, snapshot
+from tests.conftest import FIXTURES, REPO, edit, snapshot
 
 
 def test_build_prints_one_line_per_file(good_deck: Path, tmp_path: Path) -> None:
@@ -124,15 +124,38 @@ def test_unreadable_input_is_an_error_not_a_traceback(tmp_path: Path) -> None:
 def test_strict_build_fails_on_export_warnings_and_writes_nothing(
     good_deck: Path, tmp_path: Path
 ) -> None:
+    """A writer's warning (text too long for a printed card) fails --strict; what an output
+    cannot carry by design (images in a CSV) is a note, which never does."""
     out = tmp_path / "out"
+    fine = CliRunner().invoke(cli, ["build", "--strict", str(good_deck), "-o", str(out)])
+    assert fine.exit_code == 0, fine.output
+    assert "note: this deck has 2 images; images cannot travel in a CSV" in fine.stderr
+    edit(good_deck, "back: Mercader\n", "back: Mercader\n    extra: " + "and so on " * 150 + "\n")
+    before = snapshot(out, good_deck.parent)
+
     result = CliRunner().invoke(cli, ["build", "--strict", str(good_deck), "-o", str(out)])
+
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"{good_deck}:2:1: error: this deck has 2 images; images cannot travel in a CSV "
-        "(use the .apkg)\n1 error, 0 warnings\n"
+    assert "error: card 'assassin': the answer of printed card" in result.stderr
+    assert snapshot(out, good_deck.parent) == before
+
+
+def test_only_writes_the_outputs_asked_for_and_the_lock(good_deck: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["build", str(good_deck), "-o", str(out), "--only", "apkg,Sheet"]
     )
-    assert not out.exists()  # the folder the build made is gone again
-    assert not good_deck.with_name("history.lock.json").exists()
+
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["history.apkg", "history.sheet.html"]
+    assert good_deck.with_name("history.lock.json").is_file()
+    assert "images cannot travel in a CSV" not in result.stderr  # no CSV, nothing to say
+    check = CliRunner().invoke(
+        cli, ["build", "--check", str(good_deck), "-o", str(out), "--only", "apkg,sheet"]
+    )
+    assert check.exit_code == 0 and "all 3 outputs are current" in check.stdout
+    bad = CliRunner().invoke(cli, ["build", str(good_deck), "--only", "apkg,deck"])
+    assert bad.exit_code == 2 and "'deck': choose from apkg, csv, cards, sheet, pdf" in bad.output
 
 
 def test_the_cli_offers_exactly_the_exporters_choices() -> None:
@@ -214,7 +237,7 @@ def test_no_progress_bar_in_a_pipe_or_for_a_small_deck(tmp_path: Path, good_deck
     assert "%" not in piped.stdout
     code, shown = _build_with_stderr_on_a_terminal(good_deck, tmp_path / "small")
     assert code == 0
-    assert "warning: this deck has 2 images" in shown  # standard error is shown...
+    assert "note: this deck has 2 images" in shown  # standard error is shown...
     assert "cardpress build" not in shown and "%" not in shown  # ...but no bar
 
 

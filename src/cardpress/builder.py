@@ -271,8 +271,11 @@ class _Deck:
 
         notes, stem = self.notes, self.notes.deck.file_stem
         measured = _Once(lambda: printable.measure(notes, options))
-        pdfs = self._pdf_jobs(out, options, measured) if options.pdf else []
-        return [
+        wanted = set(options.only) or {"apkg", "csv", "cards", "sheet"}
+        if options.pdf:
+            wanted.add("pdf")
+        pdfs = self._pdf_jobs(out, options, measured) if "pdf" in wanted else []
+        jobs = [
             Job(out / f"{stem}.apkg", lambda path: write_apkg(self.stamped, path, options)),
             Job(out / f"{stem}.csv", lambda path: write_csv(self.stamped, path, options)),
             Job(
@@ -288,6 +291,8 @@ class _Deck:
             *pdfs,
             Job(self.lock_file, self.write_lock, same=self.same_lock),
         ]
+        kinds = ["apkg", "csv", "cards", "sheet", *(["pdf"] * len(pdfs)), "lock"]
+        return [job for job, kind in zip(jobs, kinds, strict=True) if kind in wanted | {"lock"}]
 
     def _pdf_jobs(
         self, out: Path, options: BuildOptions, measured: _Once[Measurement]

@@ -54,6 +54,19 @@ def _back_offset(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     return (x + 0.0, y + 0.0)  # -0.0 is 0.0
 
 
+def _only(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``--only apkg,csv,…``: the outputs to write, each of OUTPUTS, in any case."""
+    from cardpress.export import OUTPUTS
+
+    chosen = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    unknown = [name for name in chosen if name not in OUTPUTS]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(map(repr, unknown))}: choose from {', '.join(OUTPUTS)}"
+        )
+    return chosen
+
+
 _BACK_OFFSET = click.option(
     "--back-offset",
     metavar="X,Y",
@@ -152,6 +165,14 @@ def cli() -> None:
     help="Where NAME.cards.html puts each back: for two-sided printing flipped on the long "
     "edge (long) or the short edge (short), or in its front's place on a separate sheet (none).",
 )
+@click.option(
+    "--only",
+    metavar="OUTPUT,…",
+    default="",
+    callback=_only,
+    help="Write only these outputs (and the lock): apkg, csv, cards, sheet, pdf "
+    "(default: all but pdf).",
+)
 @_BACK_OFFSET
 @click.option(
     "--pdf",
@@ -186,6 +207,7 @@ def build(
     csv_dialect: str,
     paper: str,
     duplex: str,
+    only: tuple[str, ...],
     back_offset: tuple[float, float],
     pdf: bool,
     browser: str | None,
@@ -235,6 +257,7 @@ def build(
                     csv_dialect=csv_dialect,
                     paper=paper,
                     duplex=duplex,
+                    only=only,
                     back_offset=back_offset,
                     pdf=pdf,
                     browser=browser,

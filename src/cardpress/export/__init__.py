@@ -24,7 +24,13 @@ class BuildOptions:
     back_offset: tuple[float, float] = (0.0, 0.0)
     pdf: bool = False  # also NAME.cards.pdf and NAME.sheet.pdf (export/pdf.py)
     worksheet: bool = False  # the study sheet with an empty, lined answer column
+    # The outputs to write (build --only): of OUTPUTS; empty means all but the PDFs, which
+    # only ``pdf`` (or "pdf" here) asks for. The lock is always written.
+    only: tuple[str, ...] = ()
     browser: str | None = None  # the browser that prints them; None: the first found
+
+
+OUTPUTS = ("apkg", "csv", "cards", "sheet", "pdf")
 
 
 @dataclass(frozen=True)

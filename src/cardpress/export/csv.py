@@ -78,11 +78,11 @@ def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> 
     warnings: list[Diagnostic] = []
     if deck.media:
         warnings.append(
-            Diagnostic(
+            Diagnostic(  # by design, not a mistake: a note, which never fails --strict
                 deck.location,
-                Severity.WARNING,
+                Severity.NOTE,
                 f"this deck has {plural(len(deck.media), 'image')}; images cannot travel in a "
-                "CSV (use the .apkg)",
+                "CSV (use the .apkg, or leave the CSV out with --only)",
             )
         )
     numeric = sorted(name for name in names if _is_deck_id(name))
