@@ -283,3 +283,32 @@ def test_a_file_that_is_no_card_file_is_named_for_what_it_is(
     assert result.exit_code == 1
     assert f"{path}:1:1: error: this is {kind}" in result.stderr
     assert "not a card file" in result.stderr and "UTF-8" not in result.stderr
+
+
+def test_init_starts_a_folder_that_builds_clean_and_never_writes_over(tmp_path: Path) -> None:
+    runner = CliRunner()
+    folder = tmp_path / "my-cards"
+
+    result = runner.invoke(cli, ["init", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    assert (folder / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "dist/"
+    deck = folder / "cards" / "my-deck.yaml"
+    schema = (folder / "schema" / "deck.schema.json").read_text(encoding="utf-8")
+    assert deck.read_text(encoding="utf-8").startswith(
+        "# yaml-language-server: $schema=../schema/deck.schema.json\n"
+    )
+    assert schema == runner.invoke(cli, ["schema"]).stdout
+    built = runner.invoke(
+        cli, ["build", "--strict", str(folder / "cards"), "-o", str(folder / "dist")]
+    )
+    assert built.exit_code == 0, built.output
+    assert built.stderr == ""  # not a warning, not a note
+    kinds = {"basic", "reversed", "cloze", "type"}
+    assert all(f"kind: {k}" in deck.read_text(encoding="utf-8") for k in kinds - {"basic"})
+
+    deck.write_text("key: mine\n", encoding="utf-8")  # the user's work since
+    again = runner.invoke(cli, ["init", str(folder)])
+    assert again.exit_code == 1
+    assert f"{deck}: error: there already; init writes nothing over" in again.stderr
+    assert deck.read_text(encoding="utf-8") == "key: mine\n"

@@ -698,6 +698,51 @@ def _copy(source: Path, target: Path) -> ExportSummary:
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def init(folder: Path) -> None:
+    """Start a folder of cards in FOLDER (default: here): cards/my-deck.yaml, a first deck
+    with one card of each kind that builds clean; schema/deck.schema.json, which the card
+    file names so that editors complete and check it; and a .gitignore for dist/. Nothing
+    is written over: a file that is there already stops it, and nothing is written.
+
+    \b
+    Example:
+      cardpress init my-cards && cd my-cards && cardpress build
+    """
+    from importlib.resources import files
+
+    from cardpress.schema import schema_json
+
+    starter = (files("cardpress") / "starter" / "deck.yaml").read_text(encoding="utf-8")
+    wanted = {
+        folder / "cards" / "my-deck.yaml": starter,
+        folder / "schema" / "deck.schema.json": schema_json(),
+    }
+    there = [name for name in wanted if name.exists()]
+    if there:
+        for name in there:
+            click.echo(f"{name}: error: there already; init writes nothing over", err=True)
+        raise _Exit("")
+    gitignore = folder / ".gitignore"
+    if not gitignore.exists():
+        wanted[gitignore] = "# cardpress: the outputs are made again by `cardpress build`\ndist/\n"
+    try:
+        for path, text in wanted.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        from cardpress.errors import ExportError
+
+        raise _fail(ExportError.from_os_error(exc, folder)) from None
+    for path in wanted:
+        click.echo(f"{path}: written")
+    here = "" if folder == Path(".") else f"cd {folder} && "
+    click.echo(
+        f"next: {here}cardpress build   (the lock file it writes beside the deck: commit it)"
+    )
+
+
+@cli.command()
 def schema() -> None:
     """Print the JSON Schema of the card format.
 

@@ -39,8 +39,8 @@ def find_card_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]
                 error(
                     Location(str(path)),
                     "no such file or folder: cardpress reads card files (YAML) from cards/ "
-                    "unless told where they are, e.g. `cardpress build my-deck.yaml`; see the "
-                    "README's 'Writing cards' for a first card file",
+                    "unless told where they are, e.g. `cardpress build my-deck.yaml`; "
+                    "`cardpress init` starts a folder with a first deck",
                 )
             )
         else:
