@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from cardpress.commit import scratch
 from cardpress.format import ID, card_clozes
@@ -224,20 +224,28 @@ def _is_time(value: object) -> bool:
 def note_type_version_of(path: Path) -> int:
     """The version of cardpress's note types a deck that does not say takes: 1 where its
     lock at ``path`` shows Anki has its notes under version 1 (a format 1 lock, from before
-    version 2, or an entry of a version 1 note type), else the newest. A quick look at the
-    text, not a parse: an unreadable lock is judged where it is read."""
+    version 2, or cards of a version 1 note type), else the newest. A look at the file's
+    head, not a parse: a deck that does not say has all its cards in one version, so the
+    first card's note type tells (the lock is read whole later; an unreadable one is judged
+    there)."""
     from cardpress.format import NOTE_TYPE_VERSIONS
     from cardpress.notes import NOTE_TYPES
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        with path.open("rb") as lock:
+            head = lock.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+    except OSError:
         return NOTE_TYPE_VERSIONS[-1]
-    if '"format": 1' in text[:200]:
+    if '"format": 1' in head[:200]:
         return 1
-    if any(f'"note_type": {note_type.id}' in text for note_type in NOTE_TYPES.values()):
+    first = _NOTE_TYPE.search(head)
+    if first is not None and int(first[1]) in {t.id for t in NOTE_TYPES.values()}:
         return 1
     return NOTE_TYPE_VERSIONS[-1]
+
+
+_HEAD_BYTES = 1 << 14  # the lock's opening and its first cards
+_NOTE_TYPE = re.compile(r'"note_type": (\d+)')
 
 
 def lock_path(deck: Deck) -> Path:
@@ -421,37 +429,30 @@ def published_first_fields(package: Path) -> dict[str, str]:
     """Per GUID, the first field of each note of the package in the output folder, as Anki
     has it once imported: what an Anki search for a note of ours compares. Empty where there
     is no readable package."""
-    import sqlite3  # only for builds, never for `cardpress check`
-    import zipfile
-
-    firsts: dict[str, str] = {}
-    unreadable = (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError)
-    with (
-        contextlib.suppress(*unreadable),
-        zipfile.ZipFile(package) as zf,
-        _collection(zf, package) as db,
-    ):
-        for note_guid, fields in db.execute("SELECT guid, flds FROM notes"):
-            firsts[note_guid] = fields.split("\x1f", 1)[0]
-    return firsts
+    return {g: flds.split("\x1f", 1)[0] for g, flds in _published(package, "flds")}
 
 
 def published_tags(package: Path) -> dict[str, tuple[str, ...]]:
     """Per GUID, the tags of each note of the package in the output folder: the tags a
     package (or push) last wrote. Empty where there is no readable package."""
-    import sqlite3
+    return {g: tuple(text.split()) for g, text in _published(package, "tags")}
+
+
+def _published(package: Path, column: Literal["flds", "tags"]) -> list[tuple[str, str]]:
+    """Each note's GUID and ``column`` (flds or tags) in the package in the output folder;
+    none where there is no readable package."""
+    import sqlite3  # only for builds, never for `cardpress check`
     import zipfile
 
-    tags: dict[str, tuple[str, ...]] = {}
+    rows: list[tuple[str, str]] = []
     unreadable = (OSError, zipfile.BadZipFile, sqlite3.Error, KeyError, ValueError)
     with (
         contextlib.suppress(*unreadable),
         zipfile.ZipFile(package) as zf,
         _collection(zf, package) as db,
     ):
-        for note_guid, text in db.execute("SELECT guid, tags FROM notes"):
-            tags[note_guid] = tuple(text.split())
-    return tags
+        rows = db.execute(f"SELECT guid, {column} FROM notes").fetchall()
+    return rows
 
 
 def delivered(
