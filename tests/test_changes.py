@@ -102,16 +102,18 @@ def _change(name: str) -> None:
         edit(Path(DECK), old, new)
 
 
-def _reported(result: Result) -> list[str]:
+def reported(result: Result) -> list[str]:
     """What a build or check said of the cards, without the CSV's word on images."""
     return [line for line in result.stderr.splitlines() if "cannot travel in a CSV" not in line]
 
 
-def _pinned(name: str, result: Result) -> None:
-    pinned = EXPECTED / f"{name}.expected"
-    if os.environ.get("CARDPRESS_PIN") == "1":  # after a deliberate change of wording
-        pinned.write_text("".join(line + "\n" for line in _reported(result)), encoding="utf-8")
-    assert _reported(result) == pinned.read_text(encoding="utf-8").splitlines()
+def pinned(name: str, result: Result) -> None:
+    """``result``'s report equals fixtures/changes/NAME.expected (CARDPRESS_PIN=1 rewrites it,
+    after a deliberate change of wording)."""
+    expected = EXPECTED / f"{name}.expected"
+    if os.environ.get("CARDPRESS_PIN") == "1":
+        expected.write_text("".join(line + "\n" for line in reported(result)), encoding="utf-8")
+    assert reported(result) == expected.read_text(encoding="utf-8").splitlines()
 
 
 def _note(col: Collection, card_id: str) -> Any:
@@ -139,7 +141,7 @@ def test_a_changed_key_is_an_error_and_writes_nothing(user: Collection) -> None:
     result = _cli("build", DECK)
 
     assert result.exit_code == 1
-    _pinned("key", result)
+    pinned("key", result)
     assert snapshot(Path("cards"), Path("dist")) == before
     assert _cli("check", DECK).stderr == result.stderr
 
@@ -172,13 +174,13 @@ def test_a_changed_kind_is_reported_and_its_way_out_works_in_anki(users: Users) 
     result = _cli("build", DECK)
 
     assert result.exit_code == 0, result.output
-    _pinned("kind", result)
+    pinned("kind", result)
     for route, col, log in users.imported():
         assert bucket_sizes(log)["conflicting"] == 1, route  # as the warning says
         assert len(_note(col, "general-secretary").cards()) == 1, route
 
     # The way out: the search finds the note; Change Note Type; then --acknowledge.
-    (message,) = [line for line in _reported(result) if "changed from basic" in line]
+    (message,) = [line for line in reported(result) if "changed from basic" in line]
     assert list(user.find_notes(_search_in(message))) == [old.id]
     reversed_type = user.models.by_name("cardpress Reversed v1")
     assert reversed_type is not None
@@ -189,11 +191,11 @@ def test_a_changed_kind_is_reported_and_its_way_out_works_in_anki(users: Users) 
     request.note_ids.extend([old.id])
     user.models.change_notetype_of_notes(request)
     again = _cli("build", DECK)
-    assert _reported(again) == _reported(result)  # reported until acknowledged
+    assert reported(again) == reported(result)  # reported until acknowledged
     acknowledged = _cli("build", "--acknowledge", DECK)
     assert acknowledged.exit_code == 0
     assert _cli("build", DECK).stderr == _cli("build", DECK).stderr
-    assert not [line for line in _reported(_cli("build", DECK)) if "general-secretary" in line]
+    assert not [line for line in reported(_cli("build", DECK)) if "general-secretary" in line]
     log = import_apkg(user, Path("dist/history.apkg"))
     assert bucket_sizes(log)["conflicting"] == 0
     note = _note(user, "general-secretary")
@@ -246,9 +248,9 @@ def test_a_card_whose_kind_and_deck_both_changed_is_reported_for_both(user: Coll
 
     result = _cli("check", DECK)
 
-    reported = _reported(result)
-    assert any("card 'assassin' changed from type to basic" in line for line in reported)
-    assert any("card 'assassin' moved from deck" in line for line in reported)
+    lines = reported(result)
+    assert any("card 'assassin' changed from type to basic" in line for line in lines)
+    assert any("card 'assassin' moved from deck" in line for line in lines)
 
 
 def test_strict_turns_the_warnings_into_errors_and_writes_nothing(user: Collection) -> None:
@@ -274,14 +276,14 @@ def test_a_card_whose_deck_changed_stays_where_it_was(users: Users, name: str) -
     result = _cli("build", DECK)
 
     assert result.exit_code == 0, result.output
-    _pinned(name, result)
-    assert _reported(_cli("check", DECK)) == _reported(result)
+    pinned(name, result)
+    assert reported(_cli("check", DECK)) == reported(result)
     for route, col, log in users.imported():
         assert not bucket_sizes(log)["conflicting"], route
         assert {g: decks_of(col, n) for g, n in notes_by_guid(col).items()} == before, route
 
     # The way out: each search selects exactly the cards to move; Change Deck; --acknowledge.
-    messages = [line for line in _reported(result) if " moved from deck " in line]
+    messages = [line for line in reported(result) if " moved from deck " in line]
     moved = 0
     for message in messages:
         new = message.split("Change Deck to '", 1)[1].split("'", 1)[0]
@@ -292,7 +294,7 @@ def test_a_card_whose_deck_changed_stays_where_it_was(users: Users, name: str) -
         moved += len(cards)
     assert moved == {"topic": 1, "topic-title": 3, "deck-name": 11}[name]
     assert _cli("build", "--acknowledge", DECK).exit_code == 0
-    assert not [line for line in _reported(_cli("build", DECK)) if " moved " in line]
+    assert not [line for line in reported(_cli("build", DECK)) if " moved " in line]
     import_apkg(user, Path("dist/history.apkg"))
     assert not user.get_empty_cards().notes
 
@@ -311,12 +313,12 @@ def test_a_removed_card_is_a_note_with_the_search_that_finds_it(users: Users) ->
     assert "note: card 'math' was removed" in strict.stderr
     result = _cli("build", DECK)
     assert result.exit_code == 0, result.output
-    _pinned("removed", result)
+    pinned("removed", result)
     assert _lock()["removed"]["math"]["guid"] == guid(KEY, "math")
     for route, col, log in users.imported():
         assert not bucket_sizes(log)["new"], route
         assert guid(KEY, "math") in notes_by_guid(col), route  # an import never deletes
-    (message,) = [line for line in _reported(result) if "'math' was removed" in line]
+    (message,) = [line for line in reported(result) if "'math' was removed" in line]
     assert list(user.find_notes(_search_in(message))) == [math.id]
     check_result = _cli("check", DECK)
     assert check_result.exit_code == 0
@@ -351,7 +353,7 @@ def test_a_removed_cloze_deletion_leaves_an_empty_card(users: Users) -> None:
     result = _cli("build", DECK)
 
     assert result.exit_code == 0, result.output
-    _pinned("cloze", result)
+    pinned("cloze", result)
     for route, col, log in users.imported():
         assert bucket_sizes(log)["updated"] == 1, route
         assert len(col.get_empty_cards().notes) == 1, route
@@ -442,7 +444,7 @@ def test_check_reports_what_build_does_in_one_process_and_in_chunks(
     assert _cli("build", DECK).exit_code == 0  # the removed card's search is in the lock now
     _change("kind")
     _change("topic")
-    built = _reported(_cli("build", "--check", DECK))
+    built = reported(_cli("build", "--check", DECK))
 
     whole = [str(d) for d in check([Path(DECK)]).warnings]
     monkeypatch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 0)

@@ -4,7 +4,6 @@ and reversed cards, and the move from version 1, each imported into a real Anki 
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from tests.conftest import (
     notes_by_guid,
     snapshot,
 )
+from tests.test_changes import pinned as _pinned
+from tests.test_changes import reported as _reported
 
 EXPECTED = FIXTURES / "changes"
 DECK = "cards/history.yaml"
@@ -38,17 +39,6 @@ V2 = ("format: 1\n", "note_type_version: 2\n")  # (a deck that does not say take
 
 def _cli(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
-
-
-def _reported(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if "cannot travel in a CSV" not in line]
-
-
-def _pinned(name: str, result: Result) -> None:
-    pinned = EXPECTED / f"{name}.expected"
-    if os.environ.get("CARDPRESS_PIN") == "1":  # after a deliberate change of wording
-        pinned.write_text("".join(line + "\n" for line in _reported(result)), encoding="utf-8")
-    assert _reported(result) == pinned.read_text(encoding="utf-8").splitlines()
 
 
 def _note(col: Collection, card_id: str) -> Any:
