@@ -20,7 +20,6 @@ from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
 
 if TYPE_CHECKING:
-    from cardpress.export import ExportSummary
     from cardpress.push.collection import Pushed
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
@@ -79,6 +78,36 @@ _BACK_OFFSET = click.option(
 )
 
 
+_Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def _output(what: str) -> _Decorator:
+    """``-o DIR`` / ``--output DIR`` (default dist/): the folder to write ``what`` into."""
+    return click.option(
+        "-o",
+        "--output",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("dist"),
+        show_default=True,
+        help=f"Folder to write {what} into.",
+    )
+
+
+def _paper(help: str) -> _Decorator:
+    """``--paper``: one of PAPERS, in any case."""
+    return click.option(
+        "--paper",
+        type=click.Choice(PAPERS, case_sensitive=False),
+        default="a4",
+        show_default=True,
+        help=help,
+    )
+
+
+_BROWSER = click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
+
+
 def _workers(jobs: int) -> int:
     return jobs or available_cores()
 
@@ -126,15 +155,7 @@ def cli() -> None:
 
 @cli.command()
 @_PATHS
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder to write the outputs into.",
-)
+@_output("the outputs")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
     "--check",
@@ -150,13 +171,7 @@ def cli() -> None:
     help="NAME.csv for Anki's File > Import (anki), or question,answer,topic,tags for "
     "spreadsheets and quiz apps (plain).",
 )
-@click.option(
-    "--paper",
-    type=click.Choice(PAPERS, case_sensitive=False),
-    default="a4",
-    show_default=True,
-    help="Paper size of the printable NAME.cards.html and NAME.sheet.html.",
-)
+@_paper("Paper size of the printable NAME.cards.html and NAME.sheet.html.")
 @click.option(
     "--duplex",
     type=click.Choice(DUPLEX_MODES, case_sensitive=False),
@@ -341,15 +356,7 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     envvar="ANKICONNECT_API_KEY",
     help="AnkiConnect's API key, where one is set (or ANKICONNECT_API_KEY).",
 )
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder to write the outputs into (push builds first).",
-)
+@_output("the outputs (push builds first)")
 @click.option("--dry-run", is_flag=True, help="Print what push would do; change nothing.")
 @click.option(
     "--prune",
@@ -535,22 +542,8 @@ def _confirm_prune() -> None:
     help="Also write a worksheet: the study sheet with an empty, lined answer column and a "
     "line for the student's name and the date.",
 )
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder to write the pages into.",
-)
-@click.option(
-    "--paper",
-    type=click.Choice(PAPERS, case_sensitive=False),
-    default="a4",
-    show_default=True,
-    help="Paper size.",
-)
+@_output("the pages")
+@_paper("Paper size.")
 @click.option(
     "--duplex",
     type=click.Choice(DUPLEX_MODES, case_sensitive=False),
@@ -560,7 +553,7 @@ def _confirm_prune() -> None:
 )
 @_BACK_OFFSET
 @click.option("--pdf", is_flag=True, help="Also print each page to PDF (see build --pdf).")
-@click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
+@_BROWSER
 def print_command(
     paths: tuple[Path, ...],
     topics: tuple[str, ...],
@@ -606,22 +599,8 @@ def print_command(
 
 
 @cli.command()
-@click.option(
-    "-o",
-    "--output",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Folder to write the page into.",
-)
-@click.option(
-    "--paper",
-    type=click.Choice(PAPERS, case_sensitive=False),
-    default="a4",
-    show_default=True,
-    help="Paper size, as you print your cards.",
-)
+@_output("the page")
+@_paper("Paper size, as you print your cards.")
 @click.option(
     "--duplex",
     type=click.Choice(["long", "short"], case_sensitive=False),
@@ -631,7 +610,7 @@ def print_command(
 )
 @_BACK_OFFSET
 @click.option("--pdf", is_flag=True, help="Also print the page to PDF (see build --pdf).")
-@click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
+@_BROWSER
 def calibrate(
     out_dir: Path,
     paper: str,
@@ -651,50 +630,27 @@ def calibrate(
       cardpress calibrate --paper letter
       cardpress calibrate --back-offset 1,-0.5   # check a correction
     """
-    from cardpress import commit
-    from cardpress.errors import ExportError
+    from functools import partial
+
     from cardpress.export import BuildOptions
     from cardpress.export.printable.calibration import write_calibration
+    from cardpress.handout import pdf_of, write_files
 
     options = BuildOptions(paper=paper, duplex=duplex, back_offset=back_offset)
     target = out_dir / f"calibration.{paper}.{duplex}.html"
-    written = [target]
+    page = partial(write_calibration, options=options)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staged = [(commit.temp_name(target), target)]
+        jobs = [(target, page)]
         if pdf:
-            from cardpress.export.pdf import find_browser, print_pdf
+            from cardpress.export.pdf import find_browser
 
-            found = find_browser(browser)
-            written.append(target.with_suffix(".pdf"))
-            staged.append((commit.temp_name(written[1]), written[1]))
-        try:
-            for temp, final in staged:
-                commit.create(temp, final)
-            summary = write_calibration(staged[0][0], options)
-            if pdf:
-                page = staged[0][0]
-                print_pdf(lambda path: _copy(page, path), staged[1][0], found, 0)
-            commit.commit(staged)
-        finally:
-            for temp, _ in staged:
-                commit.remove(temp)
-    except OSError as exc:
-        raise _fail(ExportError.from_os_error(exc, target)) from None
+            found = find_browser(browser)  # a fixed date: the page holds no cards
+            jobs.append((target.with_suffix(".pdf"), partial(pdf_of, page, browser=found, stamp=0)))
+        written = write_files(out_dir, jobs)
     except CardpressError as error:
         raise _fail(error) from None
-    for path in written:
-        click.echo(f"{path}: {summary}")
-
-
-def _copy(source: Path, target: Path) -> ExportSummary:
-    """The page already written, for the browser to print."""
-    import shutil
-
-    from cardpress.export import ExportSummary
-
-    shutil.copyfile(source, target)
-    return ExportSummary("")
+    for item in written:
+        click.echo(f"{item.path}: {item.summary}")
 
 
 @cli.command()

@@ -112,14 +112,15 @@ def print_pages(
         for layout, write in pages:
             jobs.append((out / f"{stem}.{layout}.html", write))
             if browser is not None:
-                pdf = partial(_pdf, write, browser=browser, stamp=stamp)
+                pdf = partial(pdf_of, write, browser=browser, stamp=stamp)
                 jobs.append((out / f"{stem}.{layout}.pdf", pdf))
-    return _commit(out, jobs)
+    return write_files(out, jobs)
 
 
-def _pdf(
+def pdf_of(
     write: Callable[[Path], ExportSummary], path: Path, *, browser: Path, stamp: int
 ) -> ExportSummary:
+    """The page that ``write`` writes, printed to PDF at ``path`` (a job of write_files)."""
     from cardpress.export.pdf import print_pdf
 
     return print_pdf(write, path, browser, stamp)
@@ -136,8 +137,11 @@ def _last_change(deck: Deck) -> int:
     return max(times, default=now())
 
 
-def _commit(out: Path, jobs: list[tuple[Path, Callable[[Path], ExportSummary]]]) -> list[Printed]:
-    """Write every job beside its target, then put them all in place together."""
+def write_files(
+    out: Path, jobs: Sequence[tuple[Path, Callable[[Path], ExportSummary]]]
+) -> list[Printed]:
+    """Write every job beside its target, then put them all in place together, or none
+    (``print`` and ``calibrate``: pages that no build keeps current)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with commit.exclusive([out]):
