@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from cardpress.lock import Lock
+from cardpress.lock import Lock, lock_path, read_lock
 from cardpress.model import Deck
-from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, guid
+from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, guid, make_notes
 
 REMOVED_TAG = "cardpress::removed"
 
@@ -115,6 +116,15 @@ def _type_name(note_type: int) -> str:
     return found.name if found else f"note type {note_type}"
 
 
+def as_built(deck: Deck) -> tuple[Path, Lock, Notes]:
+    """The lock file a build just wrote for ``deck``, the lock, and the deck's notes stamped
+    with it: what the package the build wrote holds, which push carries into Anki."""
+    lock_file = lock_path(deck)
+    lock = read_lock(lock_file)
+    assert lock is not None, "the build wrote it"
+    return lock_file, lock, make_notes(deck).stamped(lock.entries[c.id].mtime for c in deck.cards)
+
+
 def guids_of(notes: Notes, lock: Lock) -> dict[str, str]:
     """Per GUID, the card id of every note of ours a collection may hold: the deck's cards,
     and the cards the lock remembers (removed ones too)."""
@@ -198,4 +208,6 @@ def merged_tags(have: Sequence[str], ours: Sequence[str], written: Sequence[str]
     return [*ours, *kept]
 
 
-__all__ = ["REMOVED_TAG", "DeckPlan", "InAnki", "guids_of", "make_plan", "merged_tags"]
+__all__ = [
+    "REMOVED_TAG", "DeckPlan", "InAnki", "as_built", "guids_of", "make_plan", "merged_tags",
+]  # fmt: skip

@@ -33,10 +33,10 @@ from typing import Any
 from cardpress.changes import escape_search
 from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
-from cardpress.lock import delivered, lock_path, published_tags, read_lock
+from cardpress.lock import delivered, published_tags
 from cardpress.model import Deck
 from cardpress.notes import CARD_ID, Notes, guid, make_notes
-from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, make_plan, merged_tags
+from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, as_built, make_plan, merged_tags
 from cardpress.push.collection import CollectionError, Pushed, package_of, write_lock
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -173,10 +173,7 @@ def push(
     result = write(loaded, out_dir, changes=changes, options=options, workers=workers)
     done: list[DeckPlan] = []
     for deck, have in zip(loaded.decks, haves, strict=True):
-        lock_file = lock_path(deck)
-        lock = read_lock(lock_file)
-        assert lock is not None, "the build wrote it"
-        notes = make_notes(deck).stamped(lock.entries[card.id].mtime for card in deck.cards)
+        lock_file, lock, notes = as_built(deck)
         plan = _plan(notes, lock, have, prune)
         _carry_out(client, plan, have, written[deck.key], out_dir, prune=prune)
         if deck.note_type_version >= 2:

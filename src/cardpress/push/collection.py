@@ -24,10 +24,10 @@ from cardpress.builder import BuildResult
 from cardpress.errors import CardpressError
 from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
-from cardpress.lock import Lock, delivered, lock_path, published_tags, read_lock
+from cardpress.lock import Lock, delivered, published_tags
 from cardpress.model import Deck
-from cardpress.notes import Note, guid, make_notes
-from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, guids_of, make_plan, merged_tags
+from cardpress.notes import Note, guid
+from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, as_built, guids_of, make_plan, merged_tags
 
 _CHUNK = 500  # ids per SQL statement (SQLite's limit on variables is far above)
 
@@ -298,10 +298,7 @@ def push(
         result = write(loaded, out_dir, changes=changes, options=options, workers=workers)
         done: list[DeckPlan] = []
         for deck, have in zip(loaded.decks, haves, strict=True):
-            lock_file = lock_path(deck)
-            lock = read_lock(lock_file)
-            assert lock is not None, "the build wrote it"
-            notes = make_notes(deck).stamped(lock.entries[card.id].mtime for card in deck.cards)
+            lock_file, lock, notes = as_built(deck)
             plan = make_plan(notes, lock, have, prune=prune)
             try:
                 carry_out(
