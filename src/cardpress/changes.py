@@ -26,8 +26,6 @@ from cardpress.lock import Lock
 from cardpress.model import Deck, Kind, Location
 from cardpress.notes import CARD_ID, NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, card_id_field, optional_cards
 
-_KIND_OF = NOTE_TYPE_BY_ID
-
 
 class CardState(NamedTuple):
     """What a card gives Anki that an import cannot change, and where the card is in its
@@ -141,7 +139,7 @@ def search_for(note_type: int, deck: str, first: str, card_id: str = "") -> str:
     """An Anki search (Browse) that finds a note of ours: by its Card ID (``card_id``, the
     field's value) where its note type has one (version 2); else by its note type, its deck
     and its first field (as HTML, which is what Anki's field search compares)."""
-    note_type_ = _KIND_OF.get(note_type)
+    note_type_ = NOTE_TYPE_BY_ID.get(note_type)
     if note_type_ is not None and CARD_ID in note_type_.fields and card_id:
         return f'"{CARD_ID}:{escape_search(card_id)}"'
     field = note_type_.fields[0] if note_type_ else "Front"
@@ -159,18 +157,18 @@ def escape_search(text: str) -> str:
 
 
 def _name(note_type: int) -> str:
-    found = _KIND_OF.get(note_type)
+    found = NOTE_TYPE_BY_ID.get(note_type)
     return found.name if found else str(note_type)
 
 
 def _kind(note_type: int) -> str:
-    found = _KIND_OF.get(note_type)
+    found = NOTE_TYPE_BY_ID.get(note_type)
     return found.kind.value if found else f"note type {note_type}"
 
 
 def _same_kind(old: int, state: CardState) -> bool:
     """Whether note type ``old`` is the one of the card's kind in another version."""
-    note_type = _KIND_OF.get(old)
+    note_type = NOTE_TYPE_BY_ID.get(old)
     return note_type is not None and NOTE_TYPE_SETS[note_type.version][state.kind] is note_type
 
 
@@ -190,7 +188,7 @@ def _common_parent(decks: Iterable[str]) -> str:
 def _new_version(deck: Deck, versions: dict[tuple[int, int], list[str]]) -> Diagnostic:
     """The deck's note_type_version changed: one warning, with a conversion per note type."""
     notes = sum(len(decks) for decks in versions.values())
-    old_version = _KIND_OF[next(iter(versions))[0]].version
+    old_version = NOTE_TYPE_BY_ID[next(iter(versions))[0]].version
     steps = []
     for (old, new), decks in versions.items():
         top = _common_parent(decks)
@@ -273,7 +271,7 @@ def _ids(states: list[CardState], most: int = 5) -> str:
 
 
 def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnostic:
-    note_type = _KIND_OF.get(state.note_type)
+    note_type = NOTE_TYPE_BY_ID.get(state.note_type)
     if note_type is not None and note_type.kind is not Kind.CLOZE:  # 2: the reverse card
         what = f"card {state.id!r} is no longer reversed: Anki keeps its reverse card, now "
         what += "empty (Tools > Empty Cards deletes it)"
