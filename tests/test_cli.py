@@ -33,7 +33,8 @@ def test_build_check_reports_stale_outputs(good_deck: Path, tmp_path: Path) -> N
     runner = CliRunner()
     stale = runner.invoke(cli, ["build", "--check", str(good_deck), "-o", str(out)])
     assert stale.exit_code == 1
-    assert f"{out / 'history.apkg'}: not current (run: cardpress build)" in stale.stderr
+    again = f"cardpress build --output {out} {good_deck}"  # what was asked for, without --check
+    assert f"{out / 'history.apkg'}: not current (run: {again})" in stale.stderr
     assert not out.exists()
     runner.invoke(cli, ["build", str(good_deck), "-o", str(out)])
     fresh = runner.invoke(cli, ["build", "--check", str(good_deck), "-o", str(out)])

@@ -136,6 +136,8 @@ def write(
         return result
     created = _make_folder(out)
     try:
+        for folder in dict.fromkeys(job.target.parent for job in jobs):  # a --lock-folder
+            created += _make_folder(folder)
         _commit_all(decks, jobs, out, result, side, strict, report)
     except BaseException:
         for folder in reversed(created):  # a failed build leaves no new empty folders

@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from cardpress import __version__
+from cardpress.config import SETTINGS, Config
+from cardpress.config import find as find_config
+from cardpress.config import read as read_config
 from cardpress.errors import CardpressError, Diagnostic, InputError, Severity
 from cardpress.fork import available_cores
 from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
 
 if TYPE_CHECKING:
+    from cardpress.builder import Output
     from cardpress.push.collection import Pushed
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
@@ -38,6 +43,13 @@ _JOBS = click.option(
     help="Processes to use for big decks; 1 runs everything in this process.",
 )
 
+
+_LOCK_FOLDER = click.option(
+    "--lock-folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the decks' lock files in this folder (default: beside each card file), e.g. "
+    "for card files in a folder that cannot be written.",
+)
 
 _OFFSET_LIMIT = 10.0  # mm: more than any printer misplaces a side
 
@@ -108,6 +120,36 @@ def _paper(help: str) -> _Decorator:
 _BROWSER = click.option("--browser", metavar="PATH", help="The browser that prints --pdf.")
 
 
+def _again(ctx: click.Context) -> str:
+    """The command that brings the outputs up to date: this one without --check, with the
+    options given on the command line (a setting of the project's file applies by itself)."""
+    words = ["cardpress", ctx.info_name or "build"]
+    for param in ctx.command.params:
+        name = param.name
+        if name is None or name == "check_only" or not isinstance(param, click.Option):
+            continue
+        if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
+            continue
+        flag = param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0]
+        if param.is_flag:
+            words.append(flag)
+        else:
+            words += [flag, _quoted(ctx.params[name], param)]
+    if ctx.get_parameter_source("paths") is ParameterSource.COMMANDLINE:
+        words += [_quoted(path, None) for path in ctx.params["paths"]]
+    return " ".join(words)
+
+
+def _quoted(value: object, param: click.Parameter | None) -> str:
+    import shlex
+
+    if isinstance(value, tuple) and param is not None and param.name == "only":
+        value = ",".join(value)
+    elif isinstance(value, tuple) and param is not None and param.name == "back_offset":
+        value = ",".join(f"{v:g}" for v in value)
+    return shlex.quote(str(value))
+
+
 def _workers(jobs: int) -> int:
     return jobs or available_cores()
 
@@ -143,14 +185,66 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cardpress(click.Group):
+    """The command group: a setting of the project's file that its option rejects is an
+    error at the setting's line (a flag's is click's usage error, as ever)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.BadParameter as exc:
+            config: Config | None = ctx.meta.get(_CONFIG)
+            sub, param = exc.ctx, exc.param
+            if config is None or sub is None or param is None or param.name is None:
+                raise
+            if sub.get_parameter_source(param.name) is not ParameterSource.DEFAULT_MAP:
+                raise
+            key = next(k for k, s in SETTINGS.items() if s.param == param.name)
+            where = config.locations[param.name]
+            command = f" (for cardpress {sub.info_name})" if param.name in _SHARED else ""
+            message = f"{key}: {exc.message.rstrip('.')}{command}"
+            raise _fail(InputError([Diagnostic(where, Severity.ERROR, message)])) from None
+
+
+_CONFIG = "cardpress.config"
+# Options whose choices differ between commands (calibrate's duplex has no "none").
+_SHARED = {"duplex"}
+
+
+@click.group(cls=_Cardpress, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cardpress")
-def cli() -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The settings file to use (default: cardpress.toml, or [tool.cardpress] in "
+    "pyproject.toml, in this folder or the nearest parent that has one).",
+)
+@click.option("--no-config", is_flag=True, help="Use no settings file.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
     """Turn YAML card files into an Anki package, Anki-ready CSV and printable pages.
 
-    Card files live in cards/ (one deck per file); outputs go to dist/.
+    Card files live in cards/ (one deck per file); outputs go to dist/. A project's
+    settings (cardpress.toml) are the defaults of the options; flags override them.
     Exit codes: 0 ok, 1 invalid input or failed build, 2 usage error.
     """
+    if no_config:
+        if config_file is not None:
+            raise click.UsageError("give --config or --no-config, not both")
+        return
+    path = config_file or find_config()
+    if path is None:
+        return
+    try:
+        config = read_config(path)
+    except CardpressError as error:
+        raise _fail(error) from None
+    ctx.meta[_CONFIG] = config
+    ctx.default_map = {
+        name: {p.name: config.values[p.name] for p in command.params if p.name in config.values}
+        for name, command in cli.commands.items()
+    }
 
 
 @cli.command()
@@ -213,6 +307,7 @@ def cli() -> None:
     help="Accept a changed deck key: a new deck, whose every card is a new note in Anki "
     "(beside the old deck's, without their review history).",
 )
+@_LOCK_FOLDER
 @_JOBS
 def build(
     paths: tuple[Path, ...],
@@ -228,6 +323,7 @@ def build(
     browser: str | None,
     acknowledge: bool,
     new_key: bool,
+    lock_folder: Path | None,
     jobs: int,
 ) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
@@ -252,6 +348,7 @@ def build(
     """
     from cardpress.builder import Changes, write
     from cardpress.export import BuildOptions
+    from cardpress.lock import lock_path
 
     sources = paths or (Path("cards"),)
     try:
@@ -259,8 +356,9 @@ def build(
             workers = _workers(jobs)
             if progress is not None:
                 progress(0, 1, "reading the cards")
-            loaded = load(sources, strict=strict, workers=workers)
+            loaded = load(sources, strict=strict, workers=workers, lock_folder=lock_folder)
             _keep_until_exit(loaded)
+            locks = {lock_path(deck) for deck in loaded.decks if lock_path(deck).exists()}
             _release_free_memory()
             result = write(
                 loaded,
@@ -284,8 +382,9 @@ def build(
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
     if check_only:
+        again = _again(click.get_current_context())
         for output in result.stale:
-            click.echo(f"{output.path}: not current (run: cardpress build)", err=True)
+            click.echo(f"{output.path}: not current (run: {again})", err=True)
         if result.stale:
             raise _Exit("")
         click.echo(f"all {len(result.outputs)} outputs are current")
@@ -293,13 +392,38 @@ def build(
     for output in result.outputs:
         note = "" if output.changed else " (unchanged)"
         click.echo(f"{output.path}: {output.summary}{note}")
+    _say_lock_moved_on(click.get_current_context(), result.outputs, out_dir, locks)
+
+
+def _say_lock_moved_on(
+    ctx: click.Context, outputs: Sequence[Output], out_dir: Path, locks: set[Path]
+) -> None:
+    """A build into a folder other than the usual one (``-o preview/``) that rewrote a lock
+    (one of ``locks``, there before) says so: the lock is the record of what the usual
+    folder's package gave Anki."""
+    given = ParameterSource.COMMANDLINE
+    if ctx.get_parameter_source("out_dir") is not given:
+        return
+    if ctx.get_parameter_source("lock_folder") is given:  # the user said where locks go
+        return
+    usual = Path(ctx.lookup_default("out_dir") or "dist")
+    if out_dir.absolute() == usual.absolute():
+        return
+    for output in outputs:
+        if output.changed and output.path in locks:
+            click.echo(
+                f"{output.path}: note: updated by this build into {out_dir}, not {usual} "
+                "(--lock-folder keeps the locks of such builds elsewhere)",
+                err=True,
+            )
 
 
 @cli.command()
 @_PATHS
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+@_LOCK_FOLDER
 @_JOBS
-def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
+def check(paths: tuple[Path, ...], strict: bool, lock_folder: Path | None, jobs: int) -> None:
     """Check card files under PATHS (default: cards/) and report every problem.
 
     Problems are printed as FILE:LINE:COL: error|warning|note: MESSAGE, all at once;
@@ -311,7 +435,9 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
       cardpress check --strict cards/history.yaml
     """
     try:
-        result = check_files(paths or [Path("cards")], strict=strict, workers=_workers(jobs))
+        result = check_files(
+            paths or [Path("cards")], strict=strict, workers=_workers(jobs), lock_folder=lock_folder
+        )
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
@@ -370,6 +496,7 @@ def check(paths: tuple[Path, ...], strict: bool, jobs: int) -> None:
     is_flag=True,
     help="Push again on every save of a card file or an image, until Ctrl-C.",
 )
+@_LOCK_FOLDER
 @_JOBS
 def push(
     paths: tuple[Path, ...],
@@ -383,6 +510,7 @@ def push(
     prune: bool,
     yes: bool,
     watch: bool,
+    lock_folder: Path | None,
     jobs: int,
 ) -> None:
     """Build every deck under PATHS (default: cards/), then bring Anki in step with the
@@ -426,7 +554,7 @@ def push(
         _confirm_prune()
 
     def once(back_up: bool) -> None:
-        loaded = load(sources, workers=workers)
+        loaded = load(sources, workers=workers, lock_folder=lock_folder)
         if way == "ankiconnect":
             done = ankiconnect.push(
                 loaded, client, out_dir, dry_run=dry_run, prune=prune, workers=workers
@@ -554,6 +682,7 @@ def _confirm_prune() -> None:
 @_BACK_OFFSET
 @click.option("--pdf", is_flag=True, help="Also print each page to PDF (see build --pdf).")
 @_BROWSER
+@_LOCK_FOLDER
 def print_command(
     paths: tuple[Path, ...],
     topics: tuple[str, ...],
@@ -565,6 +694,7 @@ def print_command(
     back_offset: tuple[float, float],
     pdf: bool,
     browser: str | None,
+    lock_folder: Path | None,
 ) -> None:
     """Print part of a deck: the cut-out cards and study sheet of some topics or cards (and
     a worksheet), for handing out one unit at a time. Each file is named after what it holds,
@@ -589,7 +719,7 @@ def print_command(
         worksheet=worksheet,
     )  # fmt: skip
     try:
-        loaded = load(paths or (Path("cards"),))
+        loaded = load(paths or (Path("cards"),), lock_folder=lock_folder)
         printed = print_pages(loaded.decks, out_dir, Selection(topics, ids), options)
     except CardpressError as error:
         raise _fail(error) from None
@@ -658,8 +788,9 @@ def calibrate(
 def init(folder: Path) -> None:
     """Start a folder of cards in FOLDER (default: here): cards/my-deck.yaml, a first deck
     with one card of each kind that builds clean; schema/deck.schema.json, which the card
-    file names so that editors complete and check it; and a .gitignore for dist/. Nothing
-    is written over: a file that is there already stops it, and nothing is written.
+    file names so that editors complete and check it; cardpress.toml, the project's
+    settings (paper, outputs, ...); and a .gitignore for dist/. Nothing is written over: a
+    file that is there already stops it, and nothing is written.
 
     \b
     Example:
@@ -667,12 +798,14 @@ def init(folder: Path) -> None:
     """
     from importlib.resources import files
 
+    from cardpress.config import CONFIG_FILE, STARTER
     from cardpress.schema import schema_json
 
     starter = (files("cardpress") / "starter" / "deck.yaml").read_text(encoding="utf-8")
     wanted = {
         folder / "cards" / "my-deck.yaml": starter,
         folder / "schema" / "deck.schema.json": schema_json(),
+        folder / CONFIG_FILE: STARTER,
     }
     there = [name for name in wanted if name.exists()]
     if there:

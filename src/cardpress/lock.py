@@ -249,9 +249,11 @@ _NOTE_TYPE = re.compile(r'"note_type": (\d+)')
 
 
 def lock_path(deck: Deck) -> Path:
-    """Where a deck's lock file lives: beside its card file."""
+    """Where a deck's lock file lives: beside its card file, or in the deck's lock folder
+    (``--lock-folder``: for card files in a folder that cannot be written, or kept clean)."""
     source = Path(deck.location.path)
-    return source.with_name(source.stem + ".lock.json")
+    name = source.stem + ".lock.json"
+    return Path(deck.lock_folder) / name if deck.lock_folder else source.with_name(name)
 
 
 def read_lock(path: Path) -> Lock | None:

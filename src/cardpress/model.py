@@ -90,6 +90,8 @@ class Deck:
     media: tuple[Media, ...] = field(default=())
     # Which of cardpress's note types its notes use (notes.py): 1, or 2 (with a Card ID).
     note_type_version: int = 1
+    # Where its lock file lives (lock.lock_path): a folder, or "" for beside the card file.
+    lock_folder: str = ""
 
     @property
     def file_stem(self) -> str:

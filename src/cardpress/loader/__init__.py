@@ -53,20 +53,29 @@ class CheckResult:
 
 
 def load(
-    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+    paths: Path | str | Sequence[Path | str],
+    *,
+    strict: bool = False,
+    workers: int = 1,
+    lock_folder: Path | str | None = None,
 ) -> LoadResult:
     """Load every card file under ``paths``; raise InputError listing all problems.
 
     With ``strict`` warnings count as errors. With ``workers`` > 1 a big file is read by that
     many processes where the system can fork (forked: call it only from a single-threaded
-    program); the result is the same either way.
+    program); the result is the same either way. ``lock_folder`` is where the decks' lock
+    files live (default: beside each card file).
     """
-    reads, warnings = _read_all(paths, strict, workers, keep_cards=True)
+    reads, warnings = _read_all(paths, strict, workers, keep_cards=True, locks=lock_folder)
     return LoadResult([read.deck for read in reads if read.deck], warnings)
 
 
 def check(
-    paths: Path | str | Sequence[Path | str], *, strict: bool = False, workers: int = 1
+    paths: Path | str | Sequence[Path | str],
+    *,
+    strict: bool = False,
+    workers: int = 1,
+    lock_folder: Path | str | None = None,
 ) -> CheckResult:
     """Check every card file under ``paths`` as :func:`load` does, without keeping the cards.
 
@@ -74,7 +83,7 @@ def check(
     cards' HTML is made only where it can show a problem, and the cards of big files read by
     several workers are judged there and not sent back.
     """
-    reads, warnings = _read_all(paths, strict, workers, keep_cards=False)
+    reads, warnings = _read_all(paths, strict, workers, keep_cards=False, locks=lock_folder)
     changes = [d for read in reads for d in _lock_changes(read)]
     warnings = _result([], [*warnings, *changes], strict).warnings
     return CheckResult(len(reads), sum(read.cards() for read in reads), warnings)
@@ -142,7 +151,11 @@ def load_deck(path: Path | str, *, strict: bool = False) -> Deck:
 
 
 def _read_all(
-    paths: Path | str | Sequence[Path | str], strict: bool, workers: int, keep_cards: bool
+    paths: Path | str | Sequence[Path | str],
+    strict: bool,
+    workers: int,
+    keep_cards: bool,
+    locks: Path | str | None = None,
 ) -> tuple[list[FileRead], list[Diagnostic]]:
     """Every card file under ``paths`` read (those without errors) and the warnings."""
     if isinstance(paths, (str, Path)):
@@ -150,7 +163,7 @@ def _read_all(
     files, problems = find_card_files([Path(p) for p in paths])
     reads: list[FileRead] = []
     for path in files:
-        read = _read(path, None, workers, keep_cards)
+        read = _read(path, None, workers, keep_cards, locks)
         problems.extend(read.diagnostics)
         if read.deck is not None:
             reads.append(read)
@@ -163,7 +176,9 @@ def _read_all(
     return reads, _result([], problems, strict).warnings
 
 
-def _read(path: Path, data: bytes | None, workers: int, keep_cards: bool) -> FileRead:
+def _read(
+    path: Path, data: bytes | None, workers: int, keep_cards: bool, locks: Path | str | None = None
+) -> FileRead:
     """One card file read: by several processes where it pays, else whole, here."""
     content = read_card_file(path, data)
     if isinstance(content, Diagnostic):
@@ -171,6 +186,8 @@ def _read(path: Path, data: bytes | None, workers: int, keep_cards: bool) -> Fil
     read = read_in_chunks(path, content, workers, keep_cards=keep_cards) or read_whole(
         path, content, keep_html=keep_cards
     )
+    if read.deck is not None and locks is not None:
+        read.deck = dataclasses.replace(read.deck, lock_folder=str(locks))
     if read.deck is not None and not read.deck.note_type_version:  # the deck does not say
         version = note_type_version_of(lock_path(read.deck))
         read.deck = dataclasses.replace(read.deck, note_type_version=version)
