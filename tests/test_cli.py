@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from cardpress import __version__
 from cardpress.cli import cli
+from cardpress.config import read as read_config
 from tests.conftest import FIXTURES, REPO, edit, snapshot
 
 
@@ -300,6 +301,8 @@ def test_init_starts_a_folder_that_builds_clean_and_never_writes_over(tmp_path: 
         "# yaml-language-server: $schema=../schema/deck.schema.json\n"
     )
     assert schema == runner.invoke(cli, ["schema"]).stdout
+    settings = read_config(folder / "cardpress.toml")  # read as every command reads it
+    assert settings.values["paper"] == "a4" and str(settings.values["out_dir"]).endswith("dist")
     built = runner.invoke(
         cli, ["build", "--strict", str(folder / "cards"), "-o", str(folder / "dist")]
     )
