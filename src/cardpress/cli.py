@@ -18,10 +18,12 @@ from cardpress import __version__
 from cardpress.config import SETTINGS, Config
 from cardpress.config import find as find_config
 from cardpress.config import read as read_config
-from cardpress.errors import CardpressError, Diagnostic, InputError, Severity
+from cardpress.errors import CardpressError, Diagnostic, ExportError, InputError, Severity
 from cardpress.fork import available_cores
 from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
+from cardpress.model import Location
+from cardpress.report import FORMATS, annotation, document
 
 if TYPE_CHECKING:
     from cardpress.builder import Output
@@ -126,7 +128,7 @@ def _again(ctx: click.Context) -> str:
     words = ["cardpress", ctx.info_name or "build"]
     for param in ctx.command.params:
         name = param.name
-        if name is None or name == "check_only" or not isinstance(param, click.Option):
+        if name in (None, "check_only", "report_format") or not isinstance(param, click.Option):
             continue
         if ctx.get_parameter_source(name) is not ParameterSource.COMMANDLINE:
             continue
@@ -161,19 +163,71 @@ class _Exit(click.ClickException):
         pass
 
 
+_FORMAT = click.option(
+    "--format",
+    "report_format",
+    type=click.Choice(FORMATS, case_sensitive=False),
+    default="text",
+    show_default=True,
+    help="How to report: text (FILE:LINE:COL: error: ...), json (one document on standard "
+    "output, for editors and scripts) or github (annotations on the lines of a pull request, "
+    "in GitHub Actions).",
+)
+_FORMAT_KEY = "cardpress.format"
+_COLLECTED_KEY = "cardpress.collected"
+
+
+def _use_format(report_format: str) -> None:
+    """Report this command's diagnostics in ``report_format`` (one of FORMATS)."""
+    ctx = click.get_current_context()
+    ctx.meta[_FORMAT_KEY] = report_format
+    ctx.meta[_COLLECTED_KEY] = []
+
+
+def _format() -> str:
+    ctx = click.get_current_context(silent=True)
+    return str(ctx.meta.get(_FORMAT_KEY, "text")) if ctx is not None else "text"
+
+
+def _collected() -> list[Diagnostic]:
+    """The diagnostics a --format json command prints in its document at the end."""
+    found: list[Diagnostic] = click.get_current_context().meta.setdefault(_COLLECTED_KEY, [])
+    return found
+
+
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    report_format = _format()
+    if report_format == "json":
+        _collected().extend(diagnostics)
+        return
     for diagnostic in diagnostics:
-        click.echo(str(diagnostic), err=True)
+        if report_format == "github":  # workflow commands are read from standard output
+            click.echo(annotation(diagnostic))
+        else:
+            click.echo(str(diagnostic), err=True)
 
 
 def _fail(error: CardpressError) -> _Exit:
     if isinstance(error, InputError):
-        _print_diagnostics(error.diagnostics)
-        errors = _counted(error.diagnostics, Severity.ERROR)
-        warnings = _counted(error.diagnostics, Severity.WARNING)
-        click.echo(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
+        diagnostics = error.diagnostics
+    elif isinstance(error, ExportError):
+        diagnostics = [Diagnostic(Location(error.path), Severity.ERROR, error.message)]
     else:
-        click.echo(str(error), err=True)
+        diagnostics = []
+    if _format() == "json":
+        found = diagnostics or [Diagnostic(Location(""), Severity.ERROR, str(error))]
+        click.echo(document([*_collected(), *found], ok=False))
+        return _Exit("")
+    if not isinstance(error, InputError):
+        if diagnostics and _format() == "github":
+            _print_diagnostics(diagnostics)
+        else:
+            click.echo(str(error), err=True)
+        return _Exit("")
+    _print_diagnostics(diagnostics)
+    errors = _counted(diagnostics, Severity.ERROR)
+    warnings = _counted(diagnostics, Severity.WARNING)
+    click.echo(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
     return _Exit("")
 
 
@@ -309,6 +363,7 @@ def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
 )
 @_LOCK_FOLDER
 @_JOBS
+@_FORMAT
 def build(
     paths: tuple[Path, ...],
     out_dir: Path,
@@ -325,6 +380,7 @@ def build(
     new_key: bool,
     lock_folder: Path | None,
     jobs: int,
+    report_format: str,
 ) -> None:
     """Build every deck under PATHS (default: cards/) into the output folder.
 
@@ -350,6 +406,7 @@ def build(
     from cardpress.export import BuildOptions
     from cardpress.lock import lock_path
 
+    _use_format(report_format)
     sources = paths or (Path("cards"),)
     try:
         with _progress_bar(sources) as progress:
@@ -380,42 +437,63 @@ def build(
             )
     except CardpressError as error:
         raise _fail(error) from None
+    ctx = click.get_current_context()
     _print_diagnostics(result.warnings)
+    if not check_only:
+        _print_diagnostics(_lock_moved_on(ctx, result.outputs, out_dir, locks))
+    outputs = [
+        {"path": str(o.path), "summary": o.summary, "changed": o.changed} for o in result.outputs
+    ]
     if check_only:
-        again = _again(click.get_current_context())
-        for output in result.stale:
-            click.echo(f"{output.path}: not current (run: {again})", err=True)
+        again = _again(ctx)
+        stale = [
+            Diagnostic(Location(str(o.path)), Severity.ERROR, f"not current (run: {again})")
+            for o in result.stale
+        ]
+        if _format() == "json":
+            click.echo(document([*_collected(), *stale], not stale, outputs=outputs))
+        elif _format() == "github":
+            _print_diagnostics(stale)
+        else:  # FILE: not current (...): the file is not wrong, only old
+            for output in result.stale:
+                click.echo(f"{output.path}: not current (run: {again})", err=True)
         if result.stale:
             raise _Exit("")
-        click.echo(f"all {len(result.outputs)} outputs are current")
+        if _format() != "json":
+            click.echo(f"all {len(result.outputs)} outputs are current")
+        return
+    if _format() == "json":
+        click.echo(document(_collected(), True, outputs=outputs))
         return
     for output in result.outputs:
         note = "" if output.changed else " (unchanged)"
         click.echo(f"{output.path}: {output.summary}{note}")
-    _say_lock_moved_on(click.get_current_context(), result.outputs, out_dir, locks)
 
 
-def _say_lock_moved_on(
+def _lock_moved_on(
     ctx: click.Context, outputs: Sequence[Output], out_dir: Path, locks: set[Path]
-) -> None:
+) -> list[Diagnostic]:
     """A build into a folder other than the usual one (``-o preview/``) that rewrote a lock
     (one of ``locks``, there before) says so: the lock is the record of what the usual
     folder's package gave Anki."""
     given = ParameterSource.COMMANDLINE
     if ctx.get_parameter_source("out_dir") is not given:
-        return
+        return []
     if ctx.get_parameter_source("lock_folder") is given:  # the user said where locks go
-        return
+        return []
     usual = Path(ctx.lookup_default("out_dir") or "dist")
     if out_dir.absolute() == usual.absolute():
-        return
-    for output in outputs:
-        if output.changed and output.path in locks:
-            click.echo(
-                f"{output.path}: note: updated by this build into {out_dir}, not {usual} "
-                "(--lock-folder keeps the locks of such builds elsewhere)",
-                err=True,
-            )
+        return []
+    return [
+        Diagnostic(
+            Location(str(output.path)),
+            Severity.NOTE,
+            f"updated by this build into {out_dir}, not {usual} (--lock-folder keeps the "
+            "locks of such builds elsewhere)",
+        )
+        for output in outputs
+        if output.changed and output.path in locks
+    ]
 
 
 @cli.command()
@@ -423,7 +501,10 @@ def _say_lock_moved_on(
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @_LOCK_FOLDER
 @_JOBS
-def check(paths: tuple[Path, ...], strict: bool, lock_folder: Path | None, jobs: int) -> None:
+@_FORMAT
+def check(
+    paths: tuple[Path, ...], strict: bool, lock_folder: Path | None, jobs: int, report_format: str
+) -> None:
     """Check card files under PATHS (default: cards/) and report every problem.
 
     Problems are printed as FILE:LINE:COL: error|warning|note: MESSAGE, all at once;
@@ -433,7 +514,9 @@ def check(paths: tuple[Path, ...], strict: bool, lock_folder: Path | None, jobs:
     Example:
       cardpress check
       cardpress check --strict cards/history.yaml
+      cardpress check --format github      # in a GitHub Actions workflow
     """
+    _use_format(report_format)
     try:
         result = check_files(
             paths or [Path("cards")], strict=strict, workers=_workers(jobs), lock_folder=lock_folder
@@ -441,6 +524,9 @@ def check(paths: tuple[Path, ...], strict: bool, lock_folder: Path | None, jobs:
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(result.warnings)
+    if _format() == "json":
+        click.echo(document(_collected(), True, decks=result.decks, cards=result.cards))
+        return
     warnings = _counted(result.warnings, Severity.WARNING)
     click.echo(
         f"{_count(result.decks, 'deck')}, {_count(result.cards, 'card')}: OK"
