@@ -64,7 +64,7 @@ def test_json_of_a_clean_check_and_of_a_build(tmp_path: Path) -> None:
     assert built.exit_code == 0, built.output
     doc = json.loads(built.stdout)
     assert {Path(o["path"]).name for o in doc["outputs"]} == {
-        *(p.name for p in out.iterdir()),
+        *(p.name for p in out.iterdir()),  # and the record of them
         "history.lock.json",
     }
     # The CSV's note (images cannot travel) is there, as a note.
@@ -75,7 +75,9 @@ def test_json_of_a_clean_check_and_of_a_build(tmp_path: Path) -> None:
     )
     assert stale.exit_code == 1
     doc = json.loads(stale.stdout)
-    assert doc["ok"] is False and doc["errors"] == 4  # apkg, csv, the pages; the lock is current
+    assert (
+        doc["ok"] is False and doc["errors"] == 5
+    )  # 4 outputs and their record; the lock is current
     assert all(
         "not current (run: cardpress build --output" in d["message"]
         for d in doc["diagnostics"]

@@ -24,6 +24,15 @@ from cardpress.export import BuildOptions, ExportSummary
 if TYPE_CHECKING:
     from cardpress.export.printable import Measurement
 from cardpress.fork import ChildFailed, Forked, can_fork
+from cardpress.housekeeping import (
+    RECORD,
+    Orphan,
+    orphan_locks,
+    orphan_outputs,
+    read_record,
+    record_text,
+    source_of,
+)
 from cardpress.loader import LoadResult, load
 from cardpress.lock import (
     Lock,
@@ -49,10 +58,13 @@ class Output:
 
 @dataclass
 class BuildResult:
-    """What a build wrote, and the warnings of the load and the writers."""
+    """What a build wrote, and the warnings of the load and the writers; the outputs and
+    locks whose card file is gone (housekeeping.py), and those ``clean`` removed."""
 
     outputs: list[Output] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    orphans: list[Orphan] = field(default_factory=list)
+    removed: list[Orphan] = field(default_factory=list)
 
     @property
     def stale(self) -> list[Output]:
@@ -116,16 +128,29 @@ def write(
     workers: int = 1,
     progress: Progress | None = None,
     changes: Changes | None = None,
+    clean: bool = False,
 ) -> BuildResult:
     """Write every output of decks already loaded (``build`` after its load). ``changes``
-    says what the user did about changes a package import cannot carry (changes.py)."""
+    says what the user did about changes a package import cannot carry (changes.py).
+    ``clean`` removes, once the build is in place, the outputs recorded in ``out_dir``
+    whose card file is gone, and lock files of gone card files that list no card."""
     out = Path(out_dir)
     opts = options or BuildOptions()
     report = progress or _silent
     _check_source_date_epoch()
     decks = [_Deck(deck, out, changes or Changes()) for deck in loaded.decks]
-    jobs = [job for deck in decks for job in deck.jobs(out, opts)]
+    per_deck = [(deck, deck.jobs(out, opts)) for deck in decks]
+    jobs = [job for _, deck_jobs in per_deck for job in deck_jobs]
     result = BuildResult(warnings=list(loaded.warnings))
+    record = _record(per_deck, out)
+    result.orphans = orphan_outputs(out, record)
+    result.orphans += orphan_locks(Path(d.location.path).parent for d in loaded.decks)
+    if clean:  # what it removes leaves the record
+        for orphan in result.orphans:
+            if orphan.path.parent == out:
+                record.pop(orphan.path.name, None)
+    text = record_text(record)
+    jobs.append(Job(out / RECORD, lambda path: _write_record(path, text, len(record))))
     cards = sum(len(deck.cards) for deck in loaded.decks)
     side = workers > 1 and can_fork() and cards >= PARALLEL_MIN_CARDS
     if check_only:
@@ -144,7 +169,40 @@ def write(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+    if clean:
+        _clean(result)
     return result
+
+
+def _record(per_deck: Sequence[tuple[_Deck, Sequence[Job]]], out: Path) -> dict[str, str]:
+    """The record of the output folder after this build: what was recorded there (while
+    the file is there) and this build's outputs in it, each with its card file."""
+    record = {name: src for name, src in read_record(out).items() if (out / name).is_file()}
+    for deck, jobs in per_deck:
+        source = source_of(Path(deck.notes.deck.location.path), out)
+        record.update((job.target.name, source) for job in jobs if job.target.parent == out)
+    return record
+
+
+def _write_record(path: Path, text: str, count: int) -> ExportSummary:
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return ExportSummary(f"the record of {count} outputs and their card files")
+
+
+def _clean(result: BuildResult) -> None:
+    """Remove the orphans a build may remove: recorded outputs, and locks listing no card."""
+    for orphan in result.orphans:
+        if orphan.path.name.endswith(".lock.json") and orphan.cards != 0:
+            continue  # the record of notes Anki may have: the user's to delete
+        try:
+            orphan.path.unlink(missing_ok=True)
+        except OSError as exc:
+            done = ", ".join(str(o.path) for o in result.removed) or "nothing"
+            raise ExportError.from_os_error(
+                exc, orphan.path, f"the build is in place and removed {done}; cannot remove"
+            ) from exc
+        result.removed.append(orphan)
+    result.orphans = [o for o in result.orphans if o not in result.removed]
 
 
 def _commit_all(

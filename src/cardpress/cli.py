@@ -27,6 +27,7 @@ from cardpress.report import FORMATS, annotation, document
 
 if TYPE_CHECKING:
     from cardpress.builder import Output
+    from cardpress.housekeeping import Orphan
     from cardpress.push.collection import Pushed
 
 # The exporters' choices, spelled here so that `check` never imports the exporters
@@ -361,6 +362,12 @@ def cli(ctx: click.Context, config_file: Path | None, no_config: bool) -> None:
     help="Accept a changed deck key: a new deck, whose every card is a new note in Anki "
     "(beside the old deck's, without their review history).",
 )
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Also remove the outputs this output folder's record lists whose card file is gone, "
+    "and lock files of gone card files that list no card.",
+)
 @_LOCK_FOLDER
 @_JOBS
 @_FORMAT
@@ -378,6 +385,7 @@ def build(
     browser: str | None,
     acknowledge: bool,
     new_key: bool,
+    clean: bool,
     lock_folder: Path | None,
     jobs: int,
     report_format: str,
@@ -434,6 +442,7 @@ def build(
                 ),
                 workers=workers,
                 progress=progress,
+                clean=clean and not check_only,
             )
     except CardpressError as error:
         raise _fail(error) from None
@@ -441,6 +450,7 @@ def build(
     _print_diagnostics(result.warnings)
     if not check_only:
         _print_diagnostics(_lock_moved_on(ctx, result.outputs, out_dir, locks))
+    _print_diagnostics(_orphans(result.orphans, failing=check_only))
     outputs = [
         {"path": str(o.path), "summary": o.summary, "changed": o.changed} for o in result.outputs
     ]
@@ -450,6 +460,7 @@ def build(
             Diagnostic(Location(str(o.path)), Severity.ERROR, f"not current (run: {again})")
             for o in result.stale
         ]
+        gone = any(not o.path.name.endswith(".lock.json") for o in result.orphans)
         if _format() == "json":
             click.echo(document([*_collected(), *stale], not stale, outputs=outputs))
         elif _format() == "github":
@@ -457,17 +468,46 @@ def build(
         else:  # FILE: not current (...): the file is not wrong, only old
             for output in result.stale:
                 click.echo(f"{output.path}: not current (run: {again})", err=True)
-        if result.stale:
+        if result.stale or gone:
             raise _Exit("")
         if _format() != "json":
             click.echo(f"all {len(result.outputs)} outputs are current")
         return
+    removed = [str(o.path) for o in result.removed]
     if _format() == "json":
-        click.echo(document(_collected(), True, outputs=outputs))
+        click.echo(document(_collected(), True, outputs=outputs, removed=removed))
         return
     for output in result.outputs:
         note = "" if output.changed else " (unchanged)"
         click.echo(f"{output.path}: {output.summary}{note}")
+    for orphan in result.removed:
+        click.echo(f"{orphan.path}: removed (its card file {orphan.card_file} is gone)")
+
+
+def _orphans(orphans: Sequence[Orphan], *, failing: bool) -> list[Diagnostic]:
+    """What to say of outputs and locks whose card file is gone: an output fails
+    ``--check`` (the folder holds what no build makes); a lock is only a note."""
+    found = []
+    for orphan in orphans:
+        gone = f"its card file {orphan.card_file} is gone"
+        if not orphan.path.name.endswith(".lock.json"):
+            severity = Severity.ERROR if failing else Severity.NOTE
+            message = f"{gone}; build --clean removes it"
+        elif orphan.cards == 0:
+            severity, message = (
+                Severity.NOTE,
+                f"{gone} and it lists no card; build --clean removes it",
+            )
+        else:
+            listed = "cards" if orphan.cards < 0 else _count(orphan.cards, "card")
+            severity = Severity.NOTE
+            message = (
+                f"{gone}, and it lists {listed} whose notes Anki may still have: keep it "
+                "while the deck is in Anki (a card file of this name picks it up again), "
+                "or delete it"
+            )
+        found.append(Diagnostic(Location(str(orphan.path)), severity, message))
+    return found
 
 
 def _lock_moved_on(
