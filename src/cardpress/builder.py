@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from cardpress import commit
 from cardpress.changes import compare, removed_searches, states
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity, sort_diagnostics
-from cardpress.export import BuildOptions, ExportSummary
+from cardpress.export import BuildOptions, ExportSummary, plural
 
 if TYPE_CHECKING:
     from cardpress.export.printable import Measurement
@@ -186,7 +186,7 @@ def _record(per_deck: Sequence[tuple[_Deck, Sequence[Job]]], out: Path) -> dict[
 
 def _write_record(path: Path, text: str, count: int) -> ExportSummary:
     path.write_text(text, encoding="utf-8", newline="\n")
-    return ExportSummary(f"the record of {count} outputs and their card files")
+    return ExportSummary(f"the record of {plural(count, 'output')} and their card files")
 
 
 def _clean(result: BuildResult) -> None:
@@ -382,7 +382,7 @@ class _Deck:
     def write_lock(self, path: Path) -> ExportSummary:
         with path.open("w", encoding="utf-8", newline="\n") as out:
             self.lock.write(out)
-        return ExportSummary(f"{len(self.lock.entries)} cards")
+        return ExportSummary(plural(len(self.lock.entries), "card"))
 
     def same_lock(self, written: Path, target: Path) -> bool:
         """Whether the lock just written says what the lock on disk says: the same bytes,

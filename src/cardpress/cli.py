@@ -19,6 +19,7 @@ from cardpress.config import SETTINGS, Config
 from cardpress.config import find as find_config
 from cardpress.config import read as read_config
 from cardpress.errors import CardpressError, Diagnostic, ExportError, InputError, Severity
+from cardpress.export import plural
 from cardpress.fork import available_cores
 from cardpress.loader import check as check_files
 from cardpress.loader import find_card_files, load
@@ -228,16 +229,12 @@ def _fail(error: CardpressError) -> _Exit:
     _print_diagnostics(diagnostics)
     errors = _counted(diagnostics, Severity.ERROR)
     warnings = _counted(diagnostics, Severity.WARNING)
-    click.echo(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
+    click.echo(f"{plural(errors, 'error')}, {plural(warnings, 'warning')}", err=True)
     return _Exit("")
 
 
 def _counted(diagnostics: Sequence[Diagnostic], severity: Severity) -> int:
     return sum(1 for d in diagnostics if d.severity is severity)
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 class _Cardpress(click.Group):
@@ -499,7 +496,7 @@ def _orphans(orphans: Sequence[Orphan], *, failing: bool) -> list[Diagnostic]:
                 f"{gone} and it lists no card; build --clean removes it",
             )
         else:
-            listed = "cards" if orphan.cards < 0 else _count(orphan.cards, "card")
+            listed = "cards" if orphan.cards < 0 else plural(orphan.cards, "card")
             severity = Severity.NOTE
             message = (
                 f"{gone}, and it lists {listed} whose notes Anki may still have: keep it "
@@ -569,8 +566,8 @@ def check(
         return
     warnings = _counted(result.warnings, Severity.WARNING)
     click.echo(
-        f"{_count(result.decks, 'deck')}, {_count(result.cards, 'card')}: OK"
-        + (f" ({_count(warnings, 'warning')})" if warnings else "")
+        f"{plural(result.decks, 'deck')}, {plural(result.cards, 'card')}: OK"
+        + (f" ({plural(warnings, 'warning')})" if warnings else "")
     )
 
 
