@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cardpress.export import BuildOptions, ExportSummary, plural
+from cardpress.export.printable.fields import sound_note
 from cardpress.export.printable.fit import Face
 from cardpress.export.printable.frame import (
     ACCENTS,
@@ -76,7 +77,7 @@ def write_cards(
         f"{plural(count, 'printed card')} on {plural(2 * sheets, 'page')} "
         f"({paper.name}, {_HOW[duplex]}{shifted})"
     )
-    return ExportSummary(summary, measurement.card_warnings)
+    return ExportSummary(summary, (*measurement.card_warnings, *sound_note(notes.deck)))
 
 
 def offset_text(offset: tuple[float, float]) -> str:
@@ -197,12 +198,16 @@ class CardMarkup:
         self.deck_label = f'<div class="deck">{escape(deck.key)}</div>\n'
 
         # What goes around the main part of a side, for each way the side can be set.
+        sizes = range(len(CARD_SIZES))
         self.bodies = {
-            Face(size, left, overflow): _body(Face(size, left, overflow))
-            for size in range(len(CARD_SIZES))
+            Face(size, left, overflow, notes): _body(size, left, overflow)
+            for size in sizes
             for left in (False, True)
             for overflow in (False, True)
+            for notes in sizes
         }
+        # The start of the notes under an answer set smaller than the answer, by their size.
+        self.smaller = [f'<div class="notes fs{size}">\n' for size in sizes]
 
     def cards(self, measurement: Measurement) -> Iterator[tuple[Cell, Cell]]:
         """The printed cards, in authored order (one per note, two per reversed note): the
@@ -264,20 +269,24 @@ class CardMarkup:
         front_start, back_start = self.starts[self.accents.get(card.topic, 0)]
         body, _, end = self.bodies[front]
         _, back_body, back_end = self.bodies[back]
+        if notes and back.notes != back.size:  # the notes shrunk first, the answer kept
+            return (
+                (front_start, number, label, body, question, "</div>\n", end),
+                (back_start, number, label, back_body, answer, "</div>\n",
+                 self.smaller[back.notes], notes, "</div>\n", back_end),
+            )  # fmt: skip
         return (
             (front_start, number, label, body, question, "</div>\n", end),
             (back_start, number, label, back_body, answer, "</div>\n", notes, back_end),
         )
 
 
-def _body(face: Face) -> tuple[str, str, str]:
+def _body(size: int, left: bool, overflow: bool) -> tuple[str, str, str]:
     """What goes around the main part of a side set so: the start of a question's, the start of
     an answer's, and the end of either."""
-    body = f'<div class="body fs{face.size}{" left" if face.left else ""}">\n'
+    body = f'<div class="body fs{size}{" left" if left else ""}">\n'
     too_long = (
-        '<div class="too-long">too long for a card: text may be cut off</div>\n'
-        if face.overflow
-        else ""
+        '<div class="too-long">too long for a card: text may be cut off</div>\n' if overflow else ""
     )
     return (
         f'{body}<div class="inner">\n<div class="question">',

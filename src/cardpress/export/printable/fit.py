@@ -4,7 +4,13 @@ Each side of a card gets the largest of several type sizes at which an estimate 
 height fits the card; the estimate wraps words the way the browser does (greedy, at spaces, and
 anywhere inside a word longer than the line: ``overflow-wrap: anywhere``). A side that does not
 fit even at the smallest size is reported and marked on the card; nothing is clipped silently.
-The study sheet's rows are fitted the same way, so that no row is taller than a page.
+On a back, the answer comes first: it keeps the largest size at which it fits with the notes
+under it (extra, source) at the smallest size, and the notes get the largest size that still
+fits beside it, never larger than the answer's.
+
+The study sheet's rows are fitted the same way, so that no row is taller than a page; and each
+row is given the height it is expected to print at, for packing the pages: its lines wrapped at
+the column's full width and no margin of safety added (see SheetFitter).
 
 Heights are added up in one order everywhere (the first part, then for each part under it its
 gap and its height): the sheet is paginated with these numbers, and the same cards must always
@@ -43,14 +49,17 @@ class Role(NamedTuple):
     """How one part of a card side is set: size relative to the side's type, space above."""
 
     scale: float
-    gap: float  # in the part's own em: margin, padding and rule above it
+    gap: float  # in the part's own em: the margin and padding above it
+    rule: float = 0.0  # mm: the rule above it, drawn at least one device pixel thick
 
 
+# As the stylesheets set them: an extra has 0.6em of margin, 0.45em of padding and a 0.25 mm
+# rule above it (printed one pixel, 0.265 mm, thick); a source 0.9em of margin.
 ROLES = {
     "question": Role(1.0, 0.0),
     "answer": Role(1.0, 0.0),
-    "extra": Role(0.8, 1.1),
-    "source": Role(0.72, 1.0),
+    "extra": Role(0.8, 1.05, 0.3),
+    "source": Role(0.72, 0.9),
 }
 
 
@@ -75,6 +84,7 @@ class Face(NamedTuple):
     size: int  # index into the type sizes
     left: bool  # long or structured text reads better left-aligned than centred
     overflow: bool  # does not fit even at the smallest size
+    notes: int  # the type size of the notes under the main part: ``size`` or smaller
 
 
 # -- heights ---------------------------------------------------------------------------------
@@ -191,14 +201,23 @@ class Fitter:
             for name, role in ROLES.items():
                 em = pt * MM_PER_PT * role.scale
                 line = max(width / em / WIDTH_SAFETY, 1.0)
-                by_role[name] = Metrics(em, width / em, line, image / em, role.gap * em)
+                gap = role.gap * em + role.rule
+                by_role[name] = Metrics(em, width / em, line, image / em, gap)
             self.metrics.append(by_role)
         self.largest = self.metrics[0]
-        # The outcomes, made once: at each size, set centred or left; and too long for any.
-        self.faces = [
-            (Face(size, False, False), Face(size, True, False)) for size in range(len(sizes))
+        self.smallest = self.metrics[-1]
+        # The outcomes, made once: at each size, set centred or left, with the notes at each
+        # size from the side's down; and too long for any.
+        count = len(sizes)
+        self.shrunk = [
+            [
+                (Face(size, False, False, notes), Face(size, True, False, notes))
+                for notes in range(count)
+            ]
+            for size in range(count)
         ]
-        self.too_long = Face(len(sizes) - 1, True, True)
+        self.faces = [self.shrunk[size][size] for size in range(count)]
+        self.too_long = Face(count - 1, True, True, count - 1)
 
     def fit_side(self, role: str, main: Blocks, notes: Sequence[Part] = ()) -> Face:
         """The largest type size at which a side fits the box: its main part, set in
@@ -232,7 +251,9 @@ class Fitter:
         return None
 
     def exact(self, role: str, main: Blocks, notes: Sequence[Part]) -> Face:
-        """The largest size at which a side fits, found size by size."""
+        """The largest size at which a side fits, found size by size: the main part's size
+        first, with the notes at the smallest size; then the notes' largest size beside it."""
+        limit, smallest = self.limit, self.smallest
         for size, metrics in enumerate(self.metrics):
             metric = metrics[role]
             if main.widest <= metric.line:
@@ -241,8 +262,16 @@ class Fitter:
             else:
                 lines, em_height = lines_and_height(main, metric)
                 total = em_height * metric.em
-            if stack(total, metrics, notes) * HEIGHT_SAFETY <= self.limit:
-                return self.faces[size][main.structured or lines > 5]
+            left = main.structured or lines > 5
+            if stack(total, metrics, notes) * HEIGHT_SAFETY <= limit:
+                return self.faces[size][left]
+            if not notes or stack(total, smallest, notes) * HEIGHT_SAFETY > limit:
+                continue  # the main part itself must be smaller
+            shrunk = self.shrunk[size]
+            for below in range(size + 1, len(self.metrics) - 1):
+                if stack(total, self.metrics[below], notes) * HEIGHT_SAFETY <= limit:
+                    return shrunk[below][left]
+            return shrunk[-1][left]
         return self.too_long
 
     def height(self, parts: Sequence[Part], size: int) -> float:
@@ -257,37 +286,84 @@ class Fitter:
 
 
 Row = tuple[int, float, bool]
-"""A fitted study-sheet row: its type size, its height (mm), and whether it is too long for a
-page even at the smallest size."""
+"""A fitted study-sheet row: its type size, the height (mm) it is expected to print at, and
+whether it is too long for a page even at the smallest size."""
+
+Columns = list[tuple[int, Metrics, Metrics, dict[str, Metrics]]]
+"""At each type size of the sheet: how the question is set, how the answer is, and the notes
+under it."""
+
+
+def _columns(paper: Paper, widen: float) -> Columns:
+    width = paper.column_width * widen
+    question = Fitter(width - SHEET_NUMBER_WIDTH * widen, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+    answer = Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
+    return [
+        (size, by_role["question"], answers["answer"], answers)
+        for size, (by_role, answers) in enumerate(
+            zip(question.metrics, answer.metrics, strict=True)
+        )
+    ]
+
+
+def _row_text(
+    question: Blocks, answer: Blocks, notes: Sequence[Part], size: Columns, at: int
+) -> float:
+    """Height (mm) of the taller of a row's columns at the type size ``at``."""
+    _, metric, answer_metric, answers = size[at]
+    q = height(question, metric) * metric.em
+    a = height(answer, answer_metric) * answer_metric.em
+    if notes:
+        a = stack(a, answers, notes)
+    return max(q, a)
 
 
 class SheetFitter:
-    """Fits a study-sheet row: the largest type size at which the row fits on a page."""
+    """Fits a study-sheet row: the largest type size at which the row fits on a page, by the
+    estimate with its margins of safety; and the height it is expected to print at.
+
+    The expected height packs the pages, and is the estimate without those margins: its lines
+    wrapped at the column's full width (the widths are the larger of Arial's regular and bold,
+    so no line of either is longer in Arial or Liberation Sans) and not grown by
+    HEIGHT_SAFETY. Printed by Chromium, the rows of the test decks and the example deck (plain
+    and bold text, lists, quotes, code, Cyrillic, CJK, emoji, images) came out no taller than
+    that, page by page; formulas are the exception, allowed for in layout.py. The margins of
+    safety, added to every row, left 30 mm and more of a page empty.
+
+    A formula is set taller than a line of text: typeset math is read as its text, and
+    ``math`` (in em of the row's type) is the room the row's formulas take beyond that.
+    """
 
     def __init__(self, paper: Paper) -> None:
-        width = paper.column_width
-        question = Fitter(width - SHEET_NUMBER_WIDTH, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
-        answer = Fitter(width, 0.0, SHEET_SIZES, SHEET_IMAGE_HEIGHT)
-        # At each size: how the question is set, how the answer is, and the notes under it.
-        self.metrics = [
-            (size, by_role["question"], answers["answer"], answers)
-            for size, (by_role, answers) in enumerate(
-                zip(question.metrics, answer.metrics, strict=True)
-            )
-        ]
+        self.safe = _columns(paper, 1.0)
+        # block_lines wraps at width / WIDTH_SAFETY: these metrics wrap at the full width.
+        self.expected = _columns(paper, WIDTH_SAFETY)
         # A row and its topic heading always fit on a page of their own.
         self.limit = sheet_body_height(paper) - SHEET_TOPIC
 
-    def fit(self, question: Blocks, answer: Blocks, notes: Sequence[Part]) -> Row:
-        """The row's type size and height (mm), and whether it is too long for a page: the
-        question beside the answer and the notes under it."""
-        row_height = 0.0
-        for size, metric, answer_metric, answers in self.metrics:
-            q = height(question, metric) * metric.em
-            a = height(answer, answer_metric) * answer_metric.em
-            if notes:
-                a = stack(a, answers, notes)
-            row_height = max(q, a) * HEIGHT_SAFETY + 2 * SHEET_ROW_PAD + SHEET_BORDER
-            if row_height <= self.limit:
-                return size, row_height, False
-        return len(SHEET_SIZES) - 1, row_height, True
+    def fit(
+        self, question: Blocks, answer: Blocks, notes: Sequence[Part], math: float = 0.0
+    ) -> Row:
+        """The row's type size, the height (mm) it is expected to print at, and whether it is
+        too long for a page: the question beside the answer and the notes under it."""
+        frame = 2 * SHEET_ROW_PAD + SHEET_BORDER
+        last = len(SHEET_SIZES) - 1
+        size = 0
+        safe = self._safe(question, answer, notes, math, size) + frame
+        while safe > self.limit and size < last:
+            size += 1
+            safe = self._safe(question, answer, notes, math, size) + frame
+        expected = _row_text(question, answer, notes, self.expected, size) + frame
+        if math:
+            expected += math * self.safe[size][2].em
+        return size, expected, safe > self.limit
+
+    def _safe(
+        self, question: Blocks, answer: Blocks, notes: Sequence[Part], math: float, size: int
+    ) -> float:
+        """The estimated height (mm) of a row's text at the type size ``size``, with margins
+        of safety."""
+        text = _row_text(question, answer, notes, self.safe, size)
+        if math:
+            text += math * self.safe[size][2].em
+        return text * HEIGHT_SAFETY
