@@ -1,7 +1,13 @@
 """The JSON Schema of the card format, for editors (completion and validation).
 
 The loader is the authority; this schema mirrors it so that an editor flags the same mistakes
-while typing. A test checks that the committed ``schema/deck.schema.json`` is current.
+while typing, and never one the loader does not make: the keys come from format.py, and a value
+the loader takes is valid here however a YAML tool reads it. The loader takes any scalar as
+text exactly as written (``back: no`` is "no", ``1924`` is "1924"), so text here is a string,
+a number or a boolean (what a YAML 1.1 or 1.2 tool makes of such a scalar), and a boolean may
+be written in any of YAML 1.1's spellings (``yes``, ``off``), which a YAML 1.2 tool reads as
+strings. Tests check that the committed ``schema/deck.schema.json`` is current and that every
+card file the loader accepts (the fixtures, the example deck) is valid.
 """
 
 from __future__ import annotations
@@ -14,18 +20,40 @@ from cardpress.model import Kind
 
 SCHEMA_ID = "https://cardpress.invalid/schema/deck-v1.schema.json"
 
-_ID = {"type": "string", "pattern": ID_PATTERN}
-_TEXT = {"type": ["string", "number"], "minLength": 1}
+# A scalar the loader reads as text: a number or a boolean is text as written.
+_SCALAR = {"type": ["number", "boolean"]}
+_ID = {
+    "anyOf": [
+        {"type": "string", "pattern": ID_PATTERN},
+        {"type": "number", "minimum": 0},
+        {"type": "boolean"},
+    ]
+}
+_TEXT = {"anyOf": [{"type": "string", "pattern": "\\S"}, _SCALAR]}
 _TAGS = {
-    "description": "Anki tags: a list, or one string of space-separated tags.",
-    "oneOf": [
-        {"type": "array", "items": {"type": "string", "pattern": "^\\S+$"}},
-        {"type": "string"},
+    "description": "Anki tags: a list, or one string of space-separated tags (empty: none).",
+    "anyOf": [
+        {
+            "type": "array",
+            "items": {"anyOf": [{"type": "string", "pattern": "^\\s*\\S+\\s*$"}, _SCALAR]},
+        },
+        {"type": ["string", "null"]},
+        _SCALAR,
     ],
 }
+# YAML 1.1's booleans (PyYAML's, the loader's); a YAML 1.2 tool reads these words as strings.
+_YAML11_BOOLEANS = [
+    spelling
+    for word in ("yes", "no", "true", "false", "on", "off")
+    for spelling in (word, word.capitalize(), word.upper())
+]
+_BOOLEAN = {"anyOf": [{"type": "boolean"}, {"enum": _YAML11_BOOLEANS}]}
 
 _DECK_PROPS: dict[str, dict[str, Any]] = {
-    "format": {"description": "Card format version.", "const": FORMAT_VERSION},
+    "format": {
+        "description": "Card format version.",
+        "enum": [FORMAT_VERSION, str(FORMAT_VERSION)],
+    },
     "key": {**_ID, "description": "Stable deck key; part of every note's Anki identity."},
     "name": {**_TEXT, "description": "Anki deck name (use '::' for a parent deck)."},
     "description": {**_TEXT, "description": "Deck description (Markdown)."},
@@ -35,16 +63,13 @@ _DECK_PROPS: dict[str, dict[str, Any]] = {
         "description": "Topic key -> title. Cards must use one of these keys.",
         "type": "object",
         "propertyNames": _ID,
-        "additionalProperties": {"type": "string", "minLength": 1},
+        "additionalProperties": _TEXT,
     },
-    "subdecks": {
-        "description": "Put each topic in its own subdeck (default true).",
-        "type": "boolean",
-    },
+    "subdecks": {"description": "Put each topic in its own subdeck (default true).", **_BOOLEAN},
     "note_type_version": {
         "description": "Version of cardpress's note types (2 adds a Card ID field). Default: 2, "
         "or 1 for a deck whose lock shows Anki has its notes under version 1.",
-        "enum": list(NOTE_TYPE_VERSIONS),
+        "enum": [*NOTE_TYPE_VERSIONS, *map(str, NOTE_TYPE_VERSIONS)],
         "default": NOTE_TYPE_VERSIONS[-1],
     },
     "cards": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/card"}},
@@ -61,7 +86,7 @@ _CARD_PROPS: dict[str, dict[str, Any]] = {
     "extra": {**_TEXT, "description": "Note shown on the back (Markdown)."},
     "tags": _TAGS,
     "leak_check": {
-        "type": "boolean",
+        **_BOOLEAN,
         "description": "false: leave the card out of the check for answers that other cards' "
         "questions give away (default true).",
     },
