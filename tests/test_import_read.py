@@ -12,6 +12,7 @@ from typing import Any
 
 import genanki
 import pytest
+from anki._backend import RustBackend
 from anki.collection import Collection, ExportAnkiPackageOptions, ImportCsvRequest
 from anki.decks import DeckId
 
@@ -24,7 +25,14 @@ from cardpress.importer import (
     read_package,
     read_text,
 )
-from tests.conftest import FIXTURES, REPO, fresh_collection
+from tests.conftest import (
+    FIXTURES,
+    NONE_SKIPPED,
+    REPO,
+    bucket_sizes,
+    fresh_collection,
+    import_apkg,
+)
 
 PNG = (FIXTURES / "outside.png").read_bytes()
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x0f" + bytes(range(64))  # Anki does not look inside
@@ -485,3 +493,68 @@ def test_collection_is_typed_and_frozen(source: Source) -> None:
         imported.notes[0].guid = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         imported.media["new.png"] = b""  # type: ignore[index]
+
+
+@pytest.mark.parametrize("name", ["latest.apkg", "legacy.apkg"])
+def test_what_is_read_is_enough_to_give_anki_the_same_notes(
+    tmp_path: Path, name: str, source: Source
+) -> None:
+    """A package written (with genanki) from nothing but what was read, imported into a copy
+    of the collection it came from: Anki finds every note and note type the same, adds
+    nothing and keeps the reviews."""
+    imported = read_package(source.files[name])
+    models = {
+        nt.id: genanki.Model(
+            nt.id,
+            nt.name,
+            fields=[{"name": f.name, "id": f.id} for f in nt.fields],
+            templates=[
+                {"name": t.name, "qfmt": t.qfmt, "afmt": t.afmt, "id": t.id} for t in nt.templates
+            ],
+            css=nt.css,
+            model_type=genanki.Model.CLOZE
+            if nt.kind is NoteTypeKind.CLOZE
+            else genanki.Model.FRONT_BACK,
+            latex_pre=nt.latex_pre,
+            latex_post=nt.latex_post,
+            sort_field_index=nt.sort_field,
+        )
+        for nt in imported.note_types
+    }
+    decks = {
+        deck.name: genanki.Deck(number, deck.name)
+        for number, deck in enumerate(imported.decks, start=2)
+    }
+    for note in imported.notes:
+        assert note.note_type_id is not None and note.deck is not None
+        decks[note.deck].add_note(
+            genanki.Note(
+                model=models[note.note_type_id],
+                fields=list(note.fields),
+                tags=list(note.tags),
+                guid=note.guid,
+            )
+        )
+    rebuilt = tmp_path / "rebuilt.apkg"
+    newer = max(note.mtime for note in imported.notes) + 60
+    genanki.Package(list(decks.values())).write_to_file(str(rebuilt), timestamp=newer)
+    # The collection it came from, restored from its backup as Anki restores one.
+    folder = tmp_path / "anki"
+    folder.mkdir()
+    RustBackend().import_collection_package(
+        col_path=str(folder / "collection.anki2"),
+        backup_path=str(source.files["latest.colpkg"]),
+        media_folder=str(folder / "collection.media"),
+        media_db=str(folder / "collection.media.db2"),
+    )
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        note_types_before = sorted(col.models.all_names())
+        log = import_apkg(col, rebuilt)
+        assert bucket_sizes(log) == {"new": 0, "updated": len(source.notes), **NONE_SKIPPED}
+        assert sorted(col.models.all_names()) == note_types_before
+        notes, _ = _snapshot(col)
+        assert {g: n[:4] for g, n in notes.items()} == {g: n[:4] for g, n in source.notes.items()}
+        assert {int(c) for c in col.find_cards("-is:new")} == source.reviewed
+    finally:
+        col.close()
