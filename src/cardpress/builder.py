@@ -523,7 +523,9 @@ def _run(
                 raise ExportError(jobs[aside[0]].target, str(exc)) from exc
     progress(total, total, "done")
     for i, job in enumerate(jobs):
-        result.warnings.extend(summaries[i].warnings)
+        # A note two outputs give in the same words (both printable pages) is said once.
+        said = set(result.warnings)
+        result.warnings.extend(d for d in summaries[i].warnings if d not in said)
         if check_only and job.same is not None:
             changed = not job.same(temps[i], job.target)
         else:

@@ -97,6 +97,18 @@ IMAGE_MIME = {
     ".svg": "image/svg+xml",
 }
 
+# Sound: ``[sound:FILE]`` in a field plays FILE from Anki's media folder. As in Anki (its
+# AV_TAGS pattern): case-sensitive (Anki plays no ``[Sound:…]``), the name runs to the first
+# ']', spaces included. loader/media.py judges the file by its content.
+SOUND = re.compile(r"\[sound:([^\]]+)\]")
+AUDIO_SUFFIXES = (".mp3", ".ogg", ".opus", ".wav", ".m4a", ".webm")
+
+
+def is_sound(media_name: str) -> bool:
+    """Whether a media file (by its name) is one a ``[sound:…]`` tag plays, not an image."""
+    return media_name.lower().endswith(AUDIO_SUFFIXES)
+
+
 # Limits: input beyond them is an error with its own message, never a hang.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FIELD_CHARS = 100_000

@@ -4,7 +4,8 @@ Markdown (CommonMark, line breaks kept) is rendered by cmark-gfm, the CommonMark
 implementation in C (about 25 times faster here than the pure-Python parsers); the result goes
 through nh3's allow-list sanitiser (ammonia), so no script, event handler or ``javascript:``
 link survives in any output. Every image source, Markdown or raw ``<img>``, goes through the
-caller's resolver. MathJax ``\\( \\)`` and ``\\[ \\]`` spans pass through untouched.
+caller's resolver, and so does the file of every ``[sound:FILE]`` tag, which Markdown never
+sees. MathJax ``\\( \\)`` and ``\\[ \\]`` spans pass through untouched.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import nh3
 from cmarkgfm import _cmark
 from cmarkgfm.cmark import Options
 
-from cardpress.format import MAX_NESTING
+from cardpress.format import MAX_NESTING, SOUND
 
 ALLOWED_TAGS = frozenset(
     {
@@ -71,11 +72,12 @@ _CMARK_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_HARDBREAKS
 
 @dataclass
 class Rendered:
-    """The HTML of one field, the image sources it uses (as authored) and the relative links
-    the sanitiser removed."""
+    """The HTML of one field, the image sources and sound files it uses (as authored) and the
+    relative links the sanitiser removed."""
 
     html: str
     images: list[str] = field(default_factory=list)
+    sounds: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     failure: BaseException | None = None  # raised by a resolver inside the sanitiser
 
@@ -92,9 +94,17 @@ class TooDeep(ValueError):
 ImageResolver = Callable[[str], "str | None"]
 """Maps an authored image path to its media name, or None when it cannot be used."""
 
+SoundResolver = Callable[[str], "str | None"]
+"""Maps the file of an authored ``[sound:FILE]`` tag to its media name, or None when it cannot
+be used."""
+
 
 def render(
-    text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
+    text: str,
+    resolve_image: ImageResolver | None = None,
+    *,
+    inline: bool = True,
+    resolve_sound: SoundResolver | None = None,
 ) -> Rendered:
     """Render Markdown ``text`` to sanitised HTML.
 
@@ -105,7 +115,7 @@ def render(
     text = text.strip()
     if inline and _PLAIN.fullmatch(text) and not text.endswith((" ", "\\")):
         return Rendered(html=unicodedata.normalize("NFC", text))
-    return render_markdown(text, resolve_image, inline=inline)
+    return render_markdown(text, resolve_image, inline=inline, resolve_sound=resolve_sound)
 
 
 def render_html(text: str) -> str:
@@ -117,44 +127,88 @@ def render_html(text: str) -> str:
 
 
 def render_markdown(
-    text: str, resolve_image: ImageResolver | None = None, *, inline: bool = True
+    text: str,
+    resolve_image: ImageResolver | None = None,
+    *,
+    inline: bool = True,
+    resolve_sound: SoundResolver | None = None,
 ) -> Rendered:
     """The full path of :func:`render`: parse, render, sanitise (no plain-text shortcut).
 
-    The sanitiser is the last step: nothing is put into the HTML after it. The text is
-    NFC-normalised first (after sanitising, a combining character could join the ``>`` that
-    ends a tag and reopen it); maths is kept from the Markdown parser with placeholders and
-    put back, escaped, before the sanitiser sees the HTML.
+    The sanitiser is the last step: nothing is put into the HTML after it but the text of
+    sound tags (:func:`_sound_tags`). The text is NFC-normalised first (after sanitising, a
+    combining character could join the ``>`` that ends a tag and reopen it); sound tags and
+    maths are kept from the Markdown parser with placeholders (it would read the ``_`` of
+    ``[sound:a_b_.mp3]`` as emphasis, a line ``[sound:x]: y`` as a link definition). Maths is
+    put back, escaped, before the sanitiser sees the HTML; sound tags after it.
     """
     result = Rendered(html="")
     text = unicodedata.normalize("NFC", text).strip()
-    maths: list[str] = []
+    kept: list[str] = []  # what each placeholder stands for: a formula, or a sound tag's file
+    sounds = "[sound:" in text
     pair = None
-    if MATH.search(text):
+    if sounds or MATH.search(text):
         pair = next(
             ((a, b) for a, b in _PLACEHOLDER_PAIRS if a not in text and b not in text), None
         )
     if pair is not None:
         open_, close = pair
 
-        def keep_math(m: re.Match[str]) -> str:
-            maths.append(m.group(0))
-            return f"{open_}{len(maths) - 1}{close}"
+        def keep(what: str) -> str:
+            kept.append(what)
+            return f"{open_}{len(kept) - 1}{close}"
 
-        text = MATH.sub(keep_math, text)
+        if sounds:
+            text = SOUND.sub(lambda m: keep(m.group(0)), text)
+        text = MATH.sub(lambda m: keep(m.group(0)), text)
     raw = _markdown_to_html(text).strip()
     depth = nesting(raw)
     if depth > MAX_NESTING:
         raise TooDeep(depth)
     if inline and raw.startswith("<p>") and raw.endswith("</p>") and "<p>" not in raw[3:-4]:
         raw = raw[3:-4]  # a single paragraph: its content, without the wrapper
-    if pair is not None:
-        # Escaped with quotes too: a placeholder may sit inside an attribute value.
-        raw = re.sub(
-            f"{pair[0]}(\\d+){pair[1]}", lambda m: html.escape(maths[int(m.group(1))]), raw
-        )
+    placeholder = re.compile(f"{pair[0]}(\\d+){pair[1]}") if pair is not None else None
+    if placeholder is not None:
+        # Escaped with quotes too: a placeholder may sit inside an attribute value. Sound
+        # tags stay placeholders until the sanitiser is done.
+        def put_back(m: re.Match[str]) -> str:
+            what = kept[int(m.group(1))]
+            return m.group(0) if what.startswith("[sound:") else html.escape(what)
+
+        raw = placeholder.sub(put_back, raw)
     result.html = sanitise(raw, resolve_image, result)
+    if sounds or "[sound:" in result.html:
+        result.html = _sound_tags(result.html, kept, placeholder, resolve_sound, result)
     return result
+
+
+def _sound_tags(
+    fragment: str,
+    kept: list[str],
+    placeholder: re.Pattern[str] | None,
+    resolve: SoundResolver | None,
+    result: Rendered,
+) -> str:
+    """``fragment`` (sanitised) with each sound tag naming its media file.
+
+    The tags the author wrote were kept from the parser and the sanitiser as placeholders;
+    tags that they made (``\\[sound:x]``, ``&#91;sound:x]``, a removed element inside one)
+    are in the text already. Anki plays both, so both are resolved, in the order they come.
+    What goes in is text, escaped: a media name, or the file as written where it cannot be
+    resolved (an error the resolver reports; without a resolver, ``result.sounds`` tells).
+    """
+    tags = SOUND if placeholder is None else re.compile(f"{placeholder.pattern}|{SOUND.pattern}")
+
+    def tag(m: re.Match[str]) -> str:
+        if placeholder is not None and m.group(1) is not None:  # one the author wrote
+            name = kept[int(m.group(1))][len("[sound:") : -1]
+        else:  # one made by the parser or the sanitiser: its name is HTML text
+            name = html.unescape(m.group(m.lastindex or 0))
+        result.sounds.append(name)
+        resolved = resolve(name) if resolve is not None else None
+        return html.escape(f"[sound:{resolved or name}]")
+
+    return tags.sub(tag, fragment)
 
 
 def sanitise(

@@ -27,8 +27,8 @@ from typing import TextIO
 
 from cardpress.errors import Diagnostic, Severity
 from cardpress.export import BuildOptions, ExportSummary, plural
-from cardpress.format import CLOZE, cloze_question
-from cardpress.model import Card, Kind
+from cardpress.format import CLOZE, SOUND, cloze_question, is_sound
+from cardpress.model import Card, Kind, Media
 from cardpress.notes import STOCK_NAMES, Notes
 from cardpress.render import plain_text
 
@@ -77,13 +77,8 @@ def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> 
             text = f"{plural(len(notes), 'row')} of plain CSV"
     warnings: list[Diagnostic] = []
     if deck.media:
-        warnings.append(
-            Diagnostic(  # by design, not a mistake: a note, which never fails --strict
-                deck.location,
-                Severity.NOTE,
-                f"this deck has {plural(len(deck.media), 'image')}; images cannot travel in a "
-                "CSV (use the .apkg, or leave the CSV out with --only)",
-            )
+        warnings.append(  # by design, not a mistake: a note, which never fails --strict
+            Diagnostic(deck.location, Severity.NOTE, _media_left_out(deck.media))
         )
     numeric = sorted(name for name in names if _is_deck_id(name))
     if dialect == "anki" and numeric:
@@ -96,6 +91,19 @@ def write_csv(notes: Notes, path: Path, options: BuildOptions | None = None) -> 
             )
         )
     return ExportSummary(text, tuple(warnings))
+
+
+def _media_left_out(media: Sequence[Media]) -> str:
+    """What the note says of the deck's media files, which a CSV cannot carry (its rows keep
+    the references, images and sound tags, which Anki finds only where the files are)."""
+    sounds = sum(1 for item in media if is_sound(item.name))
+    kinds = [(n, word) for n, word in ((len(media) - sounds, "image"), (sounds, "sound file")) if n]
+    has = " and ".join(plural(n, word) for n, word in kinds)
+    what = " and ".join(f"{word}s" for _, word in kinds)
+    return (
+        f"this deck has {has}; {what} cannot travel in a CSV "
+        "(use the .apkg, or leave the CSV out with --only)"
+    )
 
 
 def _is_deck_id(name: str) -> bool:
@@ -213,14 +221,21 @@ def plain_question_answer(card: Card) -> tuple[str, str]:
     """Question and answer as plain text: what the card shows, without markup.
 
     The text comes from the sanitised fields, so nothing the sanitiser removed (a script, a
-    handler) reaches a cell. A cloze becomes a question with every deletion shown as
-    ``[...]`` (or ``[hint]``) and an answer with every deletion filled in.
+    handler) reaches a cell, and no sound tag. A cloze becomes a question with every deletion
+    shown as ``[...]`` (or ``[hint]``) and an answer with every deletion filled in.
     """
     if card.kind is not Kind.CLOZE:
-        return plain_text(card.front), plain_text(card.back)
+        return _plain(card.front), _plain(card.back)
     question = cloze_question(card.front)
     answer = CLOZE.sub(lambda m: m.group(2), card.front)
-    return plain_text(question), plain_text(answer)
+    return _plain(question), _plain(answer)
+
+
+def _plain(fragment: str) -> str:
+    """A field as plain text; a sound tag, which plays nothing in a cell, is left out."""
+    if "[sound:" in fragment:
+        fragment = SOUND.sub("", fragment)
+    return plain_text(fragment)
 
 
 def neutralise(cell: str) -> str:

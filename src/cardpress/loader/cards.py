@@ -315,7 +315,8 @@ def _may_nest_too_deep(text: str) -> bool:
 
 
 def _resolved(node: yaml.Node, text: str, context: CardContext) -> tuple[str, tuple[str, ...]]:
-    """A field that may hold images or links, rendered with its images resolved."""
+    """A field that may hold images, sound tags or links, rendered with its images and sound
+    files resolved."""
     names: list[str] = []
 
     def resolver(src: str) -> str | None:
@@ -324,7 +325,13 @@ def _resolved(node: yaml.Node, text: str, context: CardContext) -> tuple[str, tu
             names.append(name)
         return name
 
-    rendered = render(text, resolver)
+    def sound_resolver(file: str) -> str | None:
+        name = context.images.resolve_sound(file, node, context.report)
+        if name:
+            names.append(name)
+        return name
+
+    rendered = render(text, resolver, resolve_sound=sound_resolver)
     for link in rendered.links:
         context.report.error(
             node,

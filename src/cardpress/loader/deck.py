@@ -311,6 +311,13 @@ def _description(
             "Anki's Check Media looks for images in notes only, and would list it as unused",
         )
         return None
+    if rendered.sounds:
+        report.error(
+            node,
+            f"deck description plays a sound ([sound:{rendered.sounds[0]}]); a deck description "
+            "cannot: Anki plays sounds on cards only (put it on a card)",
+        )
+        return None
     for link in rendered.links:
         report.error(
             node,

@@ -7,8 +7,8 @@ a :data:`LeakEntry` (its questions' words and its short answers' words, see
 other cards' questions contain, in one pass over an index of the answers: linear in the
 deck's words, whichever path (whole file or chunks) read the cards.
 
-Words are compared case-folded, without punctuation (``Lenin's`` is ``lenin``) and without
-MathJax. Words of the
+Words are compared case-folded, without punctuation (``Lenin's`` is ``lenin``), without
+MathJax and without sound tags (``[sound:clip-….mp3]`` says "sound" to no one). Words of the
 deck's name and topic titles, and words found in more than a tenth of the questions, say
 nothing about one card's answer: they are left out of answers and questions alike, and an
 answer made only of them is never looked for.
@@ -26,6 +26,7 @@ from cardpress.format import (
     LEAK_ANSWER_WORDS,
     LEAK_COMMON_MIN,
     LEAK_COMMON_SHARE,
+    SOUND,
     cloze_question,
 )
 from cardpress.model import Kind, Location
@@ -47,9 +48,11 @@ _DROP = str.maketrans("", "", _APOSTROPHES)
 
 def words(text: str) -> Words:
     """The words of ``text``, case-folded, without punctuation; a possessive ``'s`` goes, and
-    so does MathJax (``x^2`` is no word)."""
+    so do MathJax (``x^2`` is no word) and sound tags."""
     if "\\" in text:
         text = MATH.sub(" ", text)
+    if "[sound:" in text:
+        text = SOUND.sub(" ", text)
     found = _WORD.findall(text.casefold())
     if "'" not in text and "\u2019" not in text:
         return tuple(found)

@@ -1,4 +1,4 @@
-"""Card fields made ready for the page: cloze sides, images, and the sanitiser last.
+"""Card fields made ready for the page: cloze sides, images, sounds, and the sanitiser last.
 
 Card fields come from the loader sanitised (render.py), and most go on the page as they are.
 What the pages rewrite goes through ``render.sanitise`` again, as the last step, with only the
@@ -23,6 +23,10 @@ attribute of the page loads anything; the only ``data:`` URIs are the stylesheet
 the deck's own media files. An image that is not one of the deck's media (one the loader could not
 resolve) is left out of the page: it could only print as a broken-image box, and it is not
 measured either.
+
+Sound does not print: each ``[sound:FILE]`` tag is a ``♪`` on the page, a mark that the card
+plays a sound in Anki (a card that only plays one is not blank), and the writers say so in a
+note (:func:`sound_note`).
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from cardpress.errors import Diagnostic, Severity
+from cardpress.export import plural
 from cardpress.export.printable.blocks import Blocks, paragraph
 from cardpress.export.printable.blocks_fast import read_fast
 from cardpress.export.printable.fit import Part
-from cardpress.format import CLOZE
-from cardpress.model import Card, Kind, Media
+from cardpress.format import CLOZE, SOUND, is_sound
+from cardpress.model import Card, Deck, Kind, Media
 from cardpress.render import sanitise
 
 BLANK = "[…]"
@@ -151,6 +157,33 @@ class Images:
         return _IMG.sub(swap, fragment), classes
 
 
+# -- sound ---------------------------------------------------------------------------------
+
+SOUND_MARK = "\u266a"  # ♪, where a sound tag plays on the card in Anki
+
+
+def without_sounds(fragment: str) -> str:
+    """``fragment`` with each sound tag a ``♪``: text for text (a tag is text in the HTML),
+    so nothing needs sanitising again."""
+    return SOUND.sub(SOUND_MARK, fragment) if "[sound:" in fragment else fragment
+
+
+def sound_note(deck: Deck) -> tuple[Diagnostic, ...]:
+    """The note the printable pages give for a deck whose cards play sounds: paper cannot
+    (a note by design, like the CSV's for media; never a failure, even with --strict)."""
+    sounds = sum(1 for item in deck.media if is_sound(item.name))
+    if not sounds:
+        return ()
+    return (
+        Diagnostic(
+            deck.location,
+            Severity.NOTE,
+            f"this deck has {plural(sounds, 'sound file')}; the printable pages leave the sound "
+            f"out (a {SOUND_MARK} marks where a card plays one in Anki)",
+        ),
+    )
+
+
 # -- math ----------------------------------------------------------------------------------
 
 # MathJax's delimiters as the loader keeps them (render.py): \( inline \) and \[ display \],
@@ -227,9 +260,10 @@ class Fields:
         return (question, answer, extra, source), question_blocks, answer_blocks, notes
 
     def field(self, fragment: str, used: set[int] | None = None) -> tuple[str, Blocks]:
-        """A field's HTML for the page (the loader's, the very string, unless it has images
-        or math) and how it measures; the images it shows are added to ``used`` (the cards'
-        by default)."""
+        """A field's HTML for the page (the loader's, the very string, unless it has images,
+        sounds or math) and how it measures; the images it shows are added to ``used`` (the
+        cards' by default)."""
+        fragment = without_sounds(fragment)
         math = "\\(" in fragment or "\\[" in fragment
         if "<" not in fragment and "&" not in fragment and not math:
             return fragment, paragraph(fragment)  # plain text, as most fields are
@@ -280,7 +314,7 @@ class Fields:
     def _clean_cloze(self, text: str) -> tuple[str, str, str | None, str | None]:
         """Both sides of a cloze note, sanitised; and their text, when the spans put in are
         all their markup and the sanitiser left them as they were."""
-        sides = cloze_sides(text)
+        sides = cloze_sides(without_sounds(text))
         front, back = sides.front, sides.back
         classes = _CLOZE_CLASSES
         if "<img" in text:

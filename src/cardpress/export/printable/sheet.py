@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from cardpress.export import BuildOptions, ExportSummary, plural
+from cardpress.export.printable.fields import sound_note
 from cardpress.export.printable.frame import (
     ACCENTS,
     CSP,
@@ -82,7 +83,8 @@ def write_sheet(
         + (f", {what}" if what else "")
         + ")"
     )
-    return ExportSummary(summary, () if worksheet else measurement.row_warnings)
+    warnings = () if worksheet else measurement.row_warnings
+    return ExportSummary(summary, (*warnings, *sound_note(deck)))
 
 
 def _for_writing(measurement: Measurement) -> Measurement:
