@@ -32,6 +32,9 @@ def test_readme_card_example_loads(tmp_path: Path) -> None:
 
 def test_readme_documents_every_command_and_option() -> None:
     assert isinstance(cli, click.Group)
+    for param in cli.params:  # the group's own: --config, --no-config
+        for option in getattr(param, "opts", []):
+            assert option in README, f"README does not mention {option}"
     for name, command in cli.commands.items():
         assert f"cardpress {name}" in README
         for param in command.params:
@@ -45,3 +48,10 @@ def test_readme_documents_every_deck_and_card_key() -> None:
 
     for key in [*DECK_KEYS, *CARD_KEYS]:
         assert f"`{key}`" in README, key
+
+
+def test_readme_documents_every_setting() -> None:
+    from cardpress.config import SETTINGS
+
+    example = README.split("```toml\n# cardpress.toml\n", 1)[1].split("```", 1)[0]
+    assert [line.split(" = ", 1)[0] for line in example.splitlines()] == list(SETTINGS)
