@@ -18,12 +18,14 @@ from anki.collection import Collection
 from anki.sound import SoundOrVideoTag
 from click.testing import CliRunner, Result
 
-from cardpress import build, load_deck
+from cardpress import InputError, build, load, load_deck
 from cardpress.cli import cli
 from cardpress.export.csv import plain_question_answer
+from cardpress.loader import chunked as chunked_reading
 from cardpress.render import render
 from tests.conftest import FIXTURES, import_apkg, import_csv
 from tests.test_html import open_pdf, print_to_pdf
+from tests.test_parallel import count_forks
 
 AUDIO = FIXTURES / "audio"
 # One real file of each type cardpress packs (the WAV is written by write_wav).
@@ -128,6 +130,39 @@ def test_the_same_name_in_two_folders_is_two_files(tmp_path: Path) -> None:
     )
 
 
+def test_a_big_deck_read_in_chunks_packs_the_same_sounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read by several processes (a big file), a deck has the same media and messages."""
+    cards = "".join(
+        f"  - id: c{i}\n    front: '[sound:{('clip.mp3', 'clip.ogg', 'gone.mp3')[i % 3]}] {i}?'\n"
+        f"    back: '{i}'\n"
+        for i in range(60)
+    )
+    deck = _folder(
+        tmp_path, cards, {"clip.mp3": AUDIO / "clip.mp3", "clip.ogg": AUDIO / "clip.ogg"}
+    )
+
+    def outcome() -> list[str]:
+        try:
+            load([deck], workers=3)
+        except InputError as error:
+            return [str(d) for d in error.diagnostics]
+        raise AssertionError("gone.mp3 is missing: the load must fail")
+
+    one = outcome()
+    assert len(one) == 20 and all("sound file not found: gone.mp3" in d for d in one)
+    monkeypatch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 0)
+    forks = count_forks(monkeypatch)
+    assert outcome() == one and forks  # read in chunks, by forked workers
+    deck.write_text(deck.read_text(encoding="utf-8").replace("gone.mp3", "clip.mp3"), "utf-8")
+    chunked = load([deck], workers=3).decks[0]
+    monkeypatch.setattr(chunked_reading, "PARALLEL_MIN_BYTES", 1 << 40)
+    whole = load([deck], workers=1).decks[0]
+    assert chunked == whole and len(whole.media) == 2
+    assert all(card.front.startswith("[sound:clip-") for card in whole.cards)
+
+
 # -- judged like images ----------------------------------------------------------------------
 
 
@@ -179,6 +214,24 @@ def test_a_sound_file_must_be_real_audio_inside_the_folder(tmp_path: Path) -> No
     ]
 
 
+def test_a_path_that_is_no_url_is_a_clean_error_for_images_and_sounds(tmp_path: Path) -> None:
+    """One rule for both: "//[x" (which Python's urlsplit cannot read) is an absolute path."""
+    deck = _folder(
+        tmp_path,
+        "  - id: a\n    front: '<img src=\"//[x.png\"> q'\n    back: x\n"
+        "  - id: b\n    front: '[sound://[x.mp3] q'\n    back: x\n",
+    )
+    result = _cli("check", str(deck))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"{deck}:5:12: error: image path '//[x.png' is absolute; use a path relative to the "
+        "card file",
+        f"{deck}:8:12: error: sound file path '//[x.mp3' is absolute; use a path relative to "
+        "the card file",
+        "2 errors, 0 warnings",
+    ]
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
 def test_a_link_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     shutil.copy(AUDIO / "clip.mp3", tmp_path / "secret.mp3")
@@ -224,6 +277,7 @@ def _names(files: list[str]) -> Any:
         # Underscores that Markdown would read as emphasis, around a file name.
         ("[sound:__init__.mp3] *hi*", "[sound:m1.mp3] <em>hi</em>", ["__init__.mp3"]),
         ("a_[sound:x_y_.mp3]_b", "a_[sound:m1.mp3]_b", ["x_y_.mp3"]),
+        ("[sound:a*b*c.mp3]", "[sound:m1.mp3]", ["a*b*c.mp3"]),
         # A line that Markdown would take for a link definition, and drop.
         (
             "[sound:clip.mp3]: https://example.com",
