@@ -30,6 +30,7 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -87,38 +88,48 @@ class Images:
             data = resolved.read_bytes()
         except OSError as exc:
             raise _Refused(f"cannot read {what} {rel!r}: {exc.strerror}") from None
-        suffix = resolved.suffix.lower()
-        if kind is _SOUND:
-            problem = sound_problem(resolved, data)
-            if problem:
-                raise _Refused(f"sound file {rel!r} {problem}")
-            return resolved, data
-        magic = IMAGE_MAGIC.get(suffix)
-        if magic is None or not data.startswith(magic):
-            raise _Refused(f"{rel!r} is not an image cardpress can pack (png, jpg, gif, webp, svg)")
-        problem = svg_problem(data) if suffix == ".svg" else None
+        problem = kind.problem(rel, resolved, data)
         if problem:
-            raise _Refused(
-                f"SVG image {rel!r} cannot be packed: {problem}; cardpress packs only "
-                "drawings without scripts, event handlers or references to other files"
-            )
+            raise _Refused(problem)
         return resolved, data
+
+
+def _image_problem(rel: str, path: Path, data: bytes) -> str | None:
+    """Why the image ``rel`` (at ``path``, holding ``data``) cannot be packed, or None."""
+    suffix = path.suffix.lower()
+    magic = IMAGE_MAGIC.get(suffix)
+    if magic is None or not data.startswith(magic):
+        return f"{rel!r} is not an image cardpress can pack (png, jpg, gif, webp, svg)"
+    problem = svg_problem(data) if suffix == ".svg" else None
+    if problem:
+        return (
+            f"SVG image {rel!r} cannot be packed: {problem}; cardpress packs only "
+            "drawings without scripts, event handlers or references to other files"
+        )
+    return None
+
+
+def _sound_problem(rel: str, path: Path, data: bytes) -> str | None:
+    """Why the sound file ``rel`` (at ``path``, holding ``data``) cannot be packed, or None."""
+    problem = sound_problem(path, data)
+    return f"sound file {rel!r} {problem}" if problem else None
 
 
 @dataclass(frozen=True)
 class _Kind:
     """What a media reference names: how messages call it and its file, whether it is a URL
-    (an image source, percent-encoded) or a plain file name (a sound tag's), and the stem of
-    a file whose name has no letter or digit."""
+    (an image source, percent-encoded) or a plain file name (a sound tag's), the stem of a
+    file whose name has no letter or digit, and why a file's content cannot be packed."""
 
     noun: str
     file: str
     url: bool
     stem: str
+    problem: Callable[[str, Path, bytes], str | None]
 
 
-_IMAGE = _Kind("image", "image file", url=True, stem="image")
-_SOUND = _Kind("sound file", "sound file", url=False, stem="sound")
+_IMAGE = _Kind("image", "image file", url=True, stem="image", problem=_image_problem)
+_SOUND = _Kind("sound file", "sound file", url=False, stem="sound", problem=_sound_problem)
 
 
 # A URL's scheme, as urlsplit finds it (which raises on some paths, like "//[").
