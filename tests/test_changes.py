@@ -429,7 +429,7 @@ def test_a_format_1_lock_is_current_for_check_and_upgraded_by_the_next_build(
 
     checked = _cli("build", "--check", DECK)
     assert checked.exit_code == 0, checked.output
-    assert checked.stdout.startswith("all 5 outputs are current")
+    assert checked.stdout.startswith("all 6 outputs are current")  # 4, the lock, the record
 
     built = _cli("build", DECK)
     assert "history.lock.json: 8 cards\n" in built.stdout  # changed: not "(unchanged)"
