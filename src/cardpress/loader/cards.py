@@ -18,12 +18,14 @@ from cardpress.errors import Severity
 from cardpress.format import (
     CARD_KEYS,
     CLOZE,
+    ID,
     KINDS,
     LONG_ANSWER_CHARS,
     MAX_CLOZE_NUMBER,
+    MAX_NAME_CHARS,
     MAX_NESTING,
 )
-from cardpress.loader import values
+from cardpress.loader import hints, values
 from cardpress.loader.leaks import LeakEntry, leak_entry
 from cardpress.loader.media import Images
 from cardpress.loader.values import Report
@@ -66,10 +68,11 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
     """The Card of a card's node, the visible text of its sides and its ``leak_check``, or
     None when it has an error. Its keys are judged first, then its fields; each problem is
     reported as it is found, so that problems at one position keep their order."""
-    fields = values.mapping(context.report, node, _CARD_KEYS, "a card")
+    meant: set[str] = set()  # keys an unknown key was meant to be (reported once, there)
+    fields = values.mapping(context.report, node, _CARD_KEYS, "a card", meant)
     if fields is None:
         return None
-    keys = _keys(fields, node, context)
+    keys = _keys(fields, node, context, meant)
     if keys is None:
         return None
     ok, kind, first, second, source, extra, card_id, generated, topic, tags = keys
@@ -106,13 +109,13 @@ _Keys = tuple[
 ]  # fmt: skip
 
 
-def _keys(fields: _Fields, node: yaml.Node, context: CardContext) -> _Keys | None:
+def _keys(fields: _Fields, node: yaml.Node, context: CardContext, meant: set[str]) -> _Keys | None:
     """Judge a card's keys, and its fields as text; None when it has no text to judge more."""
     report = context.report
     kind, ok = _kind(fields, report) if "kind" in fields else (Kind.BASIC, True)
     cloze = kind is Kind.CLOZE
     if ("text" in fields, "front" in fields, "back" in fields) != _TEXT_KEYS[cloze]:
-        ok = _report_keys(kind, fields, node, report) and ok
+        ok = _report_keys(kind, fields, node, report, meant) and ok
     first = _text(fields, "text" if cloze else "front", report)
     second = None if cloze else _text(fields, "back", report)
     source = _text(fields, "source", report)
@@ -133,28 +136,47 @@ def _text(fields: _Fields, key: str, report: Report) -> _Text | None:
         return None
     node = fields[key][1]
     value = values.scalar(report, node, _WHAT[key])
-    return None if value is None else (value, node)
+    if value is None:
+        return None
+    if isinstance(node, yaml.ScalarNode) and not node.style and report.source:
+        # Unquoted text ends where a comment starts (' #'): say so, if one follows it.
+        line = report.comment_after(node)
+        if line:
+            report.warn(node, f"{_WHAT[key]} {hints.comment_cut(line, key)}")
+    return value, node
 
 
 def _kind(fields: _Fields, report: Report) -> tuple[Kind, bool]:
-    """The kind a card says it is (basic when it is unusable), and whether it is usable."""
+    """The kind a card says it is, and whether it is usable.
+
+    Kinds are names of the card format, written as the README and the JSON Schema (which
+    editors complete from) write them: lowercase, like the keys. An unusable kind is reported
+    once; the card is then judged as the kind its keys make it (``text``: a cloze, else
+    basic), so that its other problems are found without a message for each key.
+    """
     node = fields["kind"][1]
     raw = values.scalar(report, node, "card kind")
-    if raw is None:
-        return Kind.BASIC, False
-    kind = KINDS.get(raw.strip())
-    if kind is None:
-        report.error(
-            node,
-            f"unknown card kind {raw!r}; expected one of "
-            f"{', '.join(_KIND_NAMES)}{values.did_you_mean(raw, _KIND_NAMES)}",
+    kind = None if raw is None else KINDS.get(raw.strip())
+    if kind is not None:
+        return kind, True
+    if raw is not None:
+        word = raw.strip()
+        hint = (
+            f"; kinds are written in lowercase: {word.lower()!r}"
+            if word.lower() in KINDS
+            else values.did_you_mean(word, _KIND_NAMES)
         )
-        return Kind.BASIC, False
-    return kind, True
+        expected = ", ".join(_KIND_NAMES)
+        report.error(node, f"unknown card kind {raw!r}; expected one of {expected}{hint}")
+    shaped = "text" in fields and "front" not in fields and "back" not in fields
+    return (Kind.CLOZE if shaped else Kind.BASIC), False
 
 
-def _report_keys(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -> bool:
-    """Whether the card has the text keys its kind takes, and no other (reports which)."""
+def _report_keys(
+    kind: Kind, fields: _Fields, node: yaml.Node, report: Report, meant: set[str]
+) -> bool:
+    """Whether the card has the text keys its kind takes, and no other (reports which; a
+    key that an unknown key was meant to be is reported there only)."""
     cloze = kind is Kind.CLOZE
     ok = True
     for key in ("front", "back") if cloze else ("text",):
@@ -164,7 +186,8 @@ def _report_keys(kind: Kind, fields: _Fields, node: yaml.Node, report: Report) -
             ok = False
     for key in ("text",) if cloze else ("front", "back"):
         if key not in fields:
-            report.error(node, f"{kind.value} card is missing required key {key!r}")
+            if key not in meant:
+                report.error(node, f"{kind.value} card is missing required key {key!r}")
             ok = False
     return ok
 
@@ -360,21 +383,40 @@ class DeckCards:
     asked: list[tuple[str, int, int, Kind, str, str]] = field(default_factory=list)
     leaks: list[LeakEntry] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # case-folded -> the first spelling
+    made: set[str] = field(default_factory=set)  # the ids made up for cards without one
     title_of: dict[str, str] = field(default_factory=dict)  # a title -> its entry in titles
 
     def add(self, node: yaml.Node, context: CardContext) -> None:
         """Judge the card at ``node`` and keep it if it has no error."""
         judged = read_card(node, context)
         if judged is None:
+            self._other_errors(node, context.report)
             return
         card, front, back, leak_check = judged
         if not self._fits(card, node, context.report):
             return
         self.ids[card.id] = card.line
+        if card.generated_id:
+            self.made.add(card.id)
         self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
         if leak_check:
-            self.asked.append((card.id, card.line, card.col, card.kind, front, back))
+            # A made-up id names no card: the warnings name it by its line (leaks.py).
+            own = "" if card.generated_id else card.id
+            self.asked.append((own, card.line, card.col, card.kind, front, back))
         self.cards.append(card)
+
+    def _other_errors(self, node: yaml.Node, report: Report) -> None:
+        """For a card with errors: whether its id is taken too (every problem of a card in
+        one run), and it takes the id (one card with an id, then its copy with a fix)."""
+        card_id = _written_id(node)
+        if card_id is None:
+            return
+        line = report.line(node)
+        if card_id in self.ids:
+            first = self.ids[card_id]
+            report.error(node, f"duplicate card id {card_id!r} (first at line {first})")
+        else:
+            self.ids[card_id] = line
 
     def leak_entries(self) -> list[LeakEntry]:
         """The cards' entries for the check for answers given away, in file order."""
@@ -382,6 +424,7 @@ class DeckCards:
 
     def _fits(self, card: Card, node: yaml.Node, report: Report) -> bool:
         """Whether the card's topic title and id fit the cards before it (reports why not)."""
+        fits = True
         title = self.title_of.get(card.topic_title)
         if title is None:  # a title not seen yet: the first title with its case-folded form
             title = self.titles.setdefault(card.topic_title.casefold(), card.topic_title)
@@ -389,12 +432,29 @@ class DeckCards:
         if title != card.topic_title:
             # Undeclared topics become subdecks too, and Anki's deck names ignore case.
             report.error(node, f"topic {card.topic!r} differs from topic {title!r} only in case")
-            return False
+            fits = False
         if card.id in self.ids:
             first = self.ids[card.id]
-            report.error(node, f"duplicate card id {card.id!r} (first at line {first})")
-            return False
-        return True
+            if card.generated_id:
+                field = "text" if card.kind is Kind.CLOZE else "front"
+                report.error(
+                    node,
+                    f"card has the same {field} as the card at line {first}, and neither has "
+                    "an id: Anki would take them for one note (give each a stable 'id')",
+                )
+            else:
+                report.error(node, f"duplicate card id {card.id!r} (first at line {first})")
+            fits = False
+        elif not fits:
+            self.ids[card.id] = card.line
+        return fits
+
+    def _name(self, card_id: str) -> str:
+        """A card as a message names it: by its id, or by its line when it has none."""
+        line = self.ids[card_id]
+        if card_id in self.made:
+            return f"the card at line {line}"
+        return f"card {card_id!r} (line {line})"
 
     def _ask(self, card: Card, front: str, back: str, node: yaml.Node, report: Report) -> None:
         """Note the questions of a card (its front, and its back if it is reversed); warns
@@ -407,8 +467,22 @@ class DeckCards:
             if other_id is None:
                 self.questions[folded] = card.id
             else:
-                report.warn(
-                    node,
-                    f"card {card.id!r} asks the same question as card "
-                    f"{other_id!r} (line {self.ids[other_id]})",
-                )
+                this = "card" if card.generated_id else f"card {card.id!r}"
+                report.warn(node, f"{this} asks the same question as {self._name(other_id)}")
+
+
+def _written_id(node: yaml.Node) -> str | None:
+    """The id a card's node spells, if it is one (a card with errors: see DeckCards.add)."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if (
+            isinstance(key, yaml.ScalarNode)
+            and key.value == "id"
+            and isinstance(value, yaml.ScalarNode)
+            and isinstance(value.value, str)
+            and len(value.value) <= MAX_NAME_CHARS
+            and ID.fullmatch(value.value)
+        ):
+            return value.value
+    return None

@@ -198,7 +198,7 @@ def _read_head_and_merge(
 ) -> FileRead:
     """In the parent: the deck's keys, the first chunk of cards, then the workers' cards."""
     root, cards_node = _head(compose_document(data[: layout.first_item]))
-    report = Report(path)
+    report = Report(path, source=data)
     images = Images(path.parent)
     cards = DeckCards()
     context = CardContext(report, images, layout.topics, keep_cards)
@@ -318,7 +318,7 @@ def _judge_chunk(
 ) -> _ChunkResult:
     """In a worker: the cards of ``data[start:end]`` (items of the cards list), judged;
     _Fallback on surprise."""
-    report = Report(path)
+    report = Report(path, source=data)
     images = Images(path.parent)
     cards = DeckCards()
     context = CardContext(report, images, topics, keep_cards)

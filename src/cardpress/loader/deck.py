@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,7 +26,7 @@ from cardpress.format import (
     MAX_PROBLEMS_PER_FILE,
     NOTE_TYPE_VERSIONS,
 )
-from cardpress.loader import values
+from cardpress.loader import hints, values
 from cardpress.loader.cards import CardContext, DeckCards
 from cardpress.loader.compose import MAP, SEQ, AliasLimit, Composer, describe, is_key
 from cardpress.loader.leaks import leak_warnings
@@ -86,7 +87,7 @@ class StreamedCards:
 
 def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
     """Read a card file's bytes in this process: the reference for every diagnostic."""
-    report = Report(path)
+    report = Report(path, source=data)
     images = Images(path.parent)
     deck = None
     try:
@@ -109,6 +110,11 @@ def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
 
 
 def _report_yaml_error(report: Report, exc: yaml.MarkedYAMLError) -> None:
+    """A YAML error as the mistake it most likely is (hints.py), else as libyaml says it."""
+    hint = None if isinstance(exc, AliasLimit) else hints.syntax_hint(report.lines(), exc)
+    if hint is not None:
+        report.file_error(f"YAML syntax error: {hint.message}", hint.line, hint.col)
+        return
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     what = "" if isinstance(exc, AliasLimit) else "YAML syntax error: "
@@ -189,12 +195,15 @@ def _stream_cards(composer: Composer, context: CardContext) -> StreamedCards:
     shell = yaml.SequenceNode(SEQ, [], start.start_mark, None)
     cards = DeckCards()
     count = 0
-    while not isinstance(composer.peek(), yaml.SequenceEndEvent):
+    last: tuple[yaml.Node, int] | None = None  # the card just read, and the problems before it
+    while not isinstance(_peek_after(composer, context.report, last), yaml.SequenceEndEvent):
         count += 1
         if count > MAX_CARDS_PER_DECK:
             composer.skip()
         else:
-            cards.add(composer.node(), context)
+            node = composer.node()
+            last = (node, len(context.report.diagnostics))
+            cards.add(node, context)
     shell.end_mark = composer.next().end_mark
     if count == 0:
         context.report.error(shell, "the deck has no cards")
@@ -202,6 +211,23 @@ def _stream_cards(composer: Composer, context: CardContext) -> StreamedCards:
         _too_many_cards(context.report, shell, count)
         return StreamedCards(shell, context.topics, DeckCards())
     return StreamedCards(shell, context.topics, cards)
+
+
+def _peek_after(composer: Composer, report: Report, last: tuple[yaml.Node, int] | None) -> Any:
+    """The next event after the card ``last`` (its node, and the problems before it). A YAML
+    error right after a card forgets what was said of that card as a whole (a key it lacks,
+    say): the line that breaks the YAML may be that key, indented wrong. One message for one
+    mistake."""
+    try:
+        return composer.peek()
+    except yaml.MarkedYAMLError:
+        if last is not None:
+            node, count = last
+            where = report.location(node)
+            kept = report.diagnostics[count:]
+            del report.diagnostics[count:]
+            report.diagnostics += [d for d in kept if d.location != where]
+        raise
 
 
 def _too_many_cards(report: Report, node: yaml.Node, count: int) -> None:

@@ -172,9 +172,12 @@ def _warning(
     more = len(others) - 1
     also = f"; so do {more} more cards" if more > 1 else ""
     also = "; so does 1 more card" if more == 1 else also
+    # A card without an id is named by its line: its made-up id (entered as "") says nothing.
+    asker = f"card {asker_id!r}" if asker_id else "card"
+    owner_name = f"card {card_id!r} (line {line})" if card_id else f"the card at line {line}"
     return Diagnostic(
         Location(path, asker_line, asker_col),
         Severity.WARNING,
-        f"card {asker_id!r} gives away the answer {answer!r} of card {card_id!r} (line "
-        f"{line}) in its question{also}; reword it, or set leak_check: false on one of them",
+        f"{asker} gives away the answer {answer!r} of {owner_name} in its question{also}; "
+        "reword it, or set leak_check: false on one of them",
     )
