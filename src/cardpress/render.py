@@ -31,6 +31,8 @@ ALLOWED_TAGS = frozenset(
         "a", "b", "blockquote", "br", "code", "del", "div", "em", "hr", "i", "img", "kbd",
         "li", "mark", "ol", "p", "pre", "s", "small", "span", "strong", "sub", "sup", "u", "ul",
         "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
+        # Readings over characters (furigana, pinyin): inert text, common in language cards.
+        "ruby", "rt", "rp",
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
@@ -80,6 +82,8 @@ class Rendered:
     sounds: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     failure: BaseException | None = None  # raised by a resolver inside the sanitiser
+    # The rest of what the sanitiser removed, for a warning (:func:`removed_markup`).
+    removed: list[str] = field(default_factory=list)
 
 
 class TooDeep(ValueError):
@@ -176,6 +180,8 @@ def render_markdown(
             return m.group(0) if what.startswith("[sound:") else html.escape(what)
 
         raw = placeholder.sub(put_back, raw)
+    if "<" in raw:
+        result.removed = removed_markup(raw)
     result.html = sanitise(raw, resolve_image, result)
     if sounds or "[sound:" in result.html:
         result.html = _sound_tags(result.html, kept, placeholder, resolve_sound, result)
@@ -209,6 +215,54 @@ def _sound_tags(
         return html.escape(f"[sound:{resolved or name}]")
 
     return tags.sub(tag, fragment)
+
+
+# An HTML open tag as CommonMark recognises raw HTML (cmark passes such tags through, and
+# escapes anything else), and one attribute of it.
+_OPEN_TAG = re.compile(
+    r"<([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*"
+    r"(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*)\s*/?>"
+)
+_ATTRIBUTE = re.compile(
+    r"([A-Za-z_:][A-Za-z0-9_.:-]*)(?:\s*=\s*([^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?"
+)
+# Elements the sanitiser removes with their content; it keeps the content of the others.
+_CONTENT_REMOVED = frozenset({"script", "style"})
+# What cmark writes of Markdown that the allow-list leaves out (headings below h4, a list's
+# first number, a code block's language): the author wrote no HTML, and is not warned.
+_CMARK_OWN = frozenset({"h5", "h6"})
+# Elements that HTML's parser renames (the sanitiser keeps them under the new name).
+_RENAMED = {"image": "img"}
+_CMARK_ATTRIBUTES = frozenset({("ol", "start"), ("code", "class")})
+
+
+def removed_markup(fragment: str) -> list[str]:
+    """What the sanitiser removes from the HTML ``fragment`` besides image sources and
+    relative links (the resolver and :class:`Rendered` account for those): each element
+    (``<font>``, ``<script> with its content``), attribute (``style= of <span>``) and link
+    (``the link 'javascript:...' of <a>``), once, in order."""
+    removed: list[str] = []
+    for tag, attributes in _OPEN_TAG.findall(fragment):
+        tag = tag.lower()
+        tag = _RENAMED.get(tag, tag)
+        if tag not in ALLOWED_TAGS:
+            if tag not in _CMARK_OWN:
+                with_content = tag in _CONTENT_REMOVED
+                removed.append(f"<{tag}> with its content" if with_content else f"<{tag}>")
+            continue
+        allowed = ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in _ATTRIBUTE.findall(attributes):
+            name = name.lower()
+            if name not in allowed:
+                if (tag, name) not in _CMARK_ATTRIBUTES:
+                    removed.append(f"{name}= of <{tag}>")
+                continue
+            link = html.unescape(value.strip("\"'"))
+            scheme = _SCHEME.match(link)
+            if name == "href" and scheme and scheme.group().strip()[:-1].lower() not in URL_SCHEMES:
+                shown = link if len(link) <= 40 else link[:40] + "..."
+                removed.append(f"the link {shown!r} of <a> (links may be http, https or mailto)")
+    return list(dict.fromkeys(removed))
 
 
 def sanitise(

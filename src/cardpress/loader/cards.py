@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from cardpress.errors import Severity
+from cardpress.errors import Diagnostic, Severity
 from cardpress.format import (
     CARD_KEYS,
     CLOZE,
@@ -27,7 +27,7 @@ from cardpress.format import (
 )
 from cardpress.loader import hints, values
 from cardpress.loader.leaks import LeakEntry, leak_entry
-from cardpress.loader.media import Images
+from cardpress.loader.media import Images, unreadable_image_paths
 from cardpress.loader.values import Report
 from cardpress.model import Card, Kind
 from cardpress.render import TooDeep, plain_text, render, render_html
@@ -59,9 +59,10 @@ class CardContext:
 
 _NONE: tuple[str, tuple[str, ...]] = ("", ())
 
-# A card, the visible text of its front and of its back (the questions it may ask), and
-# whether it takes part in the check for answers given away (leaks.py).
-ReadCard = tuple[Card, str, str, bool]
+# A card, the visible text of its front and of its back (the questions it may ask), whether
+# it takes part in the check for answers given away (leaks.py), and the images of its front
+# and of its back (a question is its text and its pictures).
+ReadCard = tuple[Card, str, str, bool, tuple[str, ...], tuple[str, ...]]
 
 
 def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
@@ -98,7 +99,7 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
         extra_html, context.report.path_text, context.report.line(node),
         node.start_mark.column + 1, front[1] + back[1] + extra_media + source_media, generated,
     )  # fmt: skip
-    return card, front[2], back[2], leak_check
+    return card, front[2], back[2], leak_check, front[1], back[1]
 
 
 # What a card's keys say: whether they are usable, its kind, its text fields (first, second,
@@ -354,7 +355,23 @@ def _resolved(node: yaml.Node, text: str, context: CardContext) -> tuple[str, tu
             names.append(name)
         return name
 
+    for written, alt, path, title in unreadable_image_paths(text):
+        context.report.add(
+            Diagnostic(
+                context.report.locate(node, written),
+                Severity.ERROR,
+                f"image path {path!r} has a space, which Markdown cannot read (the image "
+                f"would show as text); write ![{alt}](<{path}>{title}) or "
+                f"![{alt}]({path.replace(' ', '%20')}{title})",
+            )
+        )
     rendered = render(text, resolver, resolve_sound=sound_resolver)
+    if rendered.removed:
+        context.report.warn(
+            node,
+            f"HTML removed from this text: {', '.join(rendered.removed)}; cards keep only "
+            "the HTML that cardpress allows (see the README)",
+        )
     for link in rendered.links:
         context.report.error(
             node,
@@ -392,13 +409,16 @@ class DeckCards:
         if judged is None:
             self._other_errors(node, context.report)
             return
-        card, front, back, leak_check = judged
+        card, front, back, leak_check, front_images, back_images = judged
         if not self._fits(card, node, context.report):
             return
         self.ids[card.id] = card.line
         if card.generated_id:
             self.made.add(card.id)
-        self._ask(card, front, back if card.kind is Kind.REVERSED else "", node, context.report)
+        asks = [(front, front_images)]
+        if card.kind is Kind.REVERSED:
+            asks.append((back, back_images))
+        self._ask(card, asks, node, context.report)
         if leak_check:
             # A made-up id names no card: the warnings name it by its line (leaks.py).
             own = "" if card.generated_id else card.id
@@ -456,13 +476,17 @@ class DeckCards:
             return f"the card at line {line}"
         return f"card {card_id!r} (line {line})"
 
-    def _ask(self, card: Card, front: str, back: str, node: yaml.Node, report: Report) -> None:
-        """Note the questions of a card (its front, and its back if it is reversed); warns
-        about one an earlier card asks already."""
-        for prompt in (front, back) if back else (front,):
-            if not prompt:
-                continue
+    def _ask(
+        self, card: Card, asks: list[tuple[str, tuple[str, ...]]], node: yaml.Node, report: Report
+    ) -> None:
+        """Note the questions of a card (its front, and its back if it is reversed), each its
+        text and its images; warns about one an earlier card asks already."""
+        for prompt, images in asks:
             folded = " ".join(prompt.casefold().split())
+            if images:  # the same words under another picture ask another question
+                folded = " ".join((folded, *images))
+            if not folded:
+                continue
             other_id = self.questions.get(folded)
             if other_id is None:
                 self.questions[folded] = card.id
