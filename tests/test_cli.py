@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from cardpress import __version__
 from cardpress.cli import cli
 from cardpress.config import read as read_config
+from cardpress.housekeeping import RECORD
 from tests.conftest import FIXTURES, REPO, edit, snapshot
 
 
@@ -149,13 +150,13 @@ def test_only_writes_the_outputs_asked_for_and_the_lock(good_deck: Path, tmp_pat
     )
 
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["history.apkg", "history.sheet.html"]
+    assert sorted(p.name for p in out.iterdir()) == [RECORD, "history.apkg", "history.sheet.html"]
     assert good_deck.with_name("history.lock.json").is_file()
     assert "images cannot travel in a CSV" not in result.stderr  # no CSV, nothing to say
     check = CliRunner().invoke(
         cli, ["build", "--check", str(good_deck), "-o", str(out), "--only", "apkg,sheet"]
     )
-    assert check.exit_code == 0 and "all 3 outputs are current" in check.stdout
+    assert check.exit_code == 0 and "all 4 outputs are current" in check.stdout  # and the record
     bad = CliRunner().invoke(cli, ["build", str(good_deck), "--only", "apkg,deck"])
     assert bad.exit_code == 2 and "'deck': choose from apkg, csv, cards, sheet, pdf" in bad.output
 

@@ -41,7 +41,7 @@ def test_settings_apply_from_a_parent_folder_with_paths_relative_to_the_file(
 
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (project / "out").iterdir()) == [
-        ".cardpress-outputs.json",  # what cardpress wrote there (housekeeping.py)
+        ".cardpress.outputs.json",  # what cardpress wrote there (housekeeping.py)
         "history.apkg",
         "history.sheet.html",
     ]

@@ -1,7 +1,7 @@
 """What cardpress wrote, so that it can say what no card file makes any more.
 
 Every build records the outputs it wrote, each with the card file it came from, in
-``.cardpress-outputs.json`` in the output folder (the record of every build into that
+``.cardpress.outputs.json`` in the output folder (the record of every build into that
 folder: a build of one deck keeps the others' entries while their files are there). An
 output whose card file is gone is an orphan: ``build --check`` reports it, ``build`` says
 so, and ``build --clean`` removes it. Nothing else is ever removed: a file cardpress did
@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from cardpress.format import CARD_FILE_SUFFIXES
 from cardpress.lock import read_lock
 
-RECORD = ".cardpress-outputs.json"
+RECORD = ".cardpress.outputs.json"
 _LOCK_SUFFIX = ".lock.json"
 
 
