@@ -317,3 +317,15 @@ def test_init_starts_a_folder_that_builds_clean_and_never_writes_over(tmp_path: 
     assert again.exit_code == 1
     assert f"{deck}: error: there already; init writes nothing over" in again.stderr
     assert deck.read_text(encoding="utf-8") == "key: mine\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "pushes"),
+    [("cards/deck.yaml", True), ("cards/img/map.PNG", True), ("cards/audio/clip.mp3", True),
+     ("cards/clip.opus", True), ("cards/.deck.yaml.swp", False), ("cards/.clip.mp3", False),
+     ("cards/notes.txt", False)],
+)  # fmt: skip
+def test_watch_pushes_again_for_card_files_images_and_sound_files(name: str, pushes: bool) -> None:
+    from cardpress.cli import watched
+
+    assert watched(name) is pushes

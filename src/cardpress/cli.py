@@ -617,7 +617,7 @@ def check(
 @click.option(
     "--watch",
     is_flag=True,
-    help="Push again on every save of a card file or an image, until Ctrl-C.",
+    help="Push again on every save of a card file, an image or a sound file, until Ctrl-C.",
 )
 @_LOCK_FOLDER
 @_JOBS
@@ -714,18 +714,24 @@ def _print_pushed(
             click.echo(line)
 
 
+def watched(name: str) -> bool:
+    """Whether a save of the file ``name`` is one ``push --watch`` pushes again for: a card
+    file, an image or a sound file a card can use (not a hidden file: an editor's swap file)."""
+    from cardpress.format import AUDIO_SUFFIXES, CARD_FILE_SUFFIXES, IMAGE_MAGIC
+
+    path = Path(name)
+    suffixes = (*CARD_FILE_SUFFIXES, *IMAGE_MAGIC, *AUDIO_SUFFIXES)
+    return path.suffix.lower() in suffixes and not path.name.startswith(".")
+
+
 def _watch(sources: Sequence[Path], once: Callable[[bool], None]) -> None:
-    """Push now, then again after every save of a card file or an image under ``sources``
-    (debounced: a burst of saves is one push), until Ctrl-C. A push that fails says why and
-    changes nothing; the next save tries again. Only the first push backs up."""
+    """Push now, then again after every save of a card file, an image or a sound file under
+    ``sources`` (debounced: a burst of saves is one push), until Ctrl-C. A push that fails
+    says why and changes nothing; the next save tries again. Only the first push backs up."""
     import watchfiles
 
-    from cardpress.format import CARD_FILE_SUFFIXES, IMAGE_MAGIC
-
-    watched = {*CARD_FILE_SUFFIXES, *IMAGE_MAGIC}
-
     def wanted(change: watchfiles.Change, name: str) -> bool:
-        return Path(name).suffix.lower() in watched and not Path(name).name.startswith(".")
+        return watched(name)
 
     def attempt(back_up: bool) -> None:
         try:
