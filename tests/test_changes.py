@@ -485,3 +485,37 @@ def test_a_search_finds_exactly_its_note(collection: Collection, first: str) -> 
 
     found = [collection.get_note(nid)["Front"] for nid in collection.find_notes(search)]
     assert found == [unicodedata.normalize("NFC", first)]  # Anki stores and searches NFC
+
+
+def test_a_card_without_an_id_is_never_named_by_the_id_cardpress_made(
+    good_deck: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a card is known by its first field: moved, it is "this card" at its line; edited
+    (or removed), its note is named by what it was, never by an id the user never wrote."""
+    monkeypatch.chdir(good_deck.parent.parent)
+    with Path(DECK).open("a", encoding="utf-8") as deck:
+        deck.write("  - topic: people\n    front: Trotsky's first name at birth\n    back: Lev\n")
+    assert _cli("build", DECK).exit_code == 0
+
+    edit(
+        Path(DECK),
+        "  - topic: people\n    front: Trotsky's",
+        "  - topic: places\n    front: Trotsky's",
+    )
+    moved = _cli("check", DECK)
+    assert moved.exit_code == 0
+    (line,) = [x for x in moved.stderr.splitlines() if "moved from deck" in x]
+    assert ": warning: this card moved from deck 'Test History::People' to" in line
+
+    edit(Path(DECK), "first name at birth", "given name at birth")
+    edited = _cli("check", DECK)
+    assert edited.exit_code == 0
+    # The id is only in the Anki search (it is the note's Card ID there), never as a name.
+    assert "card 'auto-" not in edited.output
+    assert all(
+        x.index("auto-") > x.index("Browse") for x in edited.stderr.splitlines() if "auto-" in x
+    )
+    assert (
+        "note: a card without an id was removed from this file, or its first field changed (a "
+        "card without an id is known by it: edited, it is a new note); Anki keeps its note"
+    ) in edited.stderr

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cardpress.errors import Diagnostic, Severity
-from cardpress.format import card_clozes
+from cardpress.format import card_clozes, is_generated_id
 from cardpress.lock import Lock
 from cardpress.model import Deck, Kind, Location
 from cardpress.notes import CARD_ID, NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, card_id_field, optional_cards
@@ -226,7 +226,7 @@ def _kind_changed(state: CardState, where: Location, old: int, search: str) -> D
     return Diagnostic(
         where,
         Severity.WARNING,
-        f"card {state.id!r} changed from {_kind(old)} to {_kind(state.note_type)}: a package "
+        f"{_this(state.id)} changed from {_kind(old)} to {_kind(state.note_type)}: a package "
         f"import skips its note as conflicting, and Anki keeps the {_kind(old)} note. In "
         f"Anki, Browse {search}{_among(search, state.id)}, Notes > "
         f"Change Note Type to {_name(state.note_type)!r} (review history is kept), then build with "
@@ -258,7 +258,7 @@ def _moved(
     return Diagnostic(
         where,
         Severity.WARNING,
-        f"card {first.id!r}{more} moved from deck {old!r} to {new!r}: a package import leaves "
+        f"{_this(first.id)}{more} moved from deck {old!r} to {new!r}: a package import leaves "
         f"its cards in {old!r}. Import the package, then in Anki Browse {search}, select all, "
         f"Cards > Change Deck to {new!r}, then build with --acknowledge; or let cardpress "
         f"push move {'them' if len(moved) > 1 else 'it'}",
@@ -273,11 +273,11 @@ def _ids(states: list[CardState], most: int = 5) -> str:
 def _cloze_gone(state: CardState, where: Location, gone: list[int]) -> Diagnostic:
     note_type = NOTE_TYPE_BY_ID.get(state.note_type)
     if note_type is not None and note_type.kind is not Kind.CLOZE:  # 2: the reverse card
-        what = f"card {state.id!r} is no longer reversed: Anki keeps its reverse card, now "
+        what = f"{_this(state.id)} is no longer reversed: Anki keeps its reverse card, now "
         what += "empty (Tools > Empty Cards deletes it)"
     else:
         numbers = ", ".join(f"c{n}" for n in gone)
-        what = f"card {state.id!r} no longer has {numbers}: Anki keeps the card it made for "
+        what = f"{_this(state.id)} no longer has {numbers}: Anki keeps the card it made for "
         what += "each, now empty (Tools > Empty Cards deletes them)"
     return Diagnostic(
         where,
@@ -290,14 +290,31 @@ def _among(search: str, card_id: str) -> str:
     """Where a search finds the note among others (note type and deck only: its first field
     is not known), which of them it is."""
     exact = search.count('" "') >= 2 or f'"{CARD_ID}:' in search
-    return "" if exact else f" (its note is the one of card {card_id!r} among them)"
+    if exact:
+        return ""
+    if is_generated_id(card_id):
+        return " (its note is one of them: a card without an id has no name to tell it by)"
+    return f" (its note is the one of card {card_id!r} among them)"
+
+
+def _this(card_id: str) -> str:
+    """A card as a message at its line names it: by its id, or, for a card written without
+    one, as "this card" (the id cardpress made for it is no name the user knows)."""
+    return "this card" if is_generated_id(card_id) else f"card {card_id!r}"
 
 
 def _removed(deck: Deck, card_id: str, search: str) -> Diagnostic:
+    if is_generated_id(card_id):
+        what = (
+            "a card without an id was removed from this file, or its first field changed (a "
+            "card without an id is known by it: edited, it is a new note)"
+        )
+    else:
+        what = f"card {card_id!r} was removed from this file"
     return Diagnostic(
         deck.location,
         Severity.NOTE,
-        f"card {card_id!r} was removed from this file; Anki keeps its note (an import never "
+        f"{what}; Anki keeps its note (an import never "
         f"deletes): Browse {search}{_among(search, card_id)} in Anki and delete it there, then "
         "build with --acknowledge; or cardpress push --prune deletes it",
     )

@@ -6,6 +6,7 @@ patterns (a cloze deletion, an image type) from here, so that no two places can 
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from cardpress.model import Card, Kind
@@ -48,6 +49,20 @@ KINDS = {kind.value: kind for kind in Kind}
 # Ids, keys and topic keys: ASCII letters and digits, then also '.', '_' and '-'.
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ID = re.compile(ID_PATTERN)
+# The id of a card written without one: made from its first field, so it changes with it.
+# Messages never show it (a user never wrote it): they name such a card by its line.
+_GENERATED_ID = re.compile(r"auto-[0-9a-f]{12}")
+
+
+def generated_id(first_field: str) -> str:
+    """The id a card without one gets, from its first field as written."""
+    return "auto-" + hashlib.sha256(first_field.encode()).hexdigest()[:12]
+
+
+def is_generated_id(card_id: str) -> bool:
+    """Whether ``card_id`` is one :func:`generated_id` made (as a lock file records it)."""
+    return _GENERATED_ID.fullmatch(card_id) is not None
+
 
 # A cloze deletion: {{cN::answer}} or {{cN::answer::hint}}. N is ASCII digits, as for Anki
 # (a digit of another script, like ARABIC-INDIC DIGIT ONE, makes no deletion there).

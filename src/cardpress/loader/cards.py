@@ -8,7 +8,6 @@ with the same messages, wherever it is read.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from cardpress.format import (
     MAX_CLOZE_NUMBER,
     MAX_NAME_CHARS,
     MAX_NESTING,
+    generated_id,
 )
 from cardpress.loader import hints, values
 from cardpress.loader.leaks import LeakEntry, leak_entry
@@ -207,7 +207,7 @@ def _card_id(
         "card has no id; it gets a new identity in Anki whenever its "
         "text changes (add a stable 'id')",
     )
-    return "auto-" + hashlib.sha256(first[0].encode()).hexdigest()[:12], True
+    return generated_id(first[0]), True
 
 
 def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str, str] | None:
