@@ -129,9 +129,7 @@ def _target(original: str, media: Mapping[str, str]) -> tuple[str, tuple[str, ..
             break
         target = again
     removed = removed_markup(original) if "<" in original else []
-    removed += [
-        f"the picture {src!r} (not among the media)" for src in found.images if not image(src)
-    ]
+    removed += [_missing_picture(src) for src in found.images if not image(src)]
     removed += [f"the link {link!r} (links may be http, https or mailto)" for link in found.links]
 
     def keep(m: re.Match[str]) -> str:
@@ -149,6 +147,12 @@ def _target(original: str, media: Mapping[str, str]) -> tuple[str, tuple[str, ..
 
 
 _MAX_ROUNDS = 4
+
+
+def _missing_picture(src: str) -> str:
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", src):
+        return f"the picture {src!r} (not a file of the package; cards show only their own files)"
+    return f"the picture {src!r} (not among the media)"
 
 
 def _candidates(target: str, media: Mapping[str, str]) -> Iterator[str]:
