@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 
 from cardpress import load_deck
-from cardpress.export.printable import PAPERS
+from cardpress.export.printable import PAPERS, blocks, blocks_fast, metrics
 from cardpress.export.printable.paper import CARD_SIZES
+from cardpress.render import sanitise
 from tests.test_html import (
     PT_PER_MM,
     _cell,
+    _fragments,
+    _prose,
     _yaml_text,
     find_text,
     open_pdf,
@@ -107,13 +110,16 @@ def test_a_long_extra_shrinks_before_the_answer_does(tmp_path: Path, paper: str)
 
 
 def _sheet_deck(folder: Path, count: int) -> Path:
-    """Rows of 1 to 9 lines, in no order: lists and lines the author broke, some with an
-    extra. Their lines are short, so where each breaks is the author's."""
+    """Rows of 1 to 9 lines, in no order: lists, some with an extra under them, and paragraphs
+    the browser wraps."""
     cards = []
     for n in range(count):
         lines = 1 + (n * 7) % 9
-        items = "".join(f"      - point {k} of {n}\n" for k in range(lines))
-        card = f"  - id: row-{n}\n    front: Question {n}?\n    back: |\n{items}"
+        if n % 3 == 2:
+            back = f"    back: {_yaml_text(_prose(40 * lines, n))}\n"
+        else:
+            back = "    back: |\n" + "".join(f"      - point {k} of {n}\n" for k in range(lines))
+        card = f"  - id: row-{n}\n    front: Question {n}?\n{back}"
         if n % 4 == 1:
             card += f"    extra: Note {n}, one line.\n"
         cards.append(card)
@@ -163,3 +169,18 @@ def test_sheet_rows_fill_each_page(tmp_path: Path, paper: str) -> None:
         free = bottom - rows[-1][1]
         top, end = following[0]
         assert 0 <= free < end - top, (paper, number, free, end - top)
+
+
+# -- the regular reading ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fragment", _fragments())
+def test_the_regular_reading_is_the_same_fast_or_not(fragment: str) -> None:
+    """Rows are packed by their fields read in regular type (blocks_fast.read_regular): the fast
+    reading measures them as html.parser's does, with either widths."""
+    clean = sanitise(fragment, classes={"span": {"cp-blank", "cp-fill"}})
+    for measure in (metrics.word_width, metrics.regular_width):
+        assert blocks_fast.read_fast(clean, measure) == blocks.read(clean, measure), clean
+    regular = blocks_fast.read_regular(clean, blocks_fast.read_fast(clean))
+    if "<b>" not in clean and "<strong>" not in clean and "cp-" not in clean:
+        assert regular.widest <= blocks_fast.read_fast(clean).widest  # never wider

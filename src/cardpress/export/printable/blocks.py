@@ -12,7 +12,7 @@ text another way, and stacks them with the same Stacker; a property test holds i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, partial
 from html.parser import HTMLParser
 from typing import NamedTuple
@@ -83,9 +83,9 @@ IMAGE_BLOCK = Block(IMAGE)
 RULE_BLOCK = Block(RULE)
 
 
-def paragraph(text: str) -> Blocks:
+def paragraph(text: str, measure: Callable[[str], float] = word_width) -> Blocks:
     """A fragment that is one paragraph of plain text (most card fields are)."""
-    words = tuple(map(word_width, text.split()))
+    words = tuple(map(measure, text.split()))
     if not words:
         return NOTHING
     bound = (sum(words) + SPACE * (len(words) - 1)) * BOUND  # metrics.widest, inline: hot
@@ -103,8 +103,9 @@ def one_line_height(blocks: int) -> float:
     return height
 
 
-def measured(raw: Iterable[Raw]) -> Blocks:
-    """The blocks read from a fragment, measured (empty and blank text blocks dropped)."""
+def measured(raw: Iterable[Raw], measure: Callable[[str], float] = word_width) -> Blocks:
+    """The blocks read from a fragment, measured (empty and blank text blocks dropped); words
+    not in code measured by ``measure``."""
     blocks: list[Block] = []
     simple = True  # each block one unindented paragraph of text
     indented = image = False  # a block indented or in <pre>; an image
@@ -114,7 +115,7 @@ def measured(raw: Iterable[Raw]) -> Blocks:
             simple = False
             image = image or kind == IMAGE
             continue
-        block = _text_block(text, indent, mono, pre)
+        block = _text_block(text, indent, mono, pre, measure)
         if block is None:
             continue
         blocks.append(block)
@@ -135,11 +136,13 @@ def measured(raw: Iterable[Raw]) -> Blocks:
     )
 
 
-def _text_block(text: str, indent: float, mono: bool, pre: bool) -> Block | None:
+def _text_block(
+    text: str, indent: float, mono: bool, pre: bool, words_in: Callable[[str], float]
+) -> Block | None:
     """A text block measured: in ``<pre>`` line by line, else one paragraph; None if blank."""
     if not text or text.isspace():
         return None
-    measure = mono_width if mono else word_width
+    measure = mono_width if mono else words_in
     if pre:
         lines = tuple(tuple(map(measure, line.split())) for line in text.split("\n"))
         return Block(TEXT, indent, True, lines)
@@ -286,6 +289,7 @@ def raw_blocks(fragment: str) -> list[Raw]:
     return with_text(reader.stacker.finish(), ["".join(pieces) for pieces in reader.texts])
 
 
-def read(fragment: str) -> Blocks:
-    """How an HTML fragment measures (the reference reading)."""
-    return measured(raw_blocks(fragment))
+def read(fragment: str, measure: Callable[[str], float] = word_width) -> Blocks:
+    """How an HTML fragment measures (the reference reading); words not in code measured by
+    ``measure``."""
+    return measured(raw_blocks(fragment), measure)

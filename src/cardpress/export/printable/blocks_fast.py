@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from cardpress.export.printable.blocks import (
@@ -32,7 +33,7 @@ from cardpress.export.printable.blocks import (
     run_text,
     with_text,
 )
-from cardpress.export.printable.metrics import mono_width, widest, word_width
+from cardpress.export.printable.metrics import mono_width, regular_width, widest, word_width
 from cardpress.render import ALLOWED_TAGS
 
 # A start or end tag as the sanitiser writes it: lower case, one space before each attribute,
@@ -56,11 +57,11 @@ _PLANS: dict[tuple[str, ...], _Plan | None] = {}
 _PLANS_LIMIT = 4096
 
 
-def read_fast(fragment: str) -> Blocks:
+def read_fast(fragment: str, measure: Callable[[str], float] = word_width) -> Blocks:
     """How an HTML fragment measures: as blocks.read says, found faster for the sanitiser's
-    output."""
+    output; words not in code measured by ``measure``."""
     if "<" not in fragment:
-        return paragraph(html.unescape(fragment) if "&" in fragment else fragment)
+        return paragraph(html.unescape(fragment) if "&" in fragment else fragment, measure)
     pieces = _TAG.split(fragment)
     texts = pieces[::2]
     tags = tuple(pieces[1::2])
@@ -73,17 +74,34 @@ def read_fast(fragment: str) -> Blocks:
     # Every "<" in a tag: none left in the text (nor in an attribute value, as the sanitiser
     # writes them).
     if plan is None or fragment.count("<") != len(tags):
-        return read(fragment)
+        return read(fragment, measure)
     if "&" in fragment:
         texts = [html.unescape(text) if "&" in text else text for text in texts]
     if plan.inline:  # emphasis, links, cloze blanks: one paragraph, as plain text is
-        return paragraph("".join(texts))
+        return paragraph("".join(texts), measure)
     if plan.paragraphs is not None:
-        return _paragraphs(plan.paragraphs, texts)
-    return measured(with_text(plan.blocks, texts))
+        return _paragraphs(plan.paragraphs, texts, measure)
+    return measured(with_text(plan.blocks, texts), measure)
 
 
-def _paragraphs(paragraphs: tuple[tuple[bool, tuple[int, ...]], ...], texts: list[str]) -> Blocks:
+# What may set text in bold: the tags, the cloze spans (cp-blank, cp-fill) and formulas.
+_MAYBE_BOLD = ("<b>", "<b ", "<strong", "<h", "<th", "cp-", "<math")
+
+
+def read_regular(fragment: str, blocks: Blocks) -> Blocks:
+    """How an HTML fragment measures set in regular type, if none of it can be bold: its words
+    measured by Arial's regular widths, not the larger of regular and bold. ``blocks`` is how
+    it measures in either; it is the answer for a fragment that may have bold text."""
+    if "<" in fragment and any(tag in fragment for tag in _MAYBE_BOLD):
+        return blocks
+    return read_fast(fragment, regular_width)
+
+
+def _paragraphs(
+    paragraphs: tuple[tuple[bool, tuple[int, ...]], ...],
+    texts: list[str],
+    measure: Callable[[str], float],
+) -> Blocks:
     """A fragment of paragraphs only, measured as blocks.measured measures it (every block
     simple), without making blocks on the way."""
     found = []
@@ -92,7 +110,7 @@ def _paragraphs(paragraphs: tuple[tuple[bool, tuple[int, ...]], ...], texts: lis
         text = run_text(runs, texts)
         if not text or text.isspace():
             continue
-        words = tuple(map(mono_width if mono else word_width, text.split()))
+        words = tuple(map(mono_width if mono else measure, text.split()))
         if words:
             found.append(words)
             bound = max(bound, widest(words))

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from cardpress.export.printable.blocks import IMAGE, RULE, Block, Blocks
+from cardpress.export.printable.blocks_fast import read_regular
 from cardpress.export.printable.metrics import (
     BLOCK_GAP,
     HEIGHT_SAFETY,
@@ -307,14 +308,22 @@ def _columns(paper: Paper, widen: float) -> Columns:
 
 
 def _row_text(
-    question: Blocks, answer: Blocks, notes: Sequence[Part], size: Columns, at: int
+    question: Blocks,
+    answer: Blocks,
+    notes: Sequence[Part],
+    columns: Columns,
+    size: int,
+    math: float,
 ) -> float:
-    """Height (mm) of the taller of a row's columns at the type size ``at``."""
-    _, metric, answer_metric, answers = size[at]
+    """Height (mm) of the taller of a row's columns at the type size ``size``, and the room its
+    formulas take (``math`` em of the row's type)."""
+    _, metric, answer_metric, answers = columns[size]
     q = height(question, metric) * metric.em
     a = height(answer, answer_metric) * answer_metric.em
     if notes:
         a = stack(a, answers, notes)
+    if math:
+        return max(q, a) + math * answer_metric.em
     return max(q, a)
 
 
@@ -323,12 +332,13 @@ class SheetFitter:
     estimate with its margins of safety; and the height it is expected to print at.
 
     The expected height packs the pages, and is the estimate without those margins: its lines
-    wrapped at the column's full width (the widths are the larger of Arial's regular and bold,
-    so no line of either is longer in Arial or Liberation Sans) and not grown by
-    HEIGHT_SAFETY. Printed by Chromium, the rows of the test decks and the example deck (plain
-    and bold text, lists, quotes, code, Cyrillic, CJK, emoji, images) came out no taller than
-    that, page by page; formulas are the exception, allowed for in layout.py. The margins of
-    safety, added to every row, left 30 mm and more of a page empty.
+    wrapped at the column's full width, the words of a field that cannot be bold measured by
+    Arial's regular widths (blocks_fast.read_regular; else the larger of regular and bold, so no
+    line of either is longer in Arial or Liberation Sans), and not grown by HEIGHT_SAFETY.
+    Printed by Chromium, the rows of the test decks and the example deck (plain and bold text,
+    clozes, lists, quotes, code, Cyrillic, CJK, emoji, images) came out no taller than that,
+    page by page; formulas are the exception, allowed for in layout.py. The margins of safety,
+    added to every row, left 30 mm and more of a page empty.
 
     A formula is set taller than a line of text: typeset math is read as its text, and
     ``math`` (in em of the row's type) is the room the row's formulas take beyond that.
@@ -342,28 +352,49 @@ class SheetFitter:
         self.limit = sheet_body_height(paper) - SHEET_TOPIC
 
     def fit(
-        self, question: Blocks, answer: Blocks, notes: Sequence[Part], math: float = 0.0
+        self,
+        question: Blocks,
+        answer: Blocks,
+        notes: Sequence[Part],
+        texts: tuple[str, str],
+        math: float = 0.0,
     ) -> Row:
         """The row's type size, the height (mm) it is expected to print at, and whether it is
-        too long for a page: the question beside the answer and the notes under it."""
+        too long for a page: the question beside the answer and the notes under it; ``texts``
+        are the HTML of the question and the answer."""
         frame = 2 * SHEET_ROW_PAD + SHEET_BORDER
-        last = len(SHEET_SIZES) - 1
-        size = 0
-        safe = self._safe(question, answer, notes, math, size) + frame
-        while safe > self.limit and size < last:
-            size += 1
-            safe = self._safe(question, answer, notes, math, size) + frame
-        expected = _row_text(question, answer, notes, self.expected, size) + frame
-        if math:
-            expected += math * self.safe[size][2].em
-        return size, expected, safe > self.limit
-
-    def _safe(
-        self, question: Blocks, answer: Blocks, notes: Sequence[Part], math: float, size: int
-    ) -> float:
-        """The estimated height (mm) of a row's text at the type size ``size``, with margins
-        of safety."""
-        text = _row_text(question, answer, notes, self.safe, size)
-        if math:
-            text += math * self.safe[size][2].em
-        return text * HEIGHT_SAFETY
+        limit = self.limit
+        overflow = True  # unless a size fits
+        for column in self.safe:  # _row_text, inline: it runs for every row
+            size, metric, answer_metric, answers = column
+            q = height(question, metric) * metric.em
+            a = height(answer, answer_metric) * answer_metric.em
+            if notes:
+                a = stack(a, answers, notes)
+            text = max(q, a) + math * answer_metric.em if math else max(q, a)
+            if text * HEIGHT_SAFETY + frame <= limit:
+                overflow = False
+                break
+        if (
+            question.widest <= metric.line
+            and answer.widest <= answer_metric.line
+            and all(blocks.widest <= answers[role].line for role, _, blocks in notes)
+        ):
+            return size, text + frame, overflow  # no line wraps, at this width or a wider one
+        # Read again in regular type: what wraps at the full width (the rest is one line in
+        # either).
+        _, metric, answer_metric, answers = self.expected[size]
+        if question.widest > metric.line:
+            question = read_regular(texts[0], question)
+        if answer.widest > answer_metric.line:
+            answer = read_regular(texts[1], answer)
+        notes = [
+            (
+                role,
+                html,
+                read_regular(html, blocks) if blocks.widest > answers[role].line else blocks,
+            )
+            for role, html, blocks in notes
+        ]
+        expected = _row_text(question, answer, notes, self.expected, size, math)
+        return size, expected + frame, overflow

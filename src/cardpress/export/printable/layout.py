@@ -19,11 +19,12 @@ from cardpress.export.printable.blocks import NOTHING, Blocks, paragraph
 from cardpress.export.printable.blocks_fast import read_fast
 from cardpress.export.printable.fields import Fields, Ready
 from cardpress.export.printable.fit import Face, Fitter, Part, SheetFitter
-from cardpress.export.printable.metrics import HEIGHT_SAFETY
+from cardpress.export.printable.metrics import WIDTH_SAFETY
 from cardpress.export.printable.paper import (
     CARD_IMAGE_HEIGHT,
     CARD_SIZES,
     SHEET_IMAGE_HEIGHT,
+    SHEET_SOURCE_GAP,
     SHEET_TEXT_PT,
     SHEET_TITLE_PAD,
     SHEET_TITLE_PT,
@@ -94,10 +95,11 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     for index, card in enumerate(deck.cards):
         html, question, answer, parts = ready_note(card)
         if html is None:
-            size, height, overflow = fit_row(question, answer, parts)
+            size, height, overflow = fit_row(question, answer, parts, (card.front, card.back))
         else:
             ready[index] = html
-            size, height, overflow = fit_row(question, answer, parts, math_room(html))
+            texts = (html[0], html[1])
+            size, height, overflow = fit_row(question, answer, parts, texts, math_room(html))
         sizes.append(size)
         heights.append(height)
         overflows.append(overflow)
@@ -171,10 +173,11 @@ MATH_INLINE = 0.5
 
 def math_room(html: Ready) -> float:
     """The room (em) a note's formulas take on its study-sheet row beyond their text."""
-    formulas = sum(field.count("<math") for field in html)
+    text = "".join(html)
+    formulas = text.count("<math")
     if not formulas:
         return 0.0
-    display = sum(field.count('<math display="block"') for field in html)
+    display = text.count('<math display="block"')
     return display * MATH_DISPLAY + (formulas - display) * MATH_INLINE
 
 
@@ -209,9 +212,10 @@ def source_line(deck: Deck) -> str:
 
 
 def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) -> float:
-    """Estimated height (mm) of the deck's title block on the sheet's first page; its images
-    are set at the height of the rows' images."""
-    width = paper.width - 2 * paper.margin
+    """The height (mm) the deck's title block is expected to take on the sheet's first page,
+    found as a row's is (fit.SheetFitter): its lines wrapped at the full width, no margin of
+    safety added. Its images are set at the height of the rows' images."""
+    width = (paper.width - 2 * paper.margin) * WIDTH_SAFETY  # wraps at width / WIDTH_SAFETY
     name: Part = ("question", "", paragraph(deck.name))  # text, not HTML
     title = Fitter(width, 0.0, (SHEET_TITLE_PT,), 0.0).height((name,), 0)
     intro: list[Part] = [("question", description, blocks)] if description else []
@@ -220,7 +224,7 @@ def _title_height(deck: Deck, paper: Paper, description: str, blocks: Blocks) ->
         intro.append(("question", source, paragraph(source)))
     intro.append(("question", FOLD_HINT, read_fast(FOLD_HINT)))
     text = Fitter(width, 0.0, (SHEET_TEXT_PT,), SHEET_IMAGE_HEIGHT).height(intro, 0)
-    return (title + text) * HEIGHT_SAFETY + SHEET_TITLE_PAD
+    return title + text + SHEET_TITLE_PAD + (SHEET_SOURCE_GAP if deck.source else 0.0)
 
 
 __all__ = ["FOLD_HINT", "Measurement", "Rows", "measure", "measured_for", "source_line"]

@@ -33,6 +33,18 @@ _ASCII_WIDTHS = (
 )  # fmt: skip
 
 
+# Advance widths of ASCII 32-126 in Arial (Liberation Sans) regular, which its italic shares:
+# what text takes that is set neither bold nor as a heading.
+_REGULAR_WIDTHS = (
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
+    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
+    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
+    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+)  # fmt: skip
+
+
 def char_width(char: str) -> float:
     """The advance width of ``char`` in em: Arial's for ASCII and for letters with accents on
     an ASCII base; otherwise a generous guess by the character's class."""
@@ -51,6 +63,18 @@ def char_width(char: str) -> float:
     if unicodedata.category(char) == "Pd" or char == "…":
         return 1.0
     return 0.8 if char.isupper() else 0.65
+
+
+def regular_char_width(char: str) -> float:
+    """The advance width of ``char`` in em, set in regular type: as char_width, with Arial's
+    regular widths for ASCII and letters with accents on an ASCII base."""
+    code = ord(char)
+    if 32 <= code <= 126:
+        return _REGULAR_WIDTHS[code - 32] / 1000
+    base = unicodedata.normalize("NFD", char)[0]
+    if base != char and 32 <= ord(base) <= 126:
+        return _REGULAR_WIDTHS[ord(base) - 32] / 1000
+    return char_width(char)
 
 
 def mono_char_width(char: str) -> float:
@@ -111,3 +135,6 @@ word_width: Callable[[str], float] = _Words(_Chars(char_width), 1 << 14).__getit
 
 mono_width: Callable[[str], float] = _Words(_Chars(mono_char_width), 1 << 12).__getitem__
 """The width of a word in code (``<code>``, ``<kbd>``, ``<pre>``) in em."""
+
+regular_width: Callable[[str], float] = _Words(_Chars(regular_char_width), 1 << 12).__getitem__
+"""The width of a word set in regular type in em (see fit.SheetFitter)."""

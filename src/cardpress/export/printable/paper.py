@@ -196,7 +196,11 @@ SHEET_TEXT_PT = 9.5
 SHEET_HEAD = 6.5  # the QUESTION | ANSWER line at the top of each page
 SHEET_TOPIC = 9.5  # a topic heading with its space above and below
 SHEET_BORDER = 0.3
-SHEET_TITLE_PAD = 6.0  # below the title block: its padding, and the line under the hint
+# Around the title block's text: the title's margin (1.2 mm), the hint's (1 mm), the padding
+# under the block (4 mm), and a fifth of a millimetre for the rules' rounding to whole pixels;
+# with the deck's source, its margin too.
+SHEET_TITLE_PAD = 6.4
+SHEET_SOURCE_GAP = 1.0
 
 
 def sheet_body_height(paper: Paper) -> float:

@@ -97,9 +97,10 @@ def _for_writing(measurement: Measurement) -> Measurement:
     return dataclasses.replace(measurement, rows=rows, title_height=title)
 
 
-# The worksheet: room to write an answer by hand, and the line for the student's name.
+# The worksheet: room to write an answer by hand, and the line for the student's name (with its
+# margins: 11.6 mm as Chromium prints it).
 WRITE_HEIGHT = 12.0
-NAME_LINE_HEIGHT = 9.0
+NAME_LINE_HEIGHT = 11.8
 WORKSHEET_HINT = "Write each answer beside its question; then check it against the sheet."
 
 
