@@ -430,12 +430,13 @@ class _FirstFields:
     def __call__(self, card_id: str) -> str:
         if self._published is None:
             self._published = published_first_fields(self.package)
-        found = self._published.get(guid(self.notes.deck.key, card_id))
-        if found is not None:
-            return found
         if self._cards is None:
             self._cards = {card.id: card for card in self.notes.deck.cards}
         card = self._cards.get(card_id)
+        own = card.guid if card is not None else ""
+        found = self._published.get(own or guid(self.notes.deck.key, card_id))
+        if found is not None:
+            return found
         return card.front if card is not None else ""  # the first field of every kind
 
 

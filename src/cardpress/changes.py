@@ -24,7 +24,14 @@ from cardpress.errors import Diagnostic, Severity
 from cardpress.format import card_clozes, is_generated_id
 from cardpress.lock import Lock
 from cardpress.model import Deck, Kind, Location
-from cardpress.notes import CARD_ID, NOTE_TYPE_BY_ID, NOTE_TYPE_SETS, card_id_field, optional_cards
+from cardpress.notes import (
+    CARD_ID,
+    NOTE_TYPE_BY_ID,
+    NOTE_TYPE_SETS,
+    card_id_field,
+    guid,
+    optional_cards,
+)
 
 
 class CardState(NamedTuple):
@@ -39,6 +46,7 @@ class CardState(NamedTuple):
     topic: str  # its topic key ("" for none): the tag topic::KEY on its note
     line: int
     col: int
+    guid: str = ""  # its own GUID ("" for the one made of the deck key and its id)
 
 
 # A card's first field as Anki has it (HTML), by card id; "" where it is not known.
@@ -60,8 +68,9 @@ def states(deck: Deck) -> Iterator[CardState]:
         note_type = types[card.kind]
         cards = optional_cards(note_type, card.kind, card_clozes(card))
         yield CardState(
-            card.id, card.kind, note_type.id, name, cards, card.topic, card.line, card.col
-        )
+            card.id, card.kind, note_type.id, name, cards, card.topic, card.line, card.col,
+            card.guid,
+        )  # fmt: skip
 
 
 def compare(
@@ -86,11 +95,20 @@ def compare(
     moves: dict[tuple[str, str], list[CardState]] = {}
     versions: dict[tuple[int, int], list[str]] = {}  # (old, new) note type -> old decks
     seen: set[str] = set()
+    kept: set[str] = set()  # the cards' own GUIDs: a card renamed with its GUID is no removal
     for state in current:
         seen.add(state.id)
+        if state.guid:
+            kept.add(state.guid)
         entry = lock.entries.get(state.id)
-        if entry is None or not entry.note_type:
-            continue  # new, or unknown to a format 1 lock
+        if entry is None:
+            continue  # new
+        if (entry.guid or state.guid) and entry.guid != state.guid:
+            old, new = (g or guid(deck.key, state.id) for g in (entry.guid, state.guid))
+            if old != new:
+                found.append(_guid_changed(state, _at(deck, state), old, new))
+        if not entry.note_type:
+            continue  # unknown to a format 1 lock
         if entry.deck != state.deck:
             moves.setdefault((entry.deck, state.deck), []).append(state)
         if entry.note_type == state.note_type:
@@ -118,8 +136,24 @@ def compare(
         found.append(_moved(moved, where, old, new, whole=in_deck[old] == len(moved)))
     searches = removed_searches(lock, seen, first_field)
     searches.update((i, r.search) for i, r in lock.removed.items() if i not in seen)
+    if kept:
+        was = {i: lock.removed[i].guid if i in lock.removed else "" for i in searches}
+        searches = {
+            i: s for i, s in searches.items()
+            if (was[i] or lock.entries[i].guid or guid(deck.key, i)) not in kept
+        }  # fmt: skip
     found += [_removed(deck, card_id, search) for card_id, search in sorted(searches.items())]
     return found
+
+
+def _guid_changed(state: CardState, where: Location, old: str, new: str) -> Diagnostic:
+    return Diagnostic(
+        where,
+        Severity.ERROR,
+        f"{_this(state.id)} changed its GUID from {old!r} to {new!r}: Anki would take it for a "
+        f"new note beside the old one, without its review history; put back guid: {old}, or "
+        "give the card a new id to make it a new card on purpose",
+    )
 
 
 def removed_searches(lock: Lock, current: Iterable[str], first_field: FirstField) -> dict[str, str]:

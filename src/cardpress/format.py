@@ -43,12 +43,19 @@ CARD_KEYS = {
     "extra": False,
     "tags": False,
     "leak_check": False,
+    "guid": False,
 }
 KINDS = {kind.value: kind for kind in Kind}
 
 # Ids, keys and topic keys: ASCII letters and digits, then also '.', '_' and '-'.
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ID = re.compile(ID_PATTERN)
+# A card's own Anki GUID (``guid:``, as `cardpress import` writes it for a note that Anki
+# already has): printable ASCII without spaces, as Anki's own GUIDs (base91) and other
+# tools' are. Without one, a card's GUID is a hash of its deck key and id (notes.guid).
+GUID_PATTERN = "^[!-~]{1,64}$"
+GUID = re.compile(GUID_PATTERN)
+
 # The id of a card written without one: made from its first field, so it changes with it.
 # Messages never show it (a user never wrote it): they name such a card by its line.
 _GENERATED_ID = re.compile(r"auto-[0-9a-f]{12}")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from cardpress.commit import scratch
-from cardpress.format import ID, card_clozes
+from cardpress.format import GUID, ID, card_clozes
 from cardpress.model import Deck
 from cardpress.notes import Note, Notes, fingerprint, guid, optional_cards
 
@@ -47,7 +47,6 @@ READABLE_FORMATS = (1, 2)  # a format 1 lock is read, and written again as forma
 MAX_TIME = 253_402_300_799
 _FINGERPRINT = re.compile("[0-9a-f]{20}")
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
-_GUID = re.compile(r"[!-~]{1,20}")  # Anki's base91 alphabet is printable ASCII
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +63,7 @@ class LockEntry:
     note_type: int = 0
     deck: str = ""
     cards: tuple[int, ...] = ()
+    guid: str = ""  # the card's own GUID (``guid:``); "" for the one made of key and id
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +98,11 @@ class Lock:
         separator = "\n"
         for card_id, e in sorted(self.entries.items()):
             cards = f', "cards": [{", ".join(map(str, e.cards))}]' if e.cards else ""
+            own = f', "guid": {json.dumps(e.guid)}' if e.guid else ""
             out.write(
                 f'{separator}    {_key(card_id)}: {{"fingerprint": "{e.fingerprint}", '
                 f'"mtime": {e.mtime}, "note_type": {e.note_type}, '
-                f'"deck": {json.dumps(e.deck, ensure_ascii=False)}{cards}}}'
+                f'"deck": {json.dumps(e.deck, ensure_ascii=False)}{cards}{own}}}'
             )
             separator = ",\n"
         out.write("\n  }" if self.entries else "}")
@@ -154,7 +155,7 @@ def _key(card_id: str) -> str:
     return f'"{card_id}"' if ID.fullmatch(card_id) else json.dumps(card_id)
 
 
-_ENTRY_KEYS = frozenset(("fingerprint", "mtime", "note_type", "deck", "cards"))
+_ENTRY_KEYS = frozenset(("fingerprint", "mtime", "note_type", "deck", "cards", "guid"))
 
 
 class _Parser:
@@ -171,7 +172,7 @@ class _Parser:
     def __call__(self, found: dict[str, object]) -> object:
         if "fingerprint" in found:
             return self.entry(found) or found
-        if "guid" in found:
+        if "removed" in found:
             return self.removed(found) or found
         return found
 
@@ -196,9 +197,12 @@ class _Parser:
             numbers = tuple(cards)
         else:
             return None
+        own = found.get("guid", "")
+        if not (type(own) is str and (own == "" or GUID.fullmatch(own))):
+            return None
         return LockEntry(
             fp, share(mtime, mtime), share(note_type, note_type), share(deck, deck),  # type: ignore[arg-type]
-            share(numbers, numbers),  # type: ignore[arg-type]
+            share(numbers, numbers), own,  # type: ignore[arg-type]
         )  # fmt: skip
 
     def removed(self, found: dict[str, object]) -> Removed | None:
@@ -207,7 +211,7 @@ class _Parser:
         if (
             len(found) == 5
             and isinstance(guid, str)
-            and _GUID.fullmatch(guid)
+            and GUID.fullmatch(guid)
             and type(note_type) is int
             and isinstance(deck, str)
             and _is_time(when)
@@ -328,9 +332,13 @@ def update_lock(
     stamp = now()
     entries: dict[str, LockEntry] = {}
     shared: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per distinct set
+    # A card renamed with its own GUID is the same note: it takes its old entry.
+    by_guid = {e.guid: e for e in old.values() if e.guid}
     for note in notes:
         card_id = note.card.id
         locked = old.get(card_id)
+        if locked is None and note.card.guid:
+            locked = by_guid.get(note.card.guid)
         before = newer.get(card_id) or locked
         fp = note.fingerprint
         # An acknowledged kind change: the user changed the note's type in Anki, which
@@ -343,23 +351,28 @@ def update_lock(
             mtime = max(stamp, before.mtime + 1) if before is not None else stamp
         anki = _anki_has(locked, note, acknowledge)
         anki_cards = shared.setdefault(anki[2], anki[2])
+        own = note.card.guid
         if (
             locked is not None
             and (locked.fingerprint, locked.mtime) == (fp, mtime)
             and ((locked.note_type, locked.deck, locked.cards) == anki)
+            and locked.guid == own
         ):
             entries[card_id] = locked  # the same entry: shared, not made again
         else:
-            entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_cards)
+            entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_cards, own)
     removed: dict[str, Removed] = {}
     if not acknowledge and previous is not None and same_deck:
-        removed = {i: r for i, r in previous.removed.items() if i not in entries}
+        # A card whose id changed while it kept its own GUID is the same note: not removed.
+        kept = {card.guid for card in notes.deck.cards if card.guid}
+        removed = {
+            i: r for i, r in previous.removed.items() if i not in entries and r.guid not in kept
+        }
         for card_id, entry in old.items():
-            if card_id not in entries and entry.note_type:
+            made = entry.guid or guid(key, card_id)
+            if card_id not in entries and entry.note_type and made not in kept:
                 search = (searches or {}).get(card_id, "")
-                removed[card_id] = Removed(
-                    guid(key, card_id), entry.note_type, entry.deck, stamp, search
-                )
+                removed[card_id] = Removed(made, entry.note_type, entry.deck, stamp, search)
     return Lock(key, entries, removed)
 
 
@@ -476,7 +489,7 @@ def delivered(
             continue
         cards = optional_cards(note.note_type, card.kind, card_clozes(card))
         entries[card.id] = LockEntry(
-            entry.fingerprint, entry.mtime, note.note_type.id, note.deck, cards
+            entry.fingerprint, entry.mtime, note.note_type.id, note.deck, cards, card.guid
         )
     keep = set(kept_removed)
     removed = {card_id: r for card_id, r in lock.removed.items() if card_id in keep}

@@ -67,6 +67,7 @@ class Card:
     col: int
     media: tuple[str, ...] = ()
     generated_id: bool = False
+    guid: str = ""  # its own Anki GUID, where the card file gives one (else: notes.guid)
 
     @property
     def location(self) -> Location:

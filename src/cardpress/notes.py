@@ -154,7 +154,7 @@ class Notes(Sequence[Note]):
         """The GUID of each note, in order."""
         if self._guids is None:
             key = self.deck.key
-            self._guids = [guid(key, card.id) for card in self.deck.cards]
+            self._guids = [card.guid or guid(key, card.id) for card in self.deck.cards]
         return self._guids
 
     def _note(self, index: int, card: Card, guid: str) -> Note:

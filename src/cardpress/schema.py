@@ -15,7 +15,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cardpress.format import CARD_KEYS, DECK_KEYS, FORMAT_VERSION, ID_PATTERN, NOTE_TYPE_VERSIONS
+from cardpress.format import (
+    CARD_KEYS,
+    DECK_KEYS,
+    FORMAT_VERSION,
+    GUID_PATTERN,
+    ID_PATTERN,
+    NOTE_TYPE_VERSIONS,
+)
 from cardpress.model import Kind
 
 SCHEMA_ID = "https://cardpress.invalid/schema/deck-v1.schema.json"
@@ -85,6 +92,11 @@ _CARD_PROPS: dict[str, dict[str, Any]] = {
     "source": {**_TEXT, "description": "Where in the source the fact comes from."},
     "extra": {**_TEXT, "description": "Note shown on the back (Markdown)."},
     "tags": _TAGS,
+    "guid": {
+        "anyOf": [{"type": "string", "pattern": GUID_PATTERN}, {"type": "integer", "minimum": 0}],
+        "description": "The card's own Anki GUID (as `cardpress import` writes it for a note "
+        "Anki has): it is then this note. Default: made from the deck key and the card id.",
+    },
     "leak_check": {
         **_BOOLEAN,
         "description": "false: leave the card out of the check for answers that other cards' "

@@ -22,7 +22,7 @@ from cardpress.loader.files import find_card_files, read_card_file
 from cardpress.loader.values import error
 from cardpress.lock import lock_path, note_type_version_of, read_lock
 from cardpress.model import Deck, Location
-from cardpress.notes import NOTE_TYPE_SETS, optional_cards
+from cardpress.notes import NOTE_TYPE_SETS, guid, optional_cards
 
 __all__ = [
     "CheckResult",
@@ -121,14 +121,14 @@ def _states(read: FileRead) -> Iterator[CardState]:
     yield from states(deck)
     decks: dict[str, str] = {}  # topic -> Anki deck
     types = NOTE_TYPE_SETS[deck.note_type_version]
-    for card_id, line, col, _, kind, topic, title, clozes, _ in read.rows:
+    for card_id, line, col, _, kind, topic, title, clozes, _, own_guid in read.rows:
         name = decks.get(topic)
         if name is None:
             name = decks[topic] = deck.deck_name_for_topic(topic, title)
         kind_ = KINDS[kind]
         note_type = types[kind_]
         cards = optional_cards(note_type, kind_, clozes)
-        yield CardState(card_id, kind_, note_type.id, name, cards, topic, line, col)
+        yield CardState(card_id, kind_, note_type.id, name, cards, topic, line, col, own_guid)
 
 
 def load_bytes(
@@ -136,7 +136,7 @@ def load_bytes(
 ) -> LoadResult:
     """Load one card file's content as if it were read from ``path`` (images resolve there)."""
     read = _read(Path(path), data, workers, keep_cards=True)
-    problems = read.diagnostics
+    problems = read.diagnostics + guid_checks([read])
     if read.deck is not None:
         problems += cross_file_checks([(read.deck, read.entries(), read.topic_titles())])
     return _result([read.deck] if read.deck else [], problems, strict)
@@ -167,6 +167,7 @@ def _read_all(
         problems.extend(read.diagnostics)
         if read.deck is not None:
             reads.append(read)
+    problems.extend(guid_checks(reads))
     if len(reads) > 1:  # card ids shared between files (one file checks its own)
         problems.extend(
             cross_file_checks(
@@ -192,6 +193,43 @@ def _read(
         version = note_type_version_of(lock_path(read.deck))
         read.deck = dataclasses.replace(read.deck, note_type_version=version)
     return read
+
+
+def guid_checks(reads: Sequence[FileRead]) -> list[Diagnostic]:
+    """Two cards with one Anki GUID, in a deck or across the decks read together: Anki would
+    take them for one note. Only a card's own ``guid:`` can make one: the GUIDs cardpress makes
+    are a hash of a deck key and a card id, both unique. So nothing is hashed unless a card
+    has one."""
+    if not any(
+        any(card.guid for card in read.deck.cards) or any(row[9] for row in read.rows)
+        for read in reads
+        if read.deck is not None
+    ):
+        return []
+    first: dict[str, Location] = {}
+    problems = []
+    for read in reads:
+        deck = read.deck
+        if deck is None:
+            continue
+        path = deck.location.path
+        cards = [(c.id, c.guid, c.line, c.col) for c in deck.cards]
+        cards += [(row[0], row[9], row[1], row[2]) for row in read.rows]
+        for card_id, own, line, col in sorted(cards, key=lambda c: (c[2], c[3])):
+            where = Location(path, line, col)
+            made = own or guid(deck.key, card_id)
+            if made in first:
+                other = first[made]
+                problems.append(
+                    error(
+                        where,
+                        f"card guid {made!r} is that of the card at {other} too: Anki would "
+                        "take them for one note",
+                    )
+                )
+            else:
+                first[made] = where
+    return problems
 
 
 def _result(decks: list[Deck], problems: list[Diagnostic], strict: bool) -> LoadResult:

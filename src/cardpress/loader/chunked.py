@@ -360,9 +360,9 @@ class _ChunkResult:
         for start in range(0, len(cards.cards), _PACKED_PIECE):
             rows = [
                 (c.id, c.kind.value, c.front, c.back, c.topic, c.topic_title, c.tags, c.source,
-                 c.extra, c.line, c.col, c.media, c.generated_id)
+                 c.extra, c.line, c.col, c.media, c.generated_id, c.guid)
                 if keep_cards else (c.id, c.line, c.col, c.generated_id, c.kind.value,
-                                    c.topic, c.topic_title, card_clozes(c), c.front)
+                                    c.topic, c.topic_title, card_clozes(c), c.front, c.guid)
                 for c in cards.cards[start : start + _PACKED_PIECE]
             ]  # fmt: skip
             pieces.append(marshal.dumps(rows))
@@ -374,9 +374,9 @@ class _ChunkResult:
         for piece in self.cards:
             yield from [
                 Card(cid, KINDS[kind], front, back, topic, title, tags, source, extra,
-                     path, line, col, media, generated)
+                     path, line, col, media, generated, guid)
                 for (cid, kind, front, back, topic, title, tags, source, extra, line, col,
-                     media, generated) in marshal.loads(piece)
+                     media, generated, guid) in marshal.loads(piece)
             ]  # fmt: skip
 
     def unpack_rows(self) -> Iterator[CardRow]:

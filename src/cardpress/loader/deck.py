@@ -37,10 +37,10 @@ from cardpress.render import TooDeep, render
 
 _DECK_KEYS = values.Keys(DECK_KEYS)
 
-CardRow = tuple[str, int, int, bool, str, str, str, tuple[int, ...], str]
+CardRow = tuple[str, int, int, bool, str, str, str, tuple[int, ...], str, str]
 """A card judged but not kept (``check``): its id, line, column, whether the id was made,
-what the lock compares (kind, topic key and title, cloze numbers), and its first field (the
-note's, for the Anki search that finds it)."""
+what the lock compares (kind, topic key and title, cloze numbers), its first field (the
+note's, for the Anki search that finds it), and its own GUID ("" where it has none)."""
 
 
 CardEntry = tuple[str, Location, bool]

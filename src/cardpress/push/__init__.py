@@ -19,7 +19,7 @@ last changed keeps Anki's text, as an import does ("kept").
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,13 +125,32 @@ def as_built(deck: Deck) -> tuple[Path, Lock, Notes]:
     return lock_file, lock, make_notes(deck).stamped(lock.entries[c.id].mtime for c in deck.cards)
 
 
+def guid_of(notes: Notes, lock: Lock) -> Callable[[str], str]:
+    """The GUID of a card of the deck, by its id: a card's as the deck has it now (its own,
+    or the one made of the deck key and its id), else the one the lock remembers (a removed
+    card's)."""
+    current = dict(zip((card.id for card in notes.deck.cards), notes.guids, strict=True))
+    key = notes.deck.key
+
+    def of(card_id: str) -> str:
+        found = current.get(card_id)
+        if found is not None:
+            return found
+        removed, entry = lock.removed.get(card_id), lock.entries.get(card_id)
+        if removed is not None:
+            return removed.guid
+        return (entry.guid if entry is not None else "") or guid(key, card_id)
+
+    return of
+
+
 def guids_of(notes: Notes, lock: Lock) -> dict[str, str]:
     """Per GUID, the card id of every note of ours a collection may hold: the deck's cards,
     and the cards the lock remembers (removed ones too)."""
-    key = notes.deck.key
     found = dict(zip(notes.guids, (card.id for card in notes.deck.cards), strict=True))
+    of = guid_of(notes, lock)
     for card_id in (*lock.entries, *lock.removed):
-        found.setdefault(guid(key, card_id), card_id)
+        found.setdefault(of(card_id), card_id)
     return found
 
 
@@ -153,9 +172,11 @@ def make_plan(
         changed = _plan_note(plan, note, have)
         if not changed:
             plan.unchanged += 1
-    key = notes.deck.key
+    of, kept = guid_of(notes, lock), set(notes.guids)
     for card_id in sorted({*lock.entries, *lock.removed} - current):
-        have = in_anki.get(guid(key, card_id))
+        if of(card_id) in kept:  # renamed, with its own GUID: the note is a current card's
+            continue
+        have = in_anki.get(of(card_id))
         if have is not None and (prune or not _has_tags(have.tags, [REMOVED_TAG])):
             plan.removed.append(card_id)
     return plan

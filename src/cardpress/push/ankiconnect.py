@@ -26,7 +26,7 @@ import json
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,16 @@ from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
 from cardpress.lock import delivered, published_tags
 from cardpress.model import Deck
-from cardpress.notes import CARD_ID, Notes, guid, make_notes
-from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, as_built, make_plan, merged_tags
+from cardpress.notes import CARD_ID, Notes, make_notes
+from cardpress.push import (
+    REMOVED_TAG,
+    DeckPlan,
+    InAnki,
+    as_built,
+    guid_of,
+    make_plan,
+    merged_tags,
+)
 from cardpress.push.collection import CollectionError, Pushed, package_of, write_lock
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -82,9 +90,9 @@ class AnkiConnect:
             return False
 
 
-def in_anki(client: AnkiConnect, deck: Deck) -> dict[str, InAnki]:
+def in_anki(client: AnkiConnect, deck: Deck, guid_of: Callable[[str], str]) -> dict[str, InAnki]:
     """What the running Anki holds of the deck's notes of note types version 2 (found by
-    their Card ID), by GUID."""
+    their Card ID), by GUID (``guid_of`` a card id: AnkiConnect does not tell a note's)."""
     key = deck.key
     found = client("findNotes", query=f'"{CARD_ID}:{escape_search(key)}/*"')
     if not found:
@@ -107,7 +115,7 @@ def in_anki(client: AnkiConnect, deck: Deck) -> dict[str, InAnki]:
         prefix, _, card_id = value.partition("/")
         if prefix != key or not card_id:
             continue  # another deck's key that the search's wildcard let through
-        have[guid(key, card_id)] = InAnki(
+        have[guid_of(card_id)] = InAnki(
             info["noteId"],
             type_ids.get(info["modelName"], 0),
             tuple(field["value"] for _, field in fields),
@@ -163,7 +171,7 @@ def push(
     client("version")
     staged = [(deck, *stage(deck, out_dir, changes)) for deck in loaded.decks]
     written = {deck.key: published_tags(package_of(out_dir, deck)) for deck in loaded.decks}
-    haves = [in_anki(client, deck) for deck, _, _ in staged]
+    haves = [in_anki(client, deck, guid_of(notes, lock)) for deck, notes, lock in staged]
     plans = [
         _plan(notes, lock, have, prune)
         for (_, notes, lock), have in zip(staged, haves, strict=True)
@@ -177,7 +185,8 @@ def push(
         plan = _plan(notes, lock, have, prune)
         _carry_out(client, plan, have, written[deck.key], out_dir, prune=prune)
         if deck.note_type_version >= 2:
-            kept = [] if prune else [i for i in lock.removed if guid(deck.key, i) in have]
+            of = guid_of(notes, lock)
+            kept = [] if prune else [i for i in lock.removed if of(i) in have]
             write_lock(delivered(lock, notes, kept, plan.waiting), lock_file)
         done.append(plan)
     return Pushed(client.url, done, None, result)
@@ -214,7 +223,8 @@ def _carry_out(
         by_deck.setdefault(new, []).extend(c for c, _, name in had.cards if name != new)
     for name, card_ids in by_deck.items():
         client("changeDeck", cards=card_ids, deck=name)
-    removed = [have[guid(deck.key, card_id)].note_id for card_id in plan.removed]
+    of = guid_of(plan.notes, plan.lock)
+    removed = [have[of(card_id)].note_id for card_id in plan.removed]
     if removed and prune:
         client("deleteNotes", notes=removed)
     elif removed:

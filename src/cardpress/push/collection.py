@@ -26,8 +26,17 @@ from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
 from cardpress.lock import Lock, delivered, published_tags
 from cardpress.model import Deck
-from cardpress.notes import Note, guid
-from cardpress.push import REMOVED_TAG, DeckPlan, InAnki, as_built, guids_of, make_plan, merged_tags
+from cardpress.notes import Note
+from cardpress.push import (
+    REMOVED_TAG,
+    DeckPlan,
+    InAnki,
+    as_built,
+    guid_of,
+    guids_of,
+    make_plan,
+    merged_tags,
+)
 
 _CHUNK = 500  # ids per SQL statement (SQLite's limit on variables is far above)
 
@@ -193,8 +202,8 @@ def carry_out(
     _move(col, plan, have)
     _delete_empty_cards(col, {have[n.guid].note_id for n in plan.notes if n.guid in have})
 
-    key = plan.deck.key
-    removed = [have[guid(key, card_id)].note_id for card_id in plan.removed]
+    of = guid_of(plan.notes, plan.lock)
+    removed = [have[of(card_id)].note_id for card_id in plan.removed]
     if removed and prune:
         col.remove_notes(removed)
     elif removed:
@@ -312,7 +321,8 @@ def push(
                     + "the lock was not changed"
                 ) from exc
             # The notes of removed cards still in Anki (tagged) stay in the lock, reported.
-            kept = [] if prune else [i for i in {*lock.removed} if guid(deck.key, i) in have]
+            of = guid_of(notes, lock)
+            kept = [] if prune else [i for i in {*lock.removed} if of(i) in have]
             write_lock(delivered(lock, notes, kept), lock_file)
             done.append(plan)
         return Pushed(path, done, folder, result)
