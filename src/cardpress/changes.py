@@ -137,11 +137,7 @@ def compare(
     searches = removed_searches(lock, seen, first_field)
     searches.update((i, r.search) for i, r in lock.removed.items() if i not in seen)
     if kept:
-        was = {i: lock.removed[i].guid if i in lock.removed else "" for i in searches}
-        searches = {
-            i: s for i, s in searches.items()
-            if (was[i] or lock.entries[i].guid or guid(deck.key, i)) not in kept
-        }  # fmt: skip
+        searches = {i: s for i, s in searches.items() if lock.guid_of(i) not in kept}
     found += [_removed(deck, card_id, search) for card_id, search in sorted(searches.items())]
     return found
 

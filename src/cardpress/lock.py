@@ -87,6 +87,15 @@ class Lock:
     removed: Mapping[str, Removed] = field(default_factory=dict)
     format: int = LOCK_FORMAT
 
+    def guid_of(self, card_id: str) -> str:
+        """The GUID Anki has for a card this lock remembers: a removed card's, a card's own,
+        else the one made of the deck key and the id."""
+        removed = self.removed.get(card_id)
+        if removed is not None:
+            return removed.guid
+        entry = self.entries.get(card_id)
+        return (entry.guid if entry is not None else "") or guid(self.deck_key, card_id)
+
     def mtimes(self) -> dict[str, int]:
         """Per card id, its mtime."""
         return {card_id: entry.mtime for card_id, entry in self.entries.items()}
@@ -369,7 +378,7 @@ def update_lock(
             i: r for i, r in previous.removed.items() if i not in entries and r.guid not in kept
         }
         for card_id, entry in old.items():
-            made = entry.guid or guid(key, card_id)
+            made = previous.guid_of(card_id)
             if card_id not in entries and entry.note_type and made not in kept:
                 search = (searches or {}).get(card_id, "")
                 removed[card_id] = Removed(made, entry.note_type, entry.deck, stamp, search)

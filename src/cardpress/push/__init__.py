@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cardpress.lock import Lock, lock_path, read_lock
 from cardpress.model import Deck
-from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, guid, make_notes
+from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, make_notes
 
 REMOVED_TAG = "cardpress::removed"
 
@@ -130,16 +130,10 @@ def guid_of(notes: Notes, lock: Lock) -> Callable[[str], str]:
     or the one made of the deck key and its id), else the one the lock remembers (a removed
     card's)."""
     current = dict(zip((card.id for card in notes.deck.cards), notes.guids, strict=True))
-    key = notes.deck.key
 
     def of(card_id: str) -> str:
         found = current.get(card_id)
-        if found is not None:
-            return found
-        removed, entry = lock.removed.get(card_id), lock.entries.get(card_id)
-        if removed is not None:
-            return removed.guid
-        return (entry.guid if entry is not None else "") or guid(key, card_id)
+        return found if found is not None else lock.guid_of(card_id)
 
     return of
 
