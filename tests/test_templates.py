@@ -432,6 +432,21 @@ def test_cloze_cards_come_from_every_field(col: Collection) -> None:
     assert card_ords(qfmts, dict(note.items()), cloze=True) == (1, 499)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "".join(f"{{{{c{i % 3 + 1}::" for i in range(12)) + "deep" + "}}" * 12,  # > 10 levels
+        "{{c1::never closed {{c2::closed}}",
+        "{{c65536::too big}} {{c3::fits}}",
+        "{{c1,1,2::x}} {{c01::y}}",
+        "\\({{c1::<b>x</b>}} + \\[{{c2::<i>y</i>::<b>h</b>}}\\]\\)",
+        "{{c2::a::b::c}} {{c1::}} {{c1::a}}}} {{c1::a{{c2::b}}c::outer}}",
+    ],
+)
+def test_odd_cloze_texts_make_and_render_as_anki(col: Collection, text: str) -> None:
+    agree(col, add_note(col, STOCK["cloze"], [text, "{{c2::in extra}}"], []))
+
+
 def test_text_decodes_the_entities_anki_knows_or_none(col: Collection) -> None:
     """Anki's entity decoder knows the HTML 4 names (Python's name2codepoint); one it does
     not know, &apos; included, or a bare '&' leaves every entity of the field as it is."""

@@ -243,8 +243,9 @@ def card_ords(
     that does not parse gets none); special fields count as filled (Anki fills them), but
     ``{{FrontSide}}`` does not and ``{{Tags}}`` only if the note has ``tags``. A cloze note
     type gets a card for each deletion number in any of the note's fields (not only the one
-    the template shows; nested deletions too, c0 never), c1 being card 0; Anki puts every
-    number above 500 on card 499 (it makes that card twice; it is given here once).
+    the template shows; nested deletions too, c0 never), c1 being card 0. Anki puts every
+    number above 500 on card 499 (once per number; it is given here once), which then shows
+    its "no cloze 500 found" message unless there is a c500.
 
     When nothing qualifies Anki still makes card 0, so that no note is without cards (it
     shows "the front of this card is blank" or "no cloze found"); ``fallback=False`` gives
