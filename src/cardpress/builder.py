@@ -307,7 +307,10 @@ class _Deck:
             previous, self.notes, published, acknowledge=acknowledge, searches=searches
         )
         entries = lock.entries
-        stamped = self.notes.stamped(entries[card.id].mtime for card in deck.cards)
+        stamped = self.notes.stamped(
+            (entries[card.id].mtime for card in deck.cards),
+            {type_id: entry.mtime for type_id, entry in lock.note_types.items()},
+        )
         self._prepared = (stamped, lock)
         return found
 

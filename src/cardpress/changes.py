@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cardpress.errors import Diagnostic, Severity
+from cardpress.export import plural
 from cardpress.format import card_clozes, is_generated_id
 from cardpress.lock import Lock
 from cardpress.model import Deck, Kind, Location
@@ -31,6 +32,7 @@ from cardpress.notes import (
     card_id_field,
     guid,
     optional_cards,
+    types_of,
 )
 
 
@@ -60,13 +62,13 @@ def _unknown(card_id: str) -> str:
 def states(deck: Deck) -> Iterator[CardState]:
     """The state of every card of ``deck``."""
     decks: dict[str, str] = {}  # topic -> Anki deck
-    types = NOTE_TYPE_SETS[deck.note_type_version]
+    types = types_of(deck)
     for card in deck.cards:
         name = decks.get(card.topic)
         if name is None:
             name = decks[card.topic] = deck.deck_name_for(card)
-        note_type = types[card.kind]
-        cards = optional_cards(note_type, card.kind, card_clozes(card))
+        note_type = types[card.note_type or card.kind]
+        cards = optional_cards(note_type, card.kind, card_clozes(card), card.fields)
         yield CardState(
             card.id, card.kind, note_type.id, name, cards, card.topic, card.line, card.col,
             card.guid,
@@ -127,6 +129,7 @@ def compare(
             found.append(_kind_changed(state, _at(deck, state), entry.note_type, search))
     if versions:
         found.insert(0, _new_version(deck, versions))
+    found += _new_schemas(deck, lock)
     in_deck = Counter[str]()
     if moves:  # how many cards each deck has, to tell a whole deck renamed from a few moved
         in_deck.update(entry.deck for entry in lock.entries.values())
@@ -139,6 +142,30 @@ def compare(
     if kept:
         searches = {i: s for i, s in searches.items() if lock.guid_of(i) not in kept}
     found += [_removed(deck, card_id, search) for card_id, search in sorted(searches.items())]
+    return found
+
+
+def _new_schemas(deck: Deck, lock: Lock) -> list[Diagnostic]:
+    """A warning for each of the deck's own note types whose fields or templates changed since
+    Anki got it (the lock's schema): a package that brings it under the same id makes Anki add
+    it as a new note type, and skip every note it has of the old one as conflicting."""
+    found = []
+    for own in deck.note_types:
+        entry = lock.note_types.get(own.id)
+        if entry is None or entry.schema == own.schema:
+            continue
+        count = sum(1 for card in deck.cards if card.note_type == own.name)
+        found.append(
+            Diagnostic(
+                Location(deck.location.path, own.line, 5),
+                Severity.WARNING,
+                f"note type {own.name!r} changed its fields or templates since Anki got it "
+                f"(id {own.id}): a package import adds it as a new note type and skips its "
+                f"{plural(count, 'note')} as conflicting. Make the same change in Anki (Tools "
+                "> Manage Note Types, which keeps the notes and their history), then build "
+                "with --acknowledge; or put the fields and templates back",
+            )
+        )
     return found
 
 
@@ -172,7 +199,9 @@ def search_for(note_type: int, deck: str, first: str, card_id: str = "") -> str:
     note_type_ = NOTE_TYPE_BY_ID.get(note_type)
     if note_type_ is not None and CARD_ID in note_type_.fields and card_id:
         return f'"{CARD_ID}:{escape_search(card_id)}"'
-    field = note_type_.fields[0] if note_type_ else "Front"
+    if note_type_ is None:  # a deck's own note type: by its id, and its deck
+        return f'mid:{note_type} "deck:{escape_search(deck)}"'
+    field = note_type_.fields[0]
     parts = [f'"note:{_name(note_type)}"', f'"deck:{escape_search(deck)}"']
     if first:
         parts.append(f'"{field}:{escape_search(first)}"')

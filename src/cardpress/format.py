@@ -26,7 +26,29 @@ DECK_KEYS = {
     "topics": False,
     "subdecks": False,
     "note_type_version": False,
+    "note_types": False,
+    "topic_tags": False,
+    "keep_media_names": False,
     "cards": True,
+}
+# Keys of a deck's own note type, and of one of its card templates.
+NOTE_TYPE_KEYS = {
+    "name": True,
+    "id": False,
+    "imported": False,
+    "cloze": False,
+    "fields": True,
+    "templates": True,
+    "css": False,
+    "sort_field": False,
+}
+TEMPLATE_KEYS = {
+    "name": True,
+    "id": False,
+    "front": True,
+    "back": False,
+    "browser_front": False,
+    "browser_back": False,
 }
 # Versions of cardpress's own note types a deck can ask for (notes.py). A deck that does not
 # say takes the newest, unless its lock says Anki has its notes under version 1
@@ -44,8 +66,13 @@ CARD_KEYS = {
     "tags": False,
     "leak_check": False,
     "guid": False,
+    "note_type": False,
+    "fields": False,
 }
-KINDS = {kind.value: kind for kind in Kind}
+# Keys a card of the deck's own note type (``note_type:``) cannot have: its fields hold its text.
+NOT_FOR_NOTE_TYPES = ("kind", "front", "back", "text", "source", "extra")
+# The kinds a card's ``kind:`` names (a card of the deck's own note type names the note type).
+KINDS = {kind.value: kind for kind in Kind if kind is not Kind.NOTE}
 
 # Ids, keys and topic keys: ASCII letters and digits, then also '.', '_' and '-'.
 ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"

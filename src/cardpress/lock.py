@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from cardpress.commit import scratch
 from cardpress.format import GUID, ID, card_clozes
-from cardpress.model import Deck
+from cardpress.model import Deck, OwnNoteType
 from cardpress.notes import Note, Notes, fingerprint, guid, optional_cards
 
 if TYPE_CHECKING:
@@ -78,6 +78,18 @@ class Removed:
     search: str  # an Anki search that finds the note
 
 
+@dataclass(frozen=True, slots=True)
+class NoteTypeEntry:
+    """What the lock remembers of one of the deck's own note types: the schema Anki has of it
+    (its fields and templates, which an import cannot change: ``OwnNoteType.schema``), the
+    fingerprint of what the package writes of it, and when that last changed (the note
+    type's mtime in the package: Anki takes its templates and CSS only when it is newer)."""
+
+    schema: str
+    fingerprint: str
+    mtime: int
+
+
 @dataclass(frozen=True)
 class Lock:
     """The lock file of one deck: per card id, what it remembers; and the removed cards."""
@@ -86,6 +98,8 @@ class Lock:
     entries: Mapping[str, LockEntry]
     removed: Mapping[str, Removed] = field(default_factory=dict)
     format: int = LOCK_FORMAT
+    # The deck's own note types, by id.
+    note_types: Mapping[int, NoteTypeEntry] = field(default_factory=dict)
 
     def guid_of(self, card_id: str) -> str:
         """The GUID Anki has for a card this lock remembers: a removed card's, a card's own,
@@ -115,6 +129,16 @@ class Lock:
             )
             separator = ",\n"
         out.write("\n  }" if self.entries else "}")
+        if self.note_types:
+            out.write(',\n  "note_types": {')
+            separator = "\n"
+            for type_id, t in sorted(self.note_types.items()):
+                out.write(
+                    f'{separator}    "{type_id}": {{"schema": "{t.schema}", '
+                    f'"fingerprint": "{t.fingerprint}", "mtime": {t.mtime}}}'
+                )
+                separator = ",\n"
+            out.write("\n  }")
         if self.removed:
             out.write(',\n  "removed": {')
             separator = "\n"
@@ -156,7 +180,29 @@ class Lock:
             isinstance(r, Removed) for r in removed.values()
         ):
             raise ValueError("its 'removed' cards are not what cardpress writes there")
-        return cls(data["deck"], cards, removed, data["format"])
+        return cls(data["deck"], cards, removed, data["format"], _note_types(data))
+
+
+def _note_types(data: dict[str, Any]) -> dict[int, NoteTypeEntry]:
+    """The lock's own note types (none in a lock from before them)."""
+    found = data.get("note_types", {})
+    types: dict[int, NoteTypeEntry] = {}
+    if not isinstance(found, dict):
+        raise ValueError("its 'note_types' are not what cardpress writes there")
+    for type_id, entry in found.items():
+        if not (
+            type_id.isdigit()
+            and isinstance(entry, dict)
+            and entry.keys() == {"schema", "fingerprint", "mtime"}
+            and all(
+                isinstance(entry[k], str) and _FINGERPRINT.fullmatch(entry[k])
+                for k in ("schema", "fingerprint")
+            )
+            and _is_time(entry["mtime"])
+        ):
+            raise ValueError(f"its entry of note type {type_id!r} is not what cardpress writes")
+        types[int(type_id)] = NoteTypeEntry(entry["schema"], entry["fingerprint"], entry["mtime"])
+    return types
 
 
 def _key(card_id: str) -> str:
@@ -370,6 +416,11 @@ def update_lock(
             entries[card_id] = locked  # the same entry: shared, not made again
         else:
             entries[card_id] = LockEntry(fp, mtime, anki[0], anki[1], anki_cards, own)
+    old_types = previous.note_types if previous is not None and same_deck else {}
+    types = {
+        own.id: _note_type_entry(own, old_types.get(own.id), stamp, acknowledge)
+        for own in notes.deck.note_types
+    }
     removed: dict[str, Removed] = {}
     if not acknowledge and previous is not None and same_deck:
         # A card whose id changed while it kept its own GUID is the same note: not removed.
@@ -382,7 +433,23 @@ def update_lock(
             if card_id not in entries and entry.note_type and made not in kept:
                 search = (searches or {}).get(card_id, "")
                 removed[card_id] = Removed(made, entry.note_type, entry.deck, stamp, search)
-    return Lock(key, entries, removed)
+    return Lock(key, entries, removed, note_types=types)
+
+
+def _note_type_entry(
+    own: OwnNoteType, before: NoteTypeEntry | None, stamp: int, acknowledge: bool
+) -> NoteTypeEntry:
+    """A deck's own note type's entry: its mtime kept while what the package writes of it
+    stays the same, else stamped anew; the schema Anki has kept until ``acknowledge`` (an
+    import cannot change it: see changes.py)."""
+    fp = own.fingerprint
+    if before is None:
+        return NoteTypeEntry(own.schema, fp, stamp)
+    mtime = before.mtime if before.fingerprint == fp else max(stamp, before.mtime + 1)
+    schema = own.schema if acknowledge else before.schema
+    if (schema, fp, mtime) == (before.schema, before.fingerprint, before.mtime):
+        return before
+    return NoteTypeEntry(schema, fp, mtime)
 
 
 def _converted(locked: LockEntry, note: Note) -> bool:
@@ -399,7 +466,7 @@ def _anki_has(
     added (an import adds the cards a note's new content asks for, not those of a note whose
     type changed)."""
     card = note.card
-    cards = optional_cards(note.note_type, card.kind, card_clozes(card))
+    cards = optional_cards(note.note_type, card.kind, card_clozes(card), note.fields)
     if locked is None or not locked.note_type or acknowledge:
         return note.note_type.id, note.deck, cards
     kept = locked.cards
@@ -496,7 +563,7 @@ def delivered(
         if card.id in waiting:
             entries[card.id] = entry
             continue
-        cards = optional_cards(note.note_type, card.kind, card_clozes(card))
+        cards = optional_cards(note.note_type, card.kind, card_clozes(card), note.fields)
         entries[card.id] = LockEntry(
             entry.fingerprint, entry.mtime, note.note_type.id, note.deck, cards, card.guid
         )

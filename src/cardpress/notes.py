@@ -19,12 +19,13 @@ import html
 import itertools
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, overload
 
 from cardpress.format import cloze_numbers
-from cardpress.model import Card, Deck, Kind
+from cardpress.model import Card, Deck, Kind, OwnNoteType
+from cardpress.templates import card_ords
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class NoteType:
     fields: tuple[str, ...]
     version: int = 1
     stock_kind: int = 0  # Anki's OriginalStockKind: 3 optional reversed, 4 typing, 5 cloze
+    # For a deck's own note type (Kind.NOTE), its definition: templates, CSS, field ids.
+    own: OwnNoteType | None = None
     # The index of the field that adds the reverse card, if the type has one.
     reverse_field: int | None = field(init=False, default=None)
 
@@ -56,6 +59,10 @@ class NoteType:
         """The cards a note of this type gets (their ordinals), as Anki makes them: one per
         template whose first field is not empty (the loader makes sure it is not), and for a
         cloze one per deletion number, nested deletions too, c1 first."""
+        own = self.own
+        if own is not None:
+            qfmts = [template.front for template in own.templates]
+            return card_ords(qfmts, dict(zip(own.fields, fields, strict=True)), cloze=own.cloze)
         if self.kind is Kind.CLOZE:
             return tuple(n - 1 for n in cloze_numbers(fields[0]))
         reverse = self.reverse_field
@@ -99,11 +106,26 @@ STOCK_NAMES = {
 }
 
 
-def optional_cards(note_type: NoteType, kind: Kind, clozes: tuple[int, ...]) -> tuple[int, ...]:
+def own_note_type(note_type: OwnNoteType) -> NoteType:
+    """The NoteType of one of a deck's own note types."""
+    return _own_note_type(note_type)
+
+
+@functools.lru_cache(maxsize=256)
+def _own_note_type(note_type: OwnNoteType) -> NoteType:
+    return NoteType(Kind.NOTE, note_type.id, note_type.name, note_type.fields, 0, own=note_type)
+
+
+def optional_cards(
+    note_type: NoteType, kind: Kind, clozes: tuple[int, ...], fields: Sequence[str] = ()
+) -> tuple[int, ...]:
     """The numbers of the cards of a note that exist because of what the note says, not its
     type alone: a cloze's deletion numbers (``clozes``), and 2 for the reverse card of a
-    reversed card of a type that has ``Add Reverse``; () for the rest. An import adds such
-    a card when it appears, and leaves it, empty, when it goes (lock.py, changes.py)."""
+    reversed card of a type that has ``Add Reverse``; for a note of a deck's own note type,
+    every card its ``fields`` make (by its templates); () for the rest. An import adds such a
+    card when it appears, and leaves it, empty, when it goes (lock.py, changes.py)."""
+    if note_type.own is not None:
+        return tuple(ord_ + 1 for ord_ in note_type.card_ords(fields))
     if kind is Kind.CLOZE:
         return clozes
     if kind is Kind.REVERSED and note_type.reverse_field is not None:
@@ -137,17 +159,23 @@ class Notes(Sequence[Note]):
     second process, which prints the pages from the deck's cards alone, never makes them.
     """
 
-    __slots__ = ("_decks", "_guids", "_tags", "_types", "deck", "mtimes")
+    __slots__ = ("_decks", "_guids", "_tags", "_types", "deck", "mtimes", "type_mtimes")
 
     def __init__(
-        self, deck: Deck, guids: list[str] | None = None, mtimes: Sequence[int] = ()
+        self,
+        deck: Deck,
+        guids: list[str] | None = None,
+        mtimes: Sequence[int] = (),
+        type_mtimes: Mapping[int, int] | None = None,
     ) -> None:
         self.deck = deck
         self.mtimes = mtimes
+        # The mtimes of the deck's own note types, by id (the lock's), once stamped.
+        self.type_mtimes: Mapping[int, int] = type_mtimes or {}
         self._guids = guids
         self._tags = _TagSets(deck)
         self._decks: dict[str, str] = {}  # topic -> Anki deck name
-        self._types = NOTE_TYPE_SETS[deck.note_type_version]
+        self._types = types_of(deck)
 
     @property
     def guids(self) -> list[str]:
@@ -162,7 +190,7 @@ class Notes(Sequence[Note]):
         if deck is None:
             deck = self._decks[card.topic] = self.deck.deck_name_for(card)
         # tuple.__new__ skips NamedTuple's own __new__: a note is made every time it is read.
-        note_type = self._types[card.kind]
+        note_type = self._types[card.note_type or card.kind]
         return _new_note(
             Note,
             (
@@ -199,9 +227,10 @@ class Notes(Sequence[Note]):
         note, cards, guids = self._note, self.deck.cards, self.guids
         return (note(index, cards[index], guids[index]) for index in indexes)
 
-    def stamped(self, mtimes: Iterable[int]) -> Notes:
-        """These notes with their mtimes (the lock's), one for each note in order."""
-        stamped = Notes(self.deck, self.guids, array("q", mtimes))
+    def stamped(self, mtimes: Iterable[int], type_mtimes: Mapping[int, int] | None = None) -> Notes:
+        """These notes with their mtimes (the lock's), one for each note in order, and the
+        mtimes of the deck's own note types by id."""
+        stamped = Notes(self.deck, self.guids, array("q", mtimes), type_mtimes)
         if len(stamped.mtimes) != len(self):
             raise ValueError(f"{len(stamped.mtimes)} mtimes for {len(self)} notes")
         return stamped
@@ -232,9 +261,29 @@ def make_notes(deck: Deck) -> Notes:
     return Notes(deck)
 
 
+def types_of(deck: Deck) -> dict[Kind | str, NoteType]:
+    """The note type of each kind (cardpress's own, in the deck's version) and of each of the
+    deck's own note types, by name: what ``card.note_type or card.kind`` looks up."""
+    ours = NOTE_TYPE_SETS[deck.note_type_version]
+    types: dict[Kind | str, NoteType] = {kind: note_type for kind, note_type in ours.items()}
+    for own in deck.note_types:
+        types[own.name] = own_note_type(own)
+    return types
+
+
+def note_type_of(deck: Deck, card: Card) -> NoteType:
+    """The note type of one card of ``deck``."""
+    if card.note_type:
+        return own_note_type(deck.own_note_type(card.note_type))
+    return NOTE_TYPE_SETS[deck.note_type_version][card.kind]
+
+
 def note_fields(card: Card, note_type: NoteType, deck_key: str) -> tuple[str, ...]:
     """The Anki field values of a card, in the field order of ``note_type`` (its kind's, in
-    its deck's version); ``deck_key`` makes the Card ID of version 2."""
+    its deck's version; a deck's own note type's); ``deck_key`` makes the Card ID of version
+    2."""
+    if card.kind is Kind.NOTE:
+        return card.fields
     topic = _escaped(card.topic_title)  # a title is plain text, fields are HTML
     if card.kind is Kind.CLOZE:
         fields: tuple[str, ...] = (card.front, card.extra, topic, card.source)
@@ -265,13 +314,14 @@ class _TagSets(dict[tuple[tuple[str, ...], str], tuple[str, ...]]):
     def __init__(self, deck: Deck) -> None:
         super().__init__()
         self.deck_tags = deck.tags
+        self.topic_tags = deck.topic_tags
 
     def __call__(self, card: Card) -> tuple[str, ...]:
         key = (card.tags, card.topic)
         found = self.get(key)
         if found is None:
             tags = dict.fromkeys([*self.deck_tags, *card.tags])
-            if card.topic:
+            if card.topic and self.topic_tags:
                 tags[f"topic::{card.topic}"] = None
             found = self[key] = tuple(tags)
         return found

@@ -21,6 +21,9 @@ from cardpress.format import (
     FORMAT_VERSION,
     GUID_PATTERN,
     ID_PATTERN,
+    KINDS,
+    NOT_FOR_NOTE_TYPES,
+    NOTE_TYPE_KEYS,
     NOTE_TYPE_VERSIONS,
 )
 from cardpress.model import Kind
@@ -79,13 +82,86 @@ _DECK_PROPS: dict[str, dict[str, Any]] = {
         "enum": [*NOTE_TYPE_VERSIONS, *map(str, NOTE_TYPE_VERSIONS)],
         "default": NOTE_TYPE_VERSIONS[-1],
     },
+    "note_types": {
+        "description": "The deck's own note types (Anki's: fields, templates, CSS), for cards "
+        "that name one with note_type.",
+        "type": "array",
+        "items": {"$ref": "#/$defs/note_type"},
+    },
+    "topic_tags": {
+        "description": "Tag each note topic::KEY of its topic (default true; an imported deck: "
+        "false).",
+        **_BOOLEAN,
+    },
+    "keep_media_names": {
+        "description": "Media keep their file names in Anki, as the fields name them (default "
+        "false: names made from their content).",
+        **_BOOLEAN,
+    },
     "cards": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/card"}},
+}
+
+# Anki's ids: whole numbers of 64 bits.
+_ANKI_ID = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
+_FIELD_NAME = {"type": "string", "pattern": '^[^#/^\\s:{}"][^:{}"]*$'}
+_NOTE_TYPE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {**_TEXT, "description": "The note type's name; cards name it in note_type."},
+        "id": {
+            **_ANKI_ID,
+            "minimum": 1,
+            "description": "Anki's note type id (default: made from the deck key and the name).",
+        },
+        "imported": {
+            **_BOOLEAN,
+            "description": "Brought in from Anki by cardpress import: its templates are kept "
+            "exactly, a script in them is a warning, not an error (default false).",
+        },
+        "cloze": {**_BOOLEAN, "description": "A cloze note type (default false)."},
+        "fields": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "anyOf": [
+                    _FIELD_NAME,
+                    {
+                        "type": "object",
+                        "properties": {"name": _FIELD_NAME, "id": _ANKI_ID},
+                        "required": ["name"],
+                        "additionalProperties": False,
+                    },
+                ]
+            },
+        },
+        "templates": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": _TEXT,
+                    "id": _ANKI_ID,
+                    "front": {"type": "string", "description": "Anki's question template."},
+                    "back": {"type": "string", "description": "Anki's answer template."},
+                    "browser_front": {"type": "string"},
+                    "browser_back": {"type": "string"},
+                },
+                "required": ["name", "front"],
+                "additionalProperties": False,
+            },
+        },
+        "css": {"type": "string"},
+        "sort_field": {**_TEXT, "description": "The field Anki's browser sorts by."},
+    },
+    "required": [k for k, required in NOTE_TYPE_KEYS.items() if required],
+    "additionalProperties": False,
 }
 
 _CARD_PROPS: dict[str, dict[str, Any]] = {
     "id": {**_ID, "description": "Stable card id: never change it once published."},
     "topic": {**_ID, "description": "One of the deck's topic keys."},
-    "kind": {"enum": [k.value for k in Kind], "default": Kind.BASIC.value},
+    "kind": {"enum": list(KINDS), "default": Kind.BASIC.value},
     "front": {**_TEXT, "description": "Question (Markdown)."},
     "back": {**_TEXT, "description": "Answer (Markdown)."},
     "text": {**_TEXT, "description": "Cloze text with {{c1::...}} deletions (Markdown)."},
@@ -96,6 +172,13 @@ _CARD_PROPS: dict[str, dict[str, Any]] = {
         "anyOf": [{"type": "string", "pattern": GUID_PATTERN}, {"type": "integer", "minimum": 0}],
         "description": "The card's own Anki GUID (as `cardpress import` writes it for a note "
         "Anki has): it is then this note. Default: made from the deck key and the card id.",
+    },
+    "note_type": {**_TEXT, "description": "One of the deck's own note types (note_types)."},
+    "fields": {
+        "description": "The note's fields by name (Markdown), for a card with note_type.",
+        "type": "object",
+        "propertyNames": _FIELD_NAME,
+        "additionalProperties": {"anyOf": [_TEXT, {"type": "null"}]},
     },
     "leak_check": {
         **_BOOLEAN,
@@ -121,13 +204,22 @@ def schema() -> dict[str, Any]:
                 "type": "object",
                 "properties": _CARD_PROPS,
                 "additionalProperties": False,
-                "if": {"properties": {"kind": {"const": "cloze"}}, "required": ["kind"]},
+                "if": {"required": ["note_type"]},
                 "then": {
-                    "required": ["text"],
-                    "not": {"anyOf": [{"required": ["front"]}, {"required": ["back"]}]},
+                    "required": ["fields"],
+                    "not": {"anyOf": [{"required": [k]} for k in NOT_FOR_NOTE_TYPES]},
                 },
-                "else": {"required": ["front", "back"], "not": {"required": ["text"]}},
-            }
+                "else": {
+                    "not": {"required": ["fields"]},
+                    "if": {"properties": {"kind": {"const": "cloze"}}, "required": ["kind"]},
+                    "then": {
+                        "required": ["text"],
+                        "not": {"anyOf": [{"required": ["front"]}, {"required": ["back"]}]},
+                    },
+                    "else": {"required": ["front", "back"], "not": {"required": ["text"]}},
+                },
+            },
+            "note_type": _NOTE_TYPE,
         },
     }
 

@@ -29,8 +29,8 @@ from genanki.apkg_schema import APKG_SCHEMA
 from cardpress.commit import scratch
 from cardpress.export import BuildOptions, ExportSummary, plural
 from cardpress.lock import mtimes_comment, now
-from cardpress.model import Deck, Kind
-from cardpress.notes import ADD_REVERSE, CARD_ID, NOTE_TYPE_SETS, Notes, NoteType, stable_id
+from cardpress.model import Deck, Kind, OwnNoteType
+from cardpress.notes import ADD_REVERSE, CARD_ID, Notes, NoteType, stable_id, types_of
 
 # 1980-01-01, the earliest time a zip entry can hold: the package's bytes never depend on a clock.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -246,18 +246,57 @@ def _models_json(
     """
     state: dict[Any, Any] = {}
     cards = notes.deck.cards
-    types = NOTE_TYPE_SETS[notes.deck.note_type_version]
+    types = types_of(notes.deck)
     for name, deck in decks.items():
-        kinds = dict.fromkeys(types[cards[i].kind] for i in members[name])
+        kinds = dict.fromkeys(types[cards[i].note_type or cards[i].kind] for i in members[name])
         normalised: dict[Any, Any] = {}
         for key, value in state.items():  # json.loads(json.dumps(state)), without the text
             normalised[str(key)] = value
         state = normalised
         for note_type in kinds:
+            if note_type.own is not None:
+                mtime = notes.type_mtimes.get(note_type.id, stamp)
+                state[note_type.id] = own_model_json(note_type.own, mtime, deck.deck_id)
+                continue
             state[note_type.id] = model(note_type).to_json(stamp, deck.deck_id)
             if note_type.stock_kind:
                 state[note_type.id]["originalStockKind"] = note_type.stock_kind
     return json.dumps(state)
+
+
+def own_model_json(own: OwnNoteType, mtime: int, deck_id: int) -> dict[str, Any]:
+    """The JSON of one of a deck's own note types, as genanki writes a note type's (the keys
+    of Anki's schema 11), with its own ids for fields and templates where it has them, and
+    the mtime the lock gives it: Anki takes its templates and CSS only when that is newer
+    than its own. No ``req``: Anki works out which cards a template makes itself (since
+    2.1.28), and genanki's way of working it out renders templates with another engine."""
+    fields = []
+    for ord_, (name, field_id) in enumerate(zip(own.fields, own.field_ids, strict=True)):
+        field: dict[str, Any] = {
+            "name": name, "ord": ord_, "font": "Arial", "media": [], "rtl": False,
+            "size": 20, "sticky": False,
+        }  # fmt: skip
+        if field_id is not None:
+            field["id"] = field_id
+        fields.append(field)
+    templates = []
+    for ord_, template in enumerate(own.templates):
+        item: dict[str, Any] = {
+            "name": template.name, "ord": ord_, "qfmt": template.front, "afmt": template.back,
+            "bqfmt": template.browser_front, "bafmt": template.browser_back, "bfont": "",
+            "bsize": 0, "did": None,
+        }  # fmt: skip
+        if template.id is not None:
+            item["id"] = template.id
+        templates.append(item)
+    return {
+        "css": own.css or CSS, "did": deck_id, "flds": fields, "id": str(own.id),
+        "latexPost": genanki.Model.DEFAULT_LATEX_POST, "latexPre": genanki.Model.DEFAULT_LATEX_PRE,
+        "latexsvg": False, "mod": mtime, "name": own.name, "req": [],
+        "sortf": own.sort_field, "tags": [], "tmpls": templates,
+        "type": genanki.Model.CLOZE if own.cloze else genanki.Model.FRONT_BACK, "usn": -1,
+        "vers": [],
+    }  # fmt: skip
 
 
 def _insert_notes(

@@ -118,6 +118,11 @@ def _write_anki(notes: Notes, decks: Mapping[str, Sequence[int]], out: TextIO) -
     """Anki's import headers, then one row per note, parent decks before their subdecks."""
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     column = {name: i for i, name in enumerate(ANKI_COLUMNS, start=1)}
+    # A deck's own note types may have more fields than two: their rows go on in columns of
+    # their own after the GUID (Anki fills a note's fields from the columns that are neither
+    # its note type, deck, tags nor GUID, in order, and leaves the empty ones out).
+    widest = max((len(own.fields) for own in notes.deck.note_types), default=2)
+    more = tuple(f"Field {n}" for n in range(3, widest + 1))
     out.write(
         "#separator:Comma\n"
         "#html:true\n"
@@ -128,12 +133,20 @@ def _write_anki(notes: Notes, decks: Mapping[str, Sequence[int]], out: TextIO) -
         "#if matches:update current\n"
         "#columns:"
     )
-    writer.writerow(ANKI_COLUMNS)
+    writer.writerow(ANKI_COLUMNS + more)
     for note in notes.select(rows_in_deck_order(decks, len(notes))):
-        first, second = anki_fields(note.card)
-        writer.writerow(
-            [STOCK_NAMES[note.card.kind], note.deck, first, second, " ".join(note.tags), note.guid]
-        )
+        card = note.card
+        if card.kind is Kind.NOTE:
+            # The note type of the deck's own, by its name: it is in the collection once the
+            # deck's package was imported (a CSV cannot bring a note type).
+            fields = [one_line(field) for field in note.fields]
+            fields += [""] * (2 - len(fields))
+            name = note.note_type.name
+        else:
+            fields = list(anki_fields(card))
+            name = STOCK_NAMES[card.kind]
+        tags = " ".join(note.tags)
+        writer.writerow([name, note.deck, fields[0], fields[1], tags, note.guid, *fields[2:]])
 
 
 def rows_in_deck_order(decks: Mapping[str, Sequence[int]], count: int) -> Iterable[int]:

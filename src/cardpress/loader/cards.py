@@ -9,6 +9,7 @@ with the same messages, wherever it is read.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import yaml
@@ -24,14 +25,18 @@ from cardpress.format import (
     MAX_CLOZE_NUMBER,
     MAX_NAME_CHARS,
     MAX_NESTING,
+    NOT_FOR_NOTE_TYPES,
     generated_id,
 )
 from cardpress.loader import hints, values
+from cardpress.loader.compose import describe
 from cardpress.loader.leaks import LeakEntry, leak_entry
 from cardpress.loader.media import Images, unreadable_image_paths
+from cardpress.loader.note_types import NoteTypes
 from cardpress.loader.values import Report
-from cardpress.model import Card, Kind
+from cardpress.model import Card, Kind, OwnNoteType
 from cardpress.render import TooDeep, plain_text, render, render_html
+from cardpress.templates import card_ords
 
 _Fields = dict[str, tuple[yaml.Node, yaml.Node]]
 _Text = tuple[str, yaml.Node]  # a field's text and its value node
@@ -56,6 +61,7 @@ class CardContext:
     images: Images
     topics: dict[str, str] | None
     keep_html: bool = True
+    note_types: NoteTypes | None = None  # the deck's own, by name
 
 
 _NONE: tuple[str, tuple[str, ...]] = ("", ())
@@ -74,6 +80,8 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
     fields = values.mapping(context.report, node, _CARD_KEYS, "a card", meant)
     if fields is None:
         return None
+    if "note_type" in fields or "fields" in fields:
+        return _note_card(fields, node, context)
     keys = _keys(fields, node, context, meant)
     if keys is None:
         return None
@@ -103,6 +111,131 @@ def read_card(node: yaml.Node, context: CardContext) -> ReadCard | None:
         own_guid,
     )  # fmt: skip
     return card, front[2], back[2], leak_check, front[1], back[1]
+
+
+def _note_card(fields: _Fields, node: yaml.Node, context: CardContext) -> ReadCard | None:
+    """A card of one of the deck's own note types: ``note_type`` and ``fields`` by name."""
+    report = context.report
+    ok = True
+    for key in NOT_FOR_NOTE_TYPES:
+        if key in fields:
+            report.error(
+                fields[key][0],
+                f"a card of a note type of the deck's own keeps its text in 'fields', not {key!r}",
+            )
+            ok = False
+    note_type = _own_note_type(fields, node, context)
+    texts = _note_fields(fields, node, context, note_type)
+    first_text = next((text for text, _ in (texts or {}).values()), None)
+    card_id, generated = _card_id(
+        fields, (first_text, node) if first_text is not None else None, node, report
+    )
+    topic = _topic(fields, node, context, optional=True)
+    tags = values.tags(report, fields["tags"][1], "card tags") if "tags" in fields else ()
+    own_guid = _guid(fields["guid"][1], report) if "guid" in fields else ""
+    if "leak_check" in fields:
+        values.boolean(report, fields["leak_check"][1], "leak_check")
+    if note_type is None or texts is None or card_id is None or topic is None:
+        return None
+    html: list[str] = []
+    media: list[str] = []
+    shown = ""
+    for name in note_type.fields:
+        if name not in texts:
+            html.append("")
+            continue
+        text, value_node = texts[name]
+        field_html, field_media = _field_html(value_node, text, context)
+        html.append(field_html)
+        media += field_media
+        shown = shown or plain_text(field_html)
+    filled = {name: value for name, value in zip(note_type.fields, html, strict=True)}
+    qfmts = [t.front for t in note_type.templates]
+    if not card_ords(qfmts, filled, cloze=note_type.cloze, tags=tags, fallback=False):
+        report.error(
+            fields["fields"][1] if "fields" in fields else node,
+            f"this note makes no card: no template front of note type {note_type.name!r} "
+            "shows a field it fills"
+            if not note_type.cloze
+            else f"this note makes no card: note type {note_type.name!r} is a cloze type, and its "
+            "fields hold no cloze deletion",
+        )
+        return None
+    if not ok or own_guid is None:
+        return None
+    first = html[0]
+    card = Card(
+        card_id, Kind.NOTE, first, "", topic[0], topic[1], tags, "", "",
+        report.path_text, report.line(node), node.start_mark.column + 1, tuple(media),
+        generated, own_guid, note_type.name, tuple(html),
+    )  # fmt: skip
+    return card, shown, "", False, (), ()
+
+
+def _own_note_type(fields: _Fields, node: yaml.Node, context: CardContext) -> OwnNoteType | None:
+    """The deck's note type a card names (reported when it names none or an unknown one)."""
+    report = context.report
+    known: Mapping[str, OwnNoteType] = context.note_types or {}
+    if "note_type" not in fields:
+        report.error(node, "a card with 'fields' needs 'note_type': the note type they belong to")
+        return None
+    value_node = fields["note_type"][1]
+    name = values.scalar(report, value_node, "card note_type")
+    if name is None:
+        return None
+    if name not in known:
+        if context.note_types is not None and name in context.note_types.broken:
+            return None  # its definition's errors are reported there
+        said = (
+            f"the deck's note types are {', '.join(map(repr, known))}"
+            f"{values.did_you_mean(name, known)}"
+            if known
+            else "the deck defines none (add it under 'note_types')"
+        )
+        report.error(value_node, f"unknown note type {name!r}; {said}")
+        return None
+    return known[name]
+
+
+def _note_fields(
+    fields: _Fields, node: yaml.Node, context: CardContext, note_type: OwnNoteType | None
+) -> dict[str, _Text] | None:
+    """A card's fields by name, as written, in the order the card gives them."""
+    report = context.report
+    if "fields" not in fields:
+        report.error(node, "a card of a note type needs 'fields': its fields by name")
+        return None
+    mapping = fields["fields"][1]
+    if not isinstance(mapping, yaml.MappingNode):
+        report.error(mapping, f"card fields must be a mapping of field name to text, not "
+                     f"{describe(mapping)}")  # fmt: skip
+        return None
+    texts: dict[str, _Text] = {}
+    ok = True
+    for key_node, value_node in mapping.value:
+        name = values.scalar(report, key_node, "field name")
+        if name is None:
+            ok = False
+            continue
+        if name in texts:
+            report.error(key_node, f"field {name!r} is given twice")
+            ok = False
+            continue
+        if note_type is not None and name not in note_type.fields:
+            report.error(
+                key_node,
+                f"note type {note_type.name!r} has no field {name!r}"
+                f"{values.did_you_mean(name, note_type.fields)}",
+            )
+            ok = False
+            continue
+        text = values.scalar(report, value_node, f"field {name!r}", required=False)
+        if text is None:
+            continue  # an empty field: left out
+        if note_type is not None and note_type.cloze and CLOZE.search(text):
+            ok = _check_cloze(text, value_node, report) and ok
+        texts[name] = (text, value_node)
+    return texts if ok else None
 
 
 # What a card's keys say: whether they are usable, its kind, its text fields (first, second,
@@ -229,11 +362,16 @@ def _card_id(
     return generated_id(first[0]), True
 
 
-def _topic(fields: _Fields, node: yaml.Node, context: CardContext) -> tuple[str, str] | None:
-    """The card's topic and its title ("" and "" without one), or None when it is wrong."""
+def _topic(
+    fields: _Fields, node: yaml.Node, context: CardContext, *, optional: bool = False
+) -> tuple[str, str] | None:
+    """The card's topic and its title ("" and "" without one), or None when it is wrong.
+    An ``optional`` topic may be left out even where the deck declares topics: a card of a
+    note type of the deck's own then goes in the deck itself (as an imported deck's cards
+    that are in the top deck, not in a subdeck)."""
     report, topics = context.report, context.topics
     if "topic" not in fields:
-        if topics:
+        if topics and not optional:
             report.error(node, "card is missing required key 'topic' (the deck declares topics)")
             return None
         return "", ""
@@ -437,7 +575,8 @@ class DeckCards:
         asks = [(front, front_images)]
         if card.kind is Kind.REVERSED:
             asks.append((back, back_images))
-        self._ask(card, asks, node, context.report)
+        if card.kind is not Kind.NOTE:  # its templates ask its questions
+            self._ask(card, asks, node, context.report)
         if leak_check:
             # A made-up id names no card: the warnings name it by its line (leaks.py).
             own = "" if card.generated_id else card.id

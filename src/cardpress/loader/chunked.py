@@ -162,7 +162,14 @@ def _scout(path: Path, data: bytes) -> _Layout | None:
             topics = read_topics(composer.node(), report)
         elif key.value == "cards":
             # Topics after the cards would be needed to judge them: read it whole.
-            if (topics is None and b"topics" in data) or report.diagnostics:
+            if (
+                (topics is None and b"topics" in data)
+                or report.diagnostics
+                # The deck's own note types, and how its media are named, are judged with
+                # the deck read whole (a deck imported from Anki).
+                or b"note_types" in data
+                or b"keep_media_names" in data
+            ):
                 return None
             return _cards_start(composer, data, topics)
         else:

@@ -9,7 +9,7 @@ make a message other than a warning.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from cardpress.loader.cards import CardContext, DeckCards
 from cardpress.loader.compose import MAP, SEQ, AliasLimit, Composer, describe, is_key
 from cardpress.loader.leaks import leak_warnings
 from cardpress.loader.media import Images
+from cardpress.loader.note_types import NoteTypes, read_note_types
 from cardpress.loader.values import Report, TooManyProblems, error
 from cardpress.model import Deck, Location
 from cardpress.render import TooDeep, render
@@ -83,6 +84,7 @@ class StreamedCards:
     node: yaml.Node  # the cards list, for positions (its items are not kept)
     topics: dict[str, str] | None
     read: DeckCards
+    note_types: NoteTypes | None = None
 
 
 def read_whole(path: Path, data: bytes, *, keep_html: bool = True) -> FileRead:
@@ -164,6 +166,7 @@ def _root_mapping(
     pairs: list[tuple[yaml.Node, yaml.Node]] = []
     streamed: StreamedCards | None = None
     topics: yaml.Node | None = None
+    note_types: yaml.Node | None = None
     seen_cards = False
     while not isinstance(composer.peek(), yaml.MappingEndEvent):
         key = composer.node()
@@ -174,9 +177,13 @@ def _root_mapping(
             and isinstance(value, yaml.SequenceStartEvent)
             and value.tag in (None, "!", SEQ)
             and (topics is not None or not composer.may_have("topics"))
+            and (note_types is not None or not composer.may_have("note_types"))
+            and (images.keep_names or not composer.may_have("keep_media_names"))
         ):
             deck_topics = read_topics(topics, report) if topics is not None else None
-            context = CardContext(report, images, deck_topics, keep_html)
+            own = {str(k.value): (k, v) for k, v in pairs if isinstance(k, yaml.ScalarNode)}
+            deck_types = _own_note_types(note_types, own, report)
+            context = CardContext(report, images, deck_topics, keep_html, deck_types)
             streamed = _stream_cards(composer, context)
             pairs.append((key, streamed.node))
         else:
@@ -184,6 +191,13 @@ def _root_mapping(
             pairs.append((key, composer.node()))
             if topics is None and is_key(key, "topics"):
                 topics = pairs[-1][1]
+            if note_types is None and is_key(key, "note_types"):
+                note_types = pairs[-1][1]
+            if is_key(key, "keep_media_names"):
+                value_node = pairs[-1][1]
+                images.keep_names = isinstance(value_node, yaml.ScalarNode) and str(
+                    value_node.value
+                ).lower() in ("true", "yes", "on", "y")
         seen_cards = seen_cards or is_key(key, "cards")
     end = composer.next()
     return yaml.MappingNode(MAP, pairs, start.start_mark, end.end_mark), streamed
@@ -209,8 +223,8 @@ def _stream_cards(composer: Composer, context: CardContext) -> StreamedCards:
         context.report.error(shell, "the deck has no cards")
     if count > MAX_CARDS_PER_DECK:
         _too_many_cards(context.report, shell, count)
-        return StreamedCards(shell, context.topics, DeckCards())
-    return StreamedCards(shell, context.topics, cards)
+        return StreamedCards(shell, context.topics, DeckCards(), context.note_types)
+    return StreamedCards(shell, context.topics, cards, context.note_types)
 
 
 def _peek_after(composer: Composer, report: Report, last: tuple[yaml.Node, int] | None) -> Any:
@@ -259,10 +273,16 @@ def build_deck(
     version = 0  # not said: the loader takes it from the lock (lock.note_type_version_of)
     if "note_type_version" in fields:
         version = _note_type_version(fields["note_type_version"][1], report) or 0
+    topic_tags = keep_media_names = None
+    if "topic_tags" in fields:
+        topic_tags = values.boolean(report, fields["topic_tags"][1], "topic_tags")
+    if "keep_media_names" in fields:
+        keep_media_names = values.boolean(report, fields["keep_media_names"][1], "keep_media_names")
+        images.keep_names = keep_media_names is True
     if streamed is None:
-        topics, read = _topics_and_cards(fields, report, images, keep_html)
+        topics, note_types, read = _topics_and_cards(fields, report, images, keep_html)
     else:
-        topics, read = streamed.topics, streamed.read
+        topics, note_types, read = streamed.topics, streamed.note_types, streamed.read
     name = _deck_name(fields["name"][1], texts.get("name"), report) if "name" in fields else None
     description = _description(fields, texts.get("description"), report)
     if key is None or name is None or description is None:
@@ -279,6 +299,9 @@ def build_deck(
         location=report.location(root),
         media=tuple(images.media[n] for n in sorted(images.media)),
         note_type_version=version,
+        note_types=tuple((note_types or {}).values()),
+        topic_tags=topic_tags is not False,
+        keep_media_names=keep_media_names is True,
     )
     if not report.has_errors():  # across the deck's cards: once every card is read
         titles = [*(topics or {}).values(), *read.titles.values()]
@@ -387,8 +410,9 @@ def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
         if key in topics:
             report.error(key_node, f"duplicate topic {key!r}")
             continue
-        if "::" in title:
-            report.error(value_node, "topic title cannot contain '::' (Anki's deck separator)")
+        if "::" in title and not all(part.strip() for part in title.split("::")):
+            # '::' nests the subdeck deeper (an imported deck's Top::A::B is topic "A::B").
+            report.error(value_node, "topic title has an empty level between '::' separators")
             continue
         if len(title.strip()) > MAX_NAME_CHARS:
             report.error(
@@ -413,11 +437,25 @@ def read_topics(node: yaml.Node, report: Report) -> dict[str, str] | None:
 
 def _topics_and_cards(
     fields: dict[str, tuple[yaml.Node, yaml.Node]], report: Report, images: Images, keep_html: bool
-) -> tuple[dict[str, str] | None, DeckCards]:
+) -> tuple[dict[str, str] | None, NoteTypes | None, DeckCards]:
     """The topics and cards of a deck composed whole (its cards could not be streamed)."""
     topics = read_topics(fields["topics"][1], report) if "topics" in fields else None
-    context = CardContext(report, images, topics, keep_html)
-    return topics, _cards(fields["cards"][1], context) if "cards" in fields else DeckCards()
+    note_types = _own_note_types(fields.get("note_types", (None, None))[1], fields, report)
+    context = CardContext(report, images, topics, keep_html, note_types)
+    cards = _cards(fields["cards"][1], context) if "cards" in fields else DeckCards()
+    return topics, note_types, cards
+
+
+def _own_note_types(
+    node: yaml.Node | None, fields: Mapping[str, tuple[yaml.Node, yaml.Node]], report: Report
+) -> NoteTypes | None:
+    """The deck's own note types (``note_types``), with the deck key they take their ids
+    from; None where there are none, or an error (reported)."""
+    if node is None:
+        return None
+    key_node = fields["key"][1] if "key" in fields else None
+    key = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
+    return read_note_types(node, report, str(key))
 
 
 def _cards(node: yaml.Node, context: CardContext) -> DeckCards:

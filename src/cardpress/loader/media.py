@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
@@ -50,6 +50,9 @@ class Images:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.media: dict[str, Media] = {}
+        # The deck's keep_media_names: each file is packed under its own name (NFC), as an
+        # imported deck's fields name them, not a name made from its content.
+        self.keep_names = False
 
     def resolve(self, src: str, node: yaml.Node, report: Report) -> str | None:
         """The media name of the image ``src`` (as authored), or None: reported at ``node``."""
@@ -66,6 +69,19 @@ class Images:
         except _Refused as refused:
             report.error(node, str(refused))
             return None
+        if self.keep_names:
+            name = unicodedata.normalize("NFC", PurePosixPath(_relative_path(src, kind)).name)
+            other = self.media.get(name)
+            if other is not None and other.path != path:
+                report.error(
+                    node,
+                    f"two files are named {name!r} ({other.path.relative_to(self.base.resolve())}"
+                    f" and {path.relative_to(self.base.resolve())}); with keep_media_names a "
+                    "name is one file in Anki's media folder",
+                )
+                return None
+            self.media[name] = Media(name, path)
+            return name
         suffix = path.suffix.lower()
         stem = re.sub(r"[^A-Za-z0-9_-]+", "-", unicodedata.normalize("NFC", path.stem))
         name = f"{stem.strip('-') or kind.stem}-{hashlib.sha256(data).hexdigest()[:10]}{suffix}"

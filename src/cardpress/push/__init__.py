@@ -122,7 +122,11 @@ def as_built(deck: Deck) -> tuple[Path, Lock, Notes]:
     lock_file = lock_path(deck)
     lock = read_lock(lock_file)
     assert lock is not None, "the build wrote it"
-    return lock_file, lock, make_notes(deck).stamped(lock.entries[c.id].mtime for c in deck.cards)
+    stamped = make_notes(deck).stamped(
+        (lock.entries[c.id].mtime for c in deck.cards),
+        {type_id: entry.mtime for type_id, entry in lock.note_types.items()},
+    )
+    return lock_file, lock, stamped
 
 
 def guid_of(notes: Notes, lock: Lock) -> Callable[[str], str]:

@@ -241,4 +241,4 @@ def _write_package(notes: Notes, skip: set[str], path: Path) -> None:
         return
     keep = [i for i, card in enumerate(notes.deck.cards) if card.id not in skip]
     deck = dataclasses.replace(notes.deck, cards=tuple(notes.deck.cards[i] for i in keep))
-    write_apkg(make_notes(deck).stamped(notes.mtimes[i] for i in keep), path)
+    write_apkg(make_notes(deck).stamped((notes.mtimes[i] for i in keep), notes.type_mtimes), path)

@@ -42,8 +42,10 @@ from cardpress.export.printable.blocks import Blocks, paragraph
 from cardpress.export.printable.blocks_fast import read_fast
 from cardpress.export.printable.fit import Part
 from cardpress.format import CLOZE, SOUND, is_sound
-from cardpress.model import Card, Deck, Kind, Media
+from cardpress.model import Card, Deck, Kind, Media, OwnNoteType
 from cardpress.render import sanitise
+from cardpress.templates import card_ords
+from cardpress.templates import render as render_card
 
 BLANK = "[…]"
 _SEEN_LIMIT = 1 << 10
@@ -220,11 +222,37 @@ Sides = tuple[Ready | None, Blocks, Blocks, tuple[Part, ...]]
 question and answer measure, and the notes under the answer (extra, source)."""
 
 
+def own_sides(own: OwnNoteType, card: Card) -> tuple[str, str]:
+    """The question and the answer of the first card of a note of a deck's own note type, from
+    its templates (Anki's template syntax, ``templates.render``), sanitised: whatever a
+    template holds, nothing runs on a page. The answer is printed behind the question, so it
+    leaves out what ``{{FrontSide}}`` would repeat, and the rule (``<hr id=answer>``) that
+    divides the two on a screen. The note type's CSS is for Anki's screens: the pages print in
+    their own style."""
+    fields = dict(zip(own.fields, card.fields, strict=True))
+    qfmts = [template.front for template in own.templates]
+    ords = card_ords(qfmts, fields, cloze=own.cloze) or (0,)
+    first = ords[0]
+    template = own.templates[0 if own.cloze else first]
+    specials = {"Deck": card.topic_title, "Tags": " ".join(card.tags), "Type": own.name,
+                "Card": template.name}  # fmt: skip
+    question, _ = render_card(template.front, "", fields, first, cloze=own.cloze, specials=specials)
+    # The answer rendered after an empty question: its {{FrontSide}} is empty.
+    _, answer = render_card("", template.back, fields, first, cloze=own.cloze, specials=specials)
+    answer = _ANSWER_RULE.sub("", answer, count=1)
+    return sanitise(question), sanitise(answer)
+
+
+# The rule Anki's answer templates put between the question ({{FrontSide}}) and the answer.
+_ANSWER_RULE = re.compile(r"^\s*<hr\s+id\s*=\s*[\"']?answer[\"']?\s*/?>", re.IGNORECASE)
+
+
 class Fields:
     """Makes notes ready for the page, and collects the images the cards use."""
 
-    def __init__(self, media: Sequence[Media]) -> None:
+    def __init__(self, media: Sequence[Media], note_types: Sequence[OwnNoteType] = ()) -> None:
         self.images = Images(media)
+        self.note_types = {own.name: own for own in note_types}
         self.used: set[int] = set()
         # Fields with markup repeat (a formula, a template's lines) and take longest to read:
         # each is read once while it is remembered. Plain text is read again: remembering it
@@ -237,6 +265,11 @@ class Fields:
         """A note's question and answer (a cloze's two sides) and its notes, ready and
         measured. A note prints as one card, question in front and answer and notes behind;
         a reversed note as a second card too, the other way round."""
+        if card.kind is Kind.NOTE:
+            question, answer = own_sides(self.note_types[card.note_type], card)
+            question, question_blocks = self.field(question)
+            answer, answer_blocks = self.field(answer)
+            return (question, answer, "", ""), question_blocks, answer_blocks, ()
         if card.kind is Kind.CLOZE:
             question, question_blocks, answer, answer_blocks = self.cloze(card.front)
         else:

@@ -81,7 +81,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     ``options``. Both writers take the result (``measured=``)."""
     paper = paper_for((options or BuildOptions()).paper)
     deck = notes.deck
-    fields = Fields(deck.media)
+    fields = Fields(deck.media, deck.note_types)
     fields.prepare(deck.cards)
     cards = _CardFitter(paper)
     rows = Rows()
