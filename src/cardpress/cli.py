@@ -778,6 +778,73 @@ def _confirm_prune() -> None:
         raise _Exit("")
 
 
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("cards"),
+    show_default=True,
+    help="Folder to write the card files, their media and their locks into.",
+)
+@click.option(
+    "--replace", is_flag=True, help="Replace card files, media and locks that are there already."
+)
+@_FORMAT
+def import_command(
+    files: tuple[Path, ...], out_dir: Path, replace: bool, report_format: str
+) -> None:
+    """Bring Anki packages (.apkg, .colpkg: File > Export in Anki) in as card files.
+
+    Each top-level deck becomes one card file in the output folder (its subdecks become
+    topics), with its media beside it and a lock that holds Anki's own times: every card
+    keeps its note's GUID and note type, so the next build gives Anki the same notes, which
+    an import of the package takes as they are (no duplicate, no conflict, review history
+    kept). Whatever a build would not give back exactly is reported at its line.
+
+    \b
+    Example:
+      cardpress import ~/Downloads/French.apkg
+      cardpress build && open dist/french.apkg     # Anki: every note unchanged
+    """
+    _use_format(report_format)
+    import importlib.util
+
+    if importlib.util.find_spec("anki") is None:  # the reader runs Anki's own code
+        raise _fail(
+            CardpressError(
+                "cardpress import reads packages with Anki's own library, which is not "
+                "installed: pip install 'cardpress[anki]'"
+            )
+        )
+    from cardpress.importer.run import import_files
+
+    try:
+        result = import_files(files, out_dir, replace=replace)
+    except CardpressError as error:
+        raise _fail(error) from None
+    _print_diagnostics(sorted(result.diagnostics))
+    if _format() == "json":
+        click.echo(document(_collected(), True, decks=len(result.decks),
+                            cards=sum(d.cards for d in result.decks)))  # fmt: skip
+        return
+    for deck in result.decks:
+        media = (
+            f", {plural(deck.media, 'media file')} in {deck.path.stem}.media/" if deck.media else ""
+        )
+        click.echo(
+            f"{deck.path}: {plural(deck.cards, 'card')}, {plural(deck.note_types, 'note type')}"
+            f"{media} (from {deck.source.name})"
+        )
+        click.echo(f"{deck.lock}: Anki's own times of its {plural(deck.cards, 'note')}")
+    click.echo(
+        "Next: cardpress build; importing its package into Anki changes nothing until a card "
+        "is edited."
+    )
+
+
 @cli.command("print")
 @_PATHS
 @click.option(
