@@ -331,3 +331,40 @@ def test_the_loaded_card_keeps_its_fields_in_the_note_types_order(deck: Path) ->
     avoir = next(card for card in vocab.cards if card.id == "avoir")
     assert avoir.note_type == "Word"
     assert avoir.fields == ("avoir", "to have", "")
+
+
+def test_push_converts_a_card_made_a_note_of_an_own_note_type_with_its_history(
+    deck: Path, tmp_path: Path
+) -> None:
+    with fresh_collection(tmp_path / "anki"):
+        pass  # a new profile's collection, closed: push opens it
+    collection = str(tmp_path / "anki" / "collection.anki2")
+    pushed = _cli("push", "--collection", collection)
+    assert pushed.exit_code == 0, pushed.output
+    col = Collection(collection)
+    try:
+        plain = notes_by_guid(col)[guid("vocab", "plain")]
+        card = plain.cards()[0]
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+        old_id = plain.id
+    finally:
+        col.close()
+    edit(
+        deck,
+        "    front: A card of cardpress's own kinds\n    back: beside them\n",
+        "    note_type: Word\n    fields:\n      Word: plain\n      Meaning: a word\n",
+    )
+    warned = _build()
+    assert "card 'plain' changed from basic to note type 'Word'" in warned.output
+    pushed = _cli("push", "--collection", collection)
+    assert pushed.exit_code == 0, pushed.output
+    assert "1 converted" in pushed.output
+    col = Collection(collection)
+    try:
+        note = notes_by_guid(col)[guid("vocab", "plain")]
+        assert (note.id, note.mid) == (old_id, 1700000000001)
+        assert dict(note.items()) == {"Word": "plain", "Meaning": "a word", "Example": ""}
+        assert [c.reps for c in note.cards()] == [1]
+    finally:
+        col.close()

@@ -16,7 +16,7 @@ message at the card's line, with the way out, until the user says Anki has it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -126,7 +126,8 @@ def compare(
                 first_field(state.id),
                 card_id_field(deck.key, state.id),
             )
-            found.append(_kind_changed(state, _at(deck, state), entry.note_type, search))
+            own = {t.id: t.name for t in deck.note_types}
+            found.append(_kind_changed(state, _at(deck, state), entry.note_type, search, own))
     if versions:
         found.insert(0, _new_version(deck, versions))
     found += _new_schemas(deck, lock)
@@ -228,7 +229,9 @@ def _kind(note_type: int) -> str:
 def _same_kind(old: int, state: CardState) -> bool:
     """Whether note type ``old`` is the one of the card's kind in another version."""
     note_type = NOTE_TYPE_BY_ID.get(old)
-    return note_type is not None and NOTE_TYPE_SETS[note_type.version][state.kind] is note_type
+    return (
+        note_type is not None and NOTE_TYPE_SETS[note_type.version].get(state.kind) is note_type
+    )
 
 
 def _common_parent(decks: Iterable[str]) -> str:
@@ -281,14 +284,23 @@ def _at(deck: Deck, state: CardState) -> Location:
     return Location(deck.location.path, state.line, state.col)
 
 
-def _kind_changed(state: CardState, where: Location, old: int, search: str) -> Diagnostic:
+def _kind_changed(
+    state: CardState, where: Location, old: int, search: str, own: Mapping[int, str]
+) -> Diagnostic:
+    """A card's note type changed (its kind, or a note type of the deck's own, ``own``)."""
+    new = state.note_type
+
+    def kind(note_type: int) -> str:
+        return f"note type {own[note_type]!r}" if note_type in own else _kind(note_type)
+
+    new_name = own.get(new) or _name(new)
     return Diagnostic(
         where,
         Severity.WARNING,
-        f"{_this(state.id)} changed from {_kind(old)} to {_kind(state.note_type)}: a package "
-        f"import skips its note as conflicting, and Anki keeps the {_kind(old)} note. In "
+        f"{_this(state.id)} changed from {kind(old)} to {kind(new)}: a package "
+        f"import skips its note as conflicting, and Anki keeps the {kind(old)} note. In "
         f"Anki, Browse {search}{_among(search, state.id)}, Notes > "
-        f"Change Note Type to {_name(state.note_type)!r} (review history is kept), then build with "
+        f"Change Note Type to {new_name!r} (review history is kept), then build with "
         "--acknowledge; or let cardpress push convert it; or give the card a new id (a new "
         "note; the old one keeps its history)",
     )
