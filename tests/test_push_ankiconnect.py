@@ -166,3 +166,58 @@ def test_nothing_answering_is_a_clear_error(
     assert result.exit_code == 1
     assert "AnkiConnect does not answer" in result.stderr
     assert "Traceback" not in result.output
+
+
+OWN_DECK = """\
+key: words
+name: Words
+note_types:
+  - name: Word
+    id: 1700000000042
+    fields: [Word, Meaning]
+    templates:
+      - {name: Recognise, front: "{{Word}}", back: "{{FrontSide}}<hr id=answer>{{Meaning}}"}
+      - {name: Produce, front: "{{Meaning}}", back: "{{FrontSide}}<hr id=answer>{{Word}}"}
+cards:
+  - id: chat
+    guid: "Qx8%Lm!2a"
+    note_type: Word
+    fields: {Word: chat, Meaning: cat}
+  - id: chien
+    note_type: Word
+    fields: {Word: chien, Meaning: dog}
+"""
+
+
+def test_a_deck_of_its_own_note_types_and_guids_is_imported_and_updated_in_place(
+    anki: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call(anki, "deleteNotes", notes=call(anki, "findNotes", query=""))
+    monkeypatch.chdir(tmp_path)
+    Path("cards").mkdir()
+    deck = Path("cards/words.yaml")
+    deck.write_text(OWN_DECK, encoding="utf-8")
+
+    def push() -> str:
+        result = CliRunner().invoke(cli, ["push", str(deck), "--to", "ankiconnect", "--url", anki])
+        assert result.exit_code == 0, result.output
+        assert "only the package is imported: notes of the deck's own note types" in result.stdout
+        return result.stdout
+
+    def words() -> dict[str, Any]:
+        found = call(anki, "notesInfo", notes=call(anki, "findNotes", query="note:Word"))
+        return {info["fields"]["Word"]["value"]: info for info in found}
+
+    push()
+    first = words()
+    assert {info["modelName"] for info in first.values()} == {"Word"}
+    assert len(first["chat"]["cards"]) == 2  # a card per template, as Anki makes them
+    assert call(anki, "modelFieldNames", modelName="Word") == ["Word", "Meaning"]
+    push()
+    assert words() == first  # the package again: nothing changes
+    edit(deck, "Meaning: cat}", "Meaning: a cat}")
+    push()
+    after = words()
+    assert after["chat"]["noteId"] == first["chat"]["noteId"]  # the same note, in place
+    assert after["chat"]["fields"]["Meaning"]["value"] == "a cat"
+    assert after["chien"] == first["chien"]

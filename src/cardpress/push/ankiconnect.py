@@ -14,7 +14,8 @@ for a closed collection (``push.make_plan``). It is carried out through AnkiConn
 
 What AnkiConnect cannot do is listed with the way out (push into the closed collection):
 changing a note's type, and deleting the empty cards of a note (Tools > Empty Cards does).
-A deck of note types version 1 only gets its package imported: its notes cannot be found.
+A deck of note types version 1, or with note types of its own, only gets its package imported:
+its notes cannot be found.
 AnkiConnect shows no note's modification time either, so a note edited in Anki is listed as
 "update", and the import keeps Anki's text where it is newer.
 """
@@ -133,11 +134,12 @@ def _plan(notes: Notes, lock: Any, have: Mapping[str, InAnki], prune: bool) -> D
     """The plan as AnkiConnect can carry it out: what it cannot do waits, with the way out
     (a deck of note types version 1 is only imported: its notes cannot be found)."""
     deck = notes.deck
-    if deck.note_type_version < 2:
+    unfound = findable(deck)
+    if unfound:
         plan = DeckPlan(deck, notes, lock)
         plan.waiting[deck.location.path] = (
-            "only the package is imported: notes of note types version 1 have no Card ID, so "
-            f"moved cards, kind changes and removed cards wait; {_CLOSED}"
+            f"only the package is imported: {unfound} have no Card ID, so moved cards, note "
+            f"type changes and removed cards wait; {_CLOSED}"
         )
         return plan
     plan = make_plan(notes, lock, have, prune=prune)
@@ -150,6 +152,16 @@ def _plan(notes: Notes, lock: Any, have: Mapping[str, InAnki], prune: bool) -> D
             f"Cards; or {_CLOSED}"
         )
     return plan
+
+
+def findable(deck: Deck) -> str:
+    """Why AnkiConnect cannot find the notes of ``deck`` ("" where it can): it finds a note by
+    its Card ID field, which only cardpress's note types version 2 have."""
+    if deck.note_type_version < 2:
+        return "notes of note types version 1"
+    if deck.note_types:
+        return "notes of the deck's own note types"
+    return ""
 
 
 def push(
@@ -184,7 +196,7 @@ def push(
         lock_file, lock, notes = as_built(deck)
         plan = _plan(notes, lock, have, prune)
         _carry_out(client, plan, have, written[deck.key], out_dir, prune=prune)
-        if deck.note_type_version >= 2:
+        if not findable(deck):
             of = guid_of(notes, lock)
             kept = [] if prune else [i for i in lock.removed if of(i) in have]
             write_lock(delivered(lock, notes, kept, plan.waiting), lock_file)
