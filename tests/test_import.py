@@ -45,6 +45,9 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 ),
                 limit=DeckIdLimit(_deck_id(col, "French")),
             )
+        col.export_collection_package(
+            str(folder / "French.colpkg"), include_media=True, legacy=False
+        )
     finally:
         col.close()
     return folder
@@ -109,6 +112,7 @@ def work(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     shutil.copy(source / "collection.anki2", tmp_path / "collection.anki2")
     for name in FORMATS:
         shutil.copy(source / f"French-{name}.apkg", tmp_path / f"French-{name}.apkg")
+    shutil.copy(source / "French.colpkg", tmp_path / "French.colpkg")
     monkeypatch.chdir(tmp_path)
     yield tmp_path
 
@@ -163,6 +167,16 @@ def test_an_edited_card_updates_exactly_its_note_with_its_history(work: Path, na
     assert after["notes"][guid][1] == ["bonjour", "<b>hello</b> (good day)"]
     assert after["revlog"] == before["revlog"] == 3
     assert after["note types"] == before["note types"]
+
+
+def test_a_collection_backup_comes_in_the_same_way(work: Path) -> None:
+    imported = _cli("import", "French.colpkg")
+    assert imported.exit_code == 0, imported.output
+    assert "cards/french.yaml: 6 cards, 3 note types, 1 media file" in imported.output
+    assert _cli("build").exit_code == 0
+    log, before, after = _import_back(Path("dist/french.apkg"))
+    assert (log["new"], log["updated"], log["conflicting"]) == (0, 0, 0)
+    assert after == before
 
 
 def test_the_first_build_changes_no_file_the_import_wrote(work: Path) -> None:
