@@ -18,7 +18,9 @@ from anki.decks import DeckId
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cardpress import build
 from cardpress.errors import ExportError, Severity
+from cardpress.export import BuildOptions
 from cardpress.importer import (
     ImportedCard,
     ImportedCollection,
@@ -35,8 +37,8 @@ from cardpress.importer import (
 from cardpress.importer.fields import field_text
 from cardpress.importer.write import ImportPlan, PlannedDeck, plan, write
 from cardpress.model import Kind
-from cardpress.notes import NOTE_TYPES
-from tests.conftest import FIXTURES, examples, fresh_collection
+from cardpress.notes import NOTE_TYPES, guid
+from tests.conftest import FIXTURES, examples, fresh_collection, import_apkg
 
 PNG = (FIXTURES / "outside.png").read_bytes()
 MP3 = (FIXTURES / "audio" / "clip.mp3").read_bytes()
@@ -333,6 +335,7 @@ def test_note_types_are_written_exactly_as_the_package_defines_them(
         for written in data["note_types"]:
             anki = source.note_types[written["id"]]
             assert written["name"] == anki["name"]
+            assert list(written)[:3] == ["name", "id", "imported"] and written["imported"] is True
             assert written.get("cloze", False) == (anki["type"] == 1)
             assert written["fields"] == [{"name": f["name"], "id": f["id"]} for f in anki["flds"]]
             assert written["css"] == anki["css"]  # byte for byte
@@ -511,25 +514,50 @@ def test_a_note_without_cards_is_left_out_and_said(
 def test_note_types_the_build_would_refuse_are_said(
     planned: tuple[ImportedCollection, ImportPlan],
 ) -> None:
-    """A package cardpress built (its own note types), and two note types of one name."""
     collection, _ = planned
-    by_name = {nt.name: nt for nt in collection.note_types}
-    basic = by_name["Basic"]
-    ours = dataclasses.replace(basic, id=NOTE_TYPES[Kind.BASIC].id)
-    twin = dataclasses.replace(by_name["Basic (and reversed card)"], name="basic")
-    note_types = tuple(
-        ours if nt is basic else twin if nt.name == "Basic (and reversed card)" else nt
+    twin = tuple(
+        dataclasses.replace(nt, name="basic") if nt.name == "Basic (and reversed card)" else nt
         for nt in collection.note_types
     )
+    result = plan(dataclasses.replace(collection, note_types=twin))
+    found, line = _at(result, "two note types are named 'basic'")
+    assert found.severity is Severity.WARNING and line == "  - name: basic"
+
+
+def test_a_note_type_with_the_id_of_cardpress_s_own_is_cardpress_s(
+    planned: tuple[ImportedCollection, ImportPlan],
+) -> None:
+    """Notes of a note type that has the id of cardpress's Basic v1 (but Anki's Basic's two
+    fields) are cards of kind basic: cardpress's note type is never written as a deck's own
+    (the loader refuses its id there); that the fields differ is said at each card."""
+    collection, _ = planned
+    basic = next(nt for nt in collection.note_types if nt.name == "Basic")
+    ours = dataclasses.replace(basic, id=NOTE_TYPES[Kind.BASIC].id)
     notes = tuple(
         dataclasses.replace(note, note_type_id=ours.id) if note.note_type_id == basic.id else note
         for note in collection.notes
     )
+    note_types = tuple(ours if nt is basic else nt for nt in collection.note_types)
     result = plan(dataclasses.replace(collection, note_types=note_types, notes=notes))
-    found, line = _at(result, "is one of cardpress's own")
-    assert line == f"    id: {ours.id}"
-    found, line = _at(result, "two note types are named 'basic'")
-    assert found.severity is Severity.WARNING and line == "  - name: basic"
+    french = _loaded(_decks(result)["french"])
+    assert ours.id not in [nt["id"] for nt in french["note_types"]]
+    assert french["note_type_version"] == 1
+    cards = {card["id"]: card for card in french["cards"]}
+    assert cards["bonjour"] == {
+        "id": "bonjour",
+        "guid": cards["bonjour"]["guid"],
+        "topic": "nouns",
+        "front": "bonjour",
+        "back": "hello",
+        "tags": ["french::greetings"],
+    }
+    # It is in the top deck, which has topics: a card of cardpress's kinds there needs one.
+    found, line = _at(result, "card 'bonjour': the note is in the deck 'French' itself")
+    assert found.severity is Severity.WARNING and line == "    topic: nouns"
+    assert found.message.endswith("a build for another collection puts it in 'French::Nouns'")
+    found, line = _at(result, "card 'bonjour': its note type has the id of")
+    assert found.severity is Severity.WARNING and line == "  - id: bonjour"
+    assert "fields Front, Back; the build gives Anki 'cardpress Basic v1'" in found.message
 
 
 def test_text_exports_are_not_yet_taken(source: Source) -> None:
@@ -704,6 +732,7 @@ def test_the_yaml_reads_back_as_exactly_what_was_meant(collection: ImportedColle
     assert written == {
         "name": note_type.name,
         "id": note_type.id,
+        "imported": True,
         **({"cloze": True} if note_type.kind is NoteTypeKind.CLOZE else {}),
         "fields": [
             {"name": f.name, **({"id": f.id} if f.id is not None else {})} for f in note_type.fields
@@ -749,3 +778,192 @@ def test_the_yaml_reads_back_as_exactly_what_was_meant(collection: ImportedColle
     for diagnostic in result.diagnostics:
         assert diagnostic.location.path == deck.file_name
         assert 1 <= diagnostic.location.line <= len(lines)
+
+
+# -- notes cardpress built -----------------------------------------------------------------
+
+HISTORY = """\
+key: history
+name: History
+note_type_version: {version}
+tags: [year-11]
+topics:
+  dates: Dates
+  people: People & Places
+cards:
+  - id: lenin
+    topic: dates
+    kind: reversed
+    front: Year of Lenin's *death*
+    back: "1924"
+    source: "§1"
+  - id: exile
+    topic: people
+    kind: cloze
+    text: "Exile took Trotsky to {{{{c1::Turkey::a country}}}} and {{{{c2::Mexico}}}}."
+    extra: Via France and Norway.
+    tags: [exile::routes]
+  - id: assassin
+    topic: people
+    kind: type
+    front: Family name of the agent who killed Trotsky
+    back: Mercader
+"""
+
+
+def _built(folder: Path, files: dict[str, str]) -> list[Path]:
+    """The packages cardpress builds from the card files ``files`` (name -> YAML)."""
+    cards = folder / "cards"
+    cards.mkdir(parents=True)
+    for name, text in files.items():
+        (cards / name).write_text(text, encoding="utf-8")
+    result = build(cards, folder / "dist", options=BuildOptions(only=("apkg",)))
+    return [output.path for output in result.outputs if output.path.suffix == ".apkg"]
+
+
+def _exported(folder: Path, packages: list[Path], extra: dict[str, str] | None = None) -> Path:
+    """A package real Anki exports after importing ``packages``, with a stock Basic note added
+    in each deck ``extra`` names (deck -> its front)."""
+    with fresh_collection(folder / "profile") as col:
+        for package in packages:
+            import_apkg(col, package)
+        basic = col.models.by_name("Basic")
+        assert basic is not None
+        for deck, front in (extra or {}).items():
+            note = col.new_note(basic)
+            note["Front"], note["Back"] = front, "an answer"
+            note.tags = ["mine"]
+            col.add_note(note, _deck(col, deck))
+        path = folder / "exported.apkg"
+        col.export_anki_package(
+            out_path=str(path),
+            options=ExportAnkiPackageOptions(with_scheduling=True, with_media=True, legacy=False),
+            limit=None,
+        )
+    return path
+
+
+def _notes_of(package: Path) -> dict[str, tuple[Any, ...]]:
+    """What Anki keeps of each note of a package, by GUID: note type id, fields, tags, and
+    the deck of each card. Tags sorted: Anki sorts a note's tags when it imports it (the
+    notes it exports have them so), and the build puts a topic's tag last."""
+    return {
+        note.guid: (
+            note.note_type_id,
+            note.fields,
+            sorted(note.tags, key=str.casefold),
+            sorted((card.ord, card.deck) for card in note.cards),
+        )
+        for note in read_file(package).notes
+    }
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_notes_of_cardpress_come_back_as_cards_of_their_kinds(tmp_path: Path, version: int) -> None:
+    """A deck cardpress built, imported into Anki and exported by Anki: each note a card of its
+    kind, the topics from the subdecks and topic tags, the deck's tags on each card; built
+    again, the same notes."""
+    exported = _exported(
+        tmp_path, _built(tmp_path / "a", {"h.yaml": HISTORY.format(version=version)})
+    )
+    result = plan(read_file(exported))
+    assert result.diagnostics == ()
+    (deck,) = result.decks
+    data = _loaded(deck)
+    v2 = version == 2
+    assert data["note_type_version"] == version
+    assert data["topics"] == {"dates": "Dates", "people": "People & Places"}
+    assert not {"topic_tags", "keep_media_names", "subdecks", "note_types", "tags"} & set(data)
+    cards = {card.get("kind", "basic"): card for card in data["cards"]}
+    # Version 2: the deck key and card ids from the Card IDs, so no guid:. Version 1 has no
+    # Card ID: ids made from the first field, each card with its guid:.
+    ids = [c["id"] for c in data["cards"]]
+    assert ids == (["lenin", "exile", "assassin"] if v2 else ["year-of-lenin-s-death",
+                   "exile-took-trotsky-to-turkey-and", "family-name-of-the-agent-who"])  # fmt: skip
+    assert all(("guid" in card) is not v2 for card in data["cards"])
+    assert data["key"] == "history"  # the Card IDs', or the name's
+    written = {
+        k: {key: v for key, v in c.items() if key not in ("id", "guid")} for k, c in cards.items()
+    }
+    assert written == {
+        "reversed": {"kind": "reversed", "topic": "dates", "front": "Year of Lenin's *death*",
+                     "back": "1924", "source": "§1", "tags": ["year-11"]},
+        "cloze": {"kind": "cloze", "topic": "people",
+                  "text": "Exile took Trotsky to {{c1::Turkey::a country}} and {{c2::Mexico}}.",
+                  "extra": "Via France and Norway.", "tags": ["exile::routes", "year-11"]},
+        "type": {"kind": "type", "topic": "people",
+                 "front": "Family name of the agent who killed Trotsky", "back": "Mercader",
+                 "tags": ["year-11"]},
+    }  # fmt: skip
+    write(result, tmp_path / "imported")
+    (again,) = _built(tmp_path / "b", {deck.file_name: deck.text})
+    assert _notes_of(again) == _notes_of(exported)
+
+
+def test_a_deck_of_cardpress_notes_and_others_keeps_the_topic_tags_as_tags(tmp_path: Path) -> None:
+    packages = _built(tmp_path / "a", {"h.yaml": HISTORY.format(version=2)})
+    exported = _exported(
+        tmp_path, packages, {"History::Dates": "Added in Anki", "History": "In the top deck"}
+    )
+    result = plan(read_file(exported))
+    (deck,) = result.decks
+    data = _loaded(deck)
+    assert (data["key"], data["note_type_version"]) == ("history", 2)
+    assert (data["subdecks"], data["topic_tags"], data["keep_media_names"]) == (True, False, True)
+    assert [nt["name"] for nt in data["note_types"]] == ["Basic"]
+    assert data["note_types"][0]["imported"] is True
+    by_id = {card["id"]: card for card in data["cards"]}
+    assert by_id["lenin"]["tags"] == ["topic::dates", "year-11"]  # as Anki has them
+    assert by_id["lenin"]["topic"] == "dates"
+    assert by_id["added-in-anki"]["note_type"] == "Basic"
+    assert by_id["added-in-anki"]["topic"] == "dates"
+    assert "topic" not in by_id["in-the-top-deck"]
+    write(result, tmp_path / "imported")
+    (again,) = _built(tmp_path / "b", {deck.file_name: deck.text})
+    assert _notes_of(again) == _notes_of(exported)
+
+
+def test_a_deck_of_both_versions_is_refused(tmp_path: Path) -> None:
+    one = HISTORY.format(version=1)
+    two = (
+        HISTORY.format(version=2)
+        .replace("key: history", "key: more")
+        .replace("name: History", "name: History::More")
+        .replace("topics:\n  dates: Dates\n  people: People & Places\n", "")
+        .replace("    topic: dates\n", "")
+        .replace("    topic: people\n", "")
+    )
+    exported = _exported(tmp_path, _built(tmp_path / "a", {"h.yaml": one, "m.yaml": two}))
+    with pytest.raises(ImportFileError) as raised:
+        plan(read_file(exported))
+    assert str(raised.value) == (
+        f"{exported}: error: deck 'History' holds notes of cardpress's note types version 1 and "
+        "version 2; a card file has one version (note_type_version): convert the notes of one "
+        "version in Anki (Notes > Change Note Type) and export the deck again"
+    )
+
+
+def test_card_ids_that_collide_are_made_anew_and_keep_their_notes_by_guid(
+    tmp_path: Path,
+) -> None:
+    """Two cardpress decks below one top deck (History, History::More) of the same card ids:
+    the Card IDs name two deck keys and one card id twice."""
+    two = HISTORY.format(version=2)
+    more = two.replace("key: history", "key: more").replace("name: History", "name: History::More")
+    more = more.replace("  people: People & Places\n", "").replace("topic: people", "topic: dates")
+    exported = _exported(tmp_path, _built(tmp_path / "a", {"h.yaml": two, "m.yaml": more}))
+    result = plan(read_file(exported))
+    (deck,) = result.decks
+    data = _loaded(deck)
+    assert data["key"] == "history"  # the Card IDs do not agree: the name's
+    ids = [card["id"] for card in data["cards"]]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    assert set(ids) >= {"lenin", "exile", "assassin"}
+    # Each card keeps its note by its GUID, where the deck key and id no longer make it.
+    assert {card.get("guid") or guid("history", card["id"]) for card in data["cards"]} == set(
+        _notes_of(exported)
+    )
+    # The notes of History::More get Card IDs of this deck key: said at each.
+    moved = [d for d in result.diagnostics if "its field 'Card ID' comes back" in d.message]
+    assert len(moved) == 3 and all(d.severity is Severity.WARNING for d in moved)
+    assert "'more/lenin' as 'history/year-of-lenin-s-death'" in "".join(d.message for d in moved)

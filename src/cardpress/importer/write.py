@@ -31,9 +31,10 @@ import contextlib
 import dataclasses
 import functools
 import html
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -56,8 +57,8 @@ from cardpress.importer.model import (
     SourceFormat,
 )
 from cardpress.importer.names import card_ids, deck_key, keys
-from cardpress.model import Location
-from cardpress.notes import NOTE_TYPE_BY_ID
+from cardpress.model import Kind, Location
+from cardpress.notes import ADD_REVERSE, CARD_ID, NOTE_TYPE_BY_ID, card_id_field, guid
 from cardpress.templates import scripts_in
 
 __all__ = ["ImportPlan", "PlannedCard", "PlannedDeck", "plan", "write"]
@@ -171,7 +172,9 @@ def plan(collection: ImportedCollection) -> ImportPlan:
             continue
         home = min(note.cards, key=lambda card: (card.ord, card.id)).deck
         by_top.setdefault(home.split("::")[0], []).append((note, home))
-    deck_keys = _deck_keys(source, by_top)
+    deck_keys = _deck_keys(
+        source, by_top, {top: _own_key(entries, note_types) for top, entries in by_top.items()}
+    )
     decks_by_name = {deck.name: deck for deck in collection.decks}
     planned: list[PlannedDeck] = []
     for top in sorted(by_top, key=lambda name: deck_keys[name]):
@@ -211,19 +214,40 @@ def _check_guids(collection: ImportedCollection) -> None:
 _DEVICE_NAMES = re.compile(r"(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\..*)?", re.IGNORECASE)
 
 
-def _deck_keys(source: Path, names: Iterable[str]) -> dict[str, str]:
+def _deck_keys(
+    source: Path, names: Iterable[str], wanted: Mapping[str, str | None]
+) -> dict[str, str]:
     """The key (and file name) of each top-level deck: :func:`names.deck_key`, told apart by
     :func:`names.keys` where two decks would share one (``Français`` and ``Francais`` are two
     decks to Anki and one key; keys are compared without regard to case, as file systems that
-    ignore case compare file names)."""
+    ignore case compare file names).
+
+    A deck of cardpress's notes takes the key its notes' Card IDs name (``wanted``), where no
+    other deck has it and it can name a file: every card then keeps its GUID without a
+    ``guid:`` and its Card ID as it is."""
     names = sorted(names)
     made = keys(names, prefix="deck")
+    taken: set[str] = set()
+    chosen: dict[str, str] = {}
     for name in names:
+        key = wanted.get(name)
+        if key and key.casefold() not in taken and not _DEVICE_NAMES.fullmatch(key):
+            chosen[name] = key
+            taken.add(key.casefold())
+    for name in names:
+        if name in chosen:
+            made[name] = chosen[name]
+            continue
         try:
             alone = deck_key(name)
         except ValueError as exc:
             raise ImportFileError(source, f"deck {name!r}: no card file name: {exc}") from None
         key = made[name] if alone.casefold() != made[name].casefold() else alone
+        if key.casefold() in taken:  # a key a deck of cardpress's notes took
+            key = next(
+                f"{key}-{n}" for n in itertools.count(2) if f"{key}-{n}".casefold() not in taken
+            )
+        taken.add(key.casefold())
         why = ""
         if not ID.fullmatch(key) or len(key) > MAX_NAME_CHARS:
             why = "it is no key of the card format"
@@ -247,19 +271,42 @@ def _plan_deck(
     note_types: Mapping[int, ImportedNoteType],
     decks_by_name: Mapping[str, ImportedDeck],
 ) -> tuple[PlannedDeck, list[Diagnostic]]:
-    """One card file: the top deck ``name`` and the notes whose home deck is it or below it."""
+    """One card file: the top deck ``name`` and the notes whose home deck is it or below it.
+    Notes of cardpress's own note types become cards of their kinds (:class:`_Own`); the others
+    cards of their note type, which the file defines."""
     file_name = f"{key}.yaml"
     notes = [note for note, _ in entries]
-    ids = card_ids(notes)
-    titles = sorted({home.split("::", 1)[1] for _, home in entries if "::" in home})
-    topic_keys = keys(titles)
-    used = dict.fromkeys(note.note_type_id for note in notes if note.note_type_id is not None)
+    own = _Own(collection.source, key, name, entries, note_types)
+    ids = own.ids
+    topic_keys = own.topic_keys
+    used = dict.fromkeys(
+        note.note_type_id
+        for note in notes
+        if note.note_type_id is not None and note.note_type_id not in NOTE_TYPE_BY_ID
+    )
     types = [nt for nt in collection.note_types if nt.id in used]
     out = _Lines()
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(own.diagnostics)
 
     def report(line: int, col: int, severity: Severity, message: str) -> None:
         diagnostics.append(Diagnostic(Location(file_name, line, col), severity, message))
+
+    # The fields first: whether the deck shows media decides a line above the cards.
+    media: dict[str, bytes] = {}
+    texts_of: list[list[tuple[str, FieldText, str]]] = []
+    for note in notes:
+        note_type = note_types[note.note_type_id or 0]
+        texts: list[tuple[str, FieldText, str]] = []
+        for field_name, value in zip(note_type.field_names, note.fields, strict=False):
+            if note.note_type_id in NOTE_TYPE_BY_ID and field_name not in _OWN_FIELDS:
+                continue  # Topic, Add Reverse, Card ID: the card file says them otherwise
+            names = _media_names(value, collection.media)
+            paths = {n: f"{key}.media/{n}" for n in names if _safe_media_name(n)}
+            text = field_text(value, paths)
+            for used_name in _media_names(text.html, paths):
+                media[used_name] = collection.media[used_name]
+            texts.append((field_name, text, value))
+        texts_of.append(texts)
 
     out.add(
         f"# Imported from {_comment_safe(collection.source.name)} by cardpress import: each card "
@@ -274,20 +321,28 @@ def _plan_deck(
         report(line, 1, Severity.WARNING, f"deck name is {len(name)} characters; card files "
                f"take at most {MAX_NAME_CHARS}: rename the deck in Anki")  # fmt: skip
     if top is not None and top.description:
-        description = field_text(top.description)
+        said, source = _deck_source(top.description)
+        description = field_text(said)
         line = 1
         if description.text:
             line = out.add(f"description: {yaml_scalar(description.text)}")
-        change = _field_change(description, top.description)
+        change = _field_change(description, said)
         if change is not None:
             report(line, 1, change[0], f"deck description: {change[1]}")
-    out.add("subdecks: true")
-    out.add("topic_tags: false")
-    out.add("keep_media_names: true")
+        if source:
+            out.add(f"source: {yaml_scalar(source)}")
+    if own.version:
+        out.add(f"note_type_version: {own.version}")
+    if own.others or not own.subdecks:
+        out.add(f"subdecks: {'true' if own.subdecks else 'false'}")
+    if not own.topic_tags:
+        out.add("topic_tags: false")
+    if own.others or media:
+        out.add("keep_media_names: true")
     topic_lines: dict[str, int] = {}
-    if titles:
+    if own.titles:
         out.add("topics:")
-        for title in titles:
+        for title in own.titles:
             topic_lines[title] = out.add(f"  {topic_keys[title]}: {yaml_scalar(title, 4)}")
     for sub in collection.decks:
         if sub.name.startswith(f"{name}::") and sub.description:
@@ -305,25 +360,15 @@ def _plan_deck(
         for note_type in types:
             diagnostics += _write_note_type(out, note_type, file_name, defined)
 
-    media: dict[str, bytes] = {}
     cards: list[PlannedCard] = []
     out.add("cards:")
-    for (note, home), card_id in zip(entries, ids, strict=True):
+    for (note, home), card_id, texts in zip(entries, ids, texts_of, strict=True):
         note_type = note_types[note.note_type_id or 0]
         card_line = out.add(f"  - id: {card_id}")
-        guid_line = out.add(f"    guid: {yaml_scalar(note.guid, 6)}")
-        if not GUID.fullmatch(note.guid):
-            report(
-                guid_line, 5, Severity.WARNING,
-                f"card {card_id!r}: its GUID {note.guid!r} is not one card files take (1 to 64 "
-                "printable ASCII characters, no spaces): the build will refuse it",
-            )  # fmt: skip
-        out.add(f"    note_type: {yaml_scalar(note_type.name, 6)}")
-        if home != name:
-            out.add(f"    topic: {topic_keys[home.split('::', 1)[1]]}")
-        if note.tags:
-            tags = ", ".join(_flow(tag) for tag in dict.fromkeys(note.tags))
-            out.add(f"    tags: [{tags}]")
+        if note.note_type_id in NOTE_TYPE_BY_ID:
+            diagnostics += own.write_card(out, note, card_id, card_line, texts, file_name)
+        else:
+            _write_note(out, note, note_type, card_id, home, name, topic_keys, texts, report)
         if len(note.decks) > 1:
             listed = ", ".join(repr(deck) for deck in note.decks)
             report(
@@ -333,35 +378,15 @@ def _plan_deck(
                 "leaves each card where it is (an import never moves cards); a build for "
                 f"another collection puts them all in {home!r}",
             )  # fmt: skip
-        texts: list[tuple[str, FieldText, str]] = []
-        for field_name, value in zip(note_type.field_names, note.fields, strict=False):
-            names = _media_names(value, collection.media)
-            paths = {n: f"{key}.media/{n}" for n in names if _safe_media_name(n)}
-            text = field_text(value, paths)
-            for used_name in _media_names(text.html, paths):
-                media[used_name] = collection.media[used_name]
-            texts.append((field_name, text, value))
-        if any(text.text for _, text, _ in texts):
-            out.add("    fields:")
-        for field_name, text, value in texts:
-            line = card_line
-            if text.text:
-                line = _add_entry(out, 6, _flow(field_name), _scalar(text.text, 8))
-            change = _field_change(text, value)
-            if change is not None:
-                report(
-                    line,
-                    7 if text.text else 5,
-                    change[0],
-                    f"card {card_id!r}, field {field_name!r}: {change[1]}",
-                )
         if len(note.fields) != len(note_type.fields):
             report(
                 card_line, 5, Severity.WARNING,
                 f"card {card_id!r}: the note has {len(note.fields)} fields, its note type "
                 f"{note_type.name!r} {len(note_type.fields)}: the card file has the note type's",
             )  # fmt: skip
-        cards.append(PlannedCard(card_id, note.guid, note.mtime, note.id, note_type.id, card_line))
+        cards.append(
+            PlannedCard(card_id, note.guid, note.mtime, note.id, note.note_type_id or 0, card_line)
+        )
     deck = PlannedDeck(
         key=key,
         name=name,
@@ -373,26 +398,334 @@ def _plan_deck(
     return deck, diagnostics
 
 
+def _write_note(
+    out: _Lines,
+    note: ImportedNote,
+    note_type: ImportedNoteType,
+    card_id: str,
+    home: str,
+    name: str,
+    topic_keys: Mapping[str, str],
+    texts: Sequence[tuple[str, FieldText, str]],
+    report: Callable[[int, int, Severity, str], None],
+) -> None:
+    """A note of a note type the card file defines (its ``- id:`` line written): its GUID,
+    note type, topic (its subdeck), tags as Anki has them, and each field by name."""
+    card_line = out.next_line - 1
+    guid_line = out.add(f"    guid: {yaml_scalar(note.guid, 6)}")
+    if not GUID.fullmatch(note.guid):
+        report(
+            guid_line, 5, Severity.WARNING,
+            f"card {card_id!r}: its GUID {note.guid!r} is not one card files take (1 to 64 "
+            "printable ASCII characters, no spaces): the build will refuse it",
+        )  # fmt: skip
+    out.add(f"    note_type: {yaml_scalar(note_type.name, 6)}")
+    if home != name:
+        out.add(f"    topic: {topic_keys[home.split('::', 1)[1]]}")
+    if note.tags:
+        out.add(f"    tags: [{', '.join(_flow(tag) for tag in dict.fromkeys(note.tags))}]")
+    if any(text.text for _, text, _ in texts):
+        out.add("    fields:")
+    for field_name, text, value in texts:
+        line = card_line
+        if text.text:
+            line = _add_entry(out, 6, _flow(field_name), _scalar(text.text, 8))
+        change = _field_change(text, value)
+        if change is not None:
+            report(
+                line,
+                7 if text.text else 5,
+                change[0],
+                f"card {card_id!r}, field {field_name!r}: {change[1]}",
+            )
+
+
+# -- cardpress's own notes -------------------------------------------------------------------
+
+# The fields of cardpress's note types a card file writes, by the card key that holds each.
+# Topic (the topic's title), Add Reverse (the kind) and Card ID (the deck key and card id)
+# are made by the build from what the card file says otherwise.
+_OWN_KEYS = {"Front": "front", "Text": "text", "Back": "back", "Extra": "extra", "Source": "source"}
+_OWN_FIELDS = frozenset(_OWN_KEYS)
+_REQUIRED = {"front", "back", "text"}
+_TOPIC_TAG = "topic::"
+# What a build writes under a deck's description for its source (export/apkg.py).
+_DECK_SOURCE = re.compile(r'(?:\A|\n)<p class="cp-source">Source: ([^<]*)</p>\Z')
+
+
+def _deck_source(description: str) -> tuple[str, str]:
+    """A deck's description in Anki, as its own description and the deck's ``source``, where
+    it ends as a cardpress build writes a deck's source under its description (a paragraph of
+    the class ``cp-source``, which is cardpress's)."""
+    found = _DECK_SOURCE.search(description)
+    if found is None:
+        return description, ""
+    source = html.unescape(found.group(1))
+    if html.escape(source) != found.group(1) or not source.strip():
+        return description, ""
+    return description[: found.start()], source
+
+
+def _value(note: ImportedNote, names: Sequence[str], field_name: str) -> str:
+    """The note's field of that name ("" where the note or its note type has none)."""
+    if field_name in names:
+        index = names.index(field_name)
+        if index < len(note.fields):
+            return note.fields[index]
+    return ""
+
+
+def _is_key(text: str) -> bool:
+    return bool(ID.fullmatch(text)) and len(text) <= MAX_NAME_CHARS
+
+
+def _card_id_of(note: ImportedNote, names: Sequence[str]) -> tuple[str, str] | None:
+    """The deck key and card id a version 2 note's Card ID names, where it names them."""
+    deck, slash, card = _value(note, names, CARD_ID).partition("/")
+    return (deck, card) if slash and _is_key(deck) and _is_key(card) else None
+
+
+def _own_key(
+    entries: Sequence[tuple[ImportedNote, str]], note_types: Mapping[int, ImportedNoteType]
+) -> str | None:
+    """The deck key the Card IDs of a deck's notes of cardpress's name, if they agree."""
+    found = {
+        named[0]
+        for note, _ in entries
+        if note.note_type_id in NOTE_TYPE_BY_ID
+        and (named := _card_id_of(note, note_types[note.note_type_id].field_names)) is not None
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _topic_tag(note: ImportedNote) -> str:
+    """The key of the note's topic tag (the last ``topic::KEY``: a build puts it after the
+    deck's and the card's tags); "" without one."""
+    for tag in reversed(note.tags):
+        if tag.startswith(_TOPIC_TAG) and _is_key(tag[len(_TOPIC_TAG) :]):
+            return tag[len(_TOPIC_TAG) :]
+    return ""
+
+
+class _Own:
+    """What a card file says of a deck's notes of cardpress's note types, decided for the deck
+    as a whole: ``note_type_version``, the topics (keys, titles, subdecks), whether topics make
+    the tags (``topic_tags``) and every card's id.
+
+    A build makes such a note from its card: its note type from the kind and the version, its
+    Topic field from its topic's title, its tag ``topic::KEY`` from its topic, Add Reverse from
+    the kind and Card ID from the deck key and card id; each of these is read back from the
+    note so that the build makes them again, and said where it cannot."""
+
+    def __init__(
+        self,
+        source: Path,
+        key: str,
+        name: str,
+        entries: Sequence[tuple[ImportedNote, str]],
+        note_types: Mapping[int, ImportedNoteType],
+    ) -> None:
+        self.key = key
+        self.name = name
+        self.diagnostics: list[Diagnostic] = []
+        self.names = {
+            note.guid: note_types[note.note_type_id or 0].field_names for note, _ in entries
+        }
+        ours = [(note, home) for note, home in entries if note.note_type_id in NOTE_TYPE_BY_ID]
+        self.others = len(ours) < len(entries)
+        versions = sorted({NOTE_TYPE_BY_ID[note.note_type_id or 0].version for note, _ in ours})
+        if len(versions) > 1:
+            raise ImportFileError(
+                source,
+                f"deck {name!r} holds notes of cardpress's note types version 1 and version 2; "
+                "a card file has one version (note_type_version): convert the notes of one "
+                "version in Anki (Notes > Change Note Type) and export the deck again",
+            )
+        self.version = versions[0] if versions else 0
+        self.ids = self._ids([note for note, _ in entries])
+        self._topics(name, entries, ours)
+
+    def _ids(self, notes: Sequence[ImportedNote]) -> tuple[str, ...]:
+        """Each note's card id: the one its Card ID names, where no older note took it; else
+        one made from its first field (:func:`names.card_ids`)."""
+        kept: dict[str, str] = {}
+        taken: set[str] = set()
+        for note in sorted(notes, key=lambda n: (n.id, n.guid)):
+            if note.note_type_id not in NOTE_TYPE_BY_ID:
+                continue
+            named = _card_id_of(note, self.names[note.guid])
+            if named is not None and named[1].casefold() not in taken:
+                kept[note.guid] = named[1]
+                taken.add(named[1].casefold())
+        return card_ids(notes, kept)
+
+    def _topics(
+        self,
+        name: str,
+        entries: Sequence[tuple[ImportedNote, str]],
+        ours: Sequence[tuple[ImportedNote, str]],
+    ) -> None:
+        """The topics: each subdeck one, titled by its path below the top deck; or, where no
+        note is in a subdeck and cardpress's notes name topics (a deck of ``subdecks: false``),
+        the titles their Topic fields hold."""
+        in_subdeck = any(home != name for _, home in entries)
+        carry = {note.guid for note, _ in ours if _value(note, self.names[note.guid], "Topic")}
+        self.subdecks = in_subdeck or not carry
+        title_of: dict[str, str] = {}
+        for note, home in entries:
+            if home != name:
+                title_of[note.guid] = home.split("::", 1)[1]
+            elif not self.subdecks and note.guid in carry:
+                field = _value(note, self.names[note.guid], "Topic")
+                title_of[note.guid] = html.unescape(field)
+        self.titles = sorted(set(title_of.values()))
+        # A title's key is the topic tag its notes of cardpress's share, else one made from it.
+        tagged: dict[str, set[str]] = {}
+        for note, _ in ours:
+            if note.guid in title_of:
+                tagged.setdefault(title_of[note.guid], set()).add(_topic_tag(note))
+        self.topic_keys: dict[str, str] = {}
+        claimed: set[str] = set()
+        for title in self.titles:
+            (tag, *more) = tagged.get(title, {""})
+            if tag and not more and tag.casefold() not in claimed:
+                self.topic_keys[title] = tag
+                claimed.add(tag.casefold())
+        made = keys(t for t in self.titles if t not in self.topic_keys)
+        for title, made_key in sorted(made.items()):
+            topic_key = made_key
+            n = 2
+            while topic_key.casefold() in claimed:
+                topic_key, n = f"{made_key}-{n}", n + 1
+            self.topic_keys[title] = topic_key
+            claimed.add(topic_key.casefold())
+        # A card of cardpress's in a deck of topics needs one: a note in the top deck itself
+        # gets its tag's topic, or the first (said where it is written).
+        self.homeless: set[str] = set()
+        if self.titles:
+            by_key = {topic_key: title for title, topic_key in self.topic_keys.items()}
+            for note, _ in ours:
+                if note.guid not in title_of:
+                    title_of[note.guid] = by_key.get(_topic_tag(note), self.titles[0])
+                    self.homeless.add(note.guid)
+        self.title_of = title_of
+        self.topic_tags = not self.others and all(
+            _topic_tag(note) == self.topic_keys[title_of[note.guid]]
+            for note, _ in ours
+            if note.guid in title_of
+        )
+
+    def write_card(
+        self,
+        out: _Lines,
+        note: ImportedNote,
+        card_id: str,
+        card_line: int,
+        texts: Sequence[tuple[str, FieldText, str]],
+        file_name: str,
+    ) -> list[Diagnostic]:
+        """A note of cardpress's as a card of its kind (its ``- id:`` line written)."""
+        found: list[Diagnostic] = []
+
+        def report(line: int, col: int, severity: Severity, message: str) -> None:
+            found.append(Diagnostic(Location(file_name, line, col), severity, message))
+
+        own = NOTE_TYPE_BY_ID[note.note_type_id or 0]
+        names = self.names[note.guid]
+        kind = own.kind
+        add_reverse = _value(note, names, ADD_REVERSE)
+        if own.reverse_field is not None and add_reverse.strip():
+            kind = Kind.REVERSED
+        if note.guid != guid(self.key, card_id):
+            line = out.add(f"    guid: {yaml_scalar(note.guid, 6)}")
+            if not GUID.fullmatch(note.guid):
+                report(
+                    line, 5, Severity.WARNING,
+                    f"card {card_id!r}: its GUID {note.guid!r} is not one card files take (1 "
+                    "to 64 printable ASCII characters, no spaces): the build will refuse it",
+                )  # fmt: skip
+        if kind is not Kind.BASIC:
+            out.add(f"    kind: {kind.value}")
+        title = self.title_of.get(note.guid, "")
+        topic_key = self.topic_keys[title] if title else ""
+        if topic_key:
+            line = out.add(f"    topic: {topic_key}")
+            if note.guid in self.homeless:
+                deck = self.name
+                report(
+                    line, 5, Severity.WARNING,
+                    f"card {card_id!r}: the note is in the deck {deck!r} itself, but in a deck "
+                    "with topics every card of cardpress's kinds has one: the card file gives "
+                    f"it the topic {topic_key!r}. Importing the package leaves the card where "
+                    f"it is (an import never moves cards); a build for another collection puts "
+                    f"it in {deck + '::' + title!r}",
+                )  # fmt: skip
+        for field_name, text, value in texts:
+            card_key = _OWN_KEYS[field_name]
+            line = card_line
+            if text.text or card_key in _REQUIRED:
+                line = out.add(f"    {card_key}: {_scalar(text.text, 6)}")
+                if not text.text:
+                    report(
+                        line, 5, Severity.WARNING,
+                        f"card {card_id!r}: its {field_name} is empty, and a card of kind "
+                        f"{kind.value} needs one: the build refuses the card until it has text",
+                    )  # fmt: skip
+            change = _field_change(text, value)
+            if change is not None:
+                report(line, 5, change[0], f"card {card_id!r}, field {field_name!r}: {change[1]}")
+        tags = list(dict.fromkeys(note.tags))
+        topic_tag = _TOPIC_TAG + topic_key
+        # The build makes the topic's tag from the topic, after the card's tags: where the note
+        # has it elsewhere, it is left out only if the note's tags are in the order Anki sorts
+        # them into (Anki sorts a note's tags when it imports it: that order is lost anyway).
+        if (
+            self.topic_tags
+            and topic_key
+            and topic_tag in tags
+            and (tags[-1] == topic_tag or tags == sorted(tags, key=str.casefold))
+        ):
+            tags.remove(topic_tag)
+        if tags:
+            out.add(f"    tags: [{', '.join(_flow(tag) for tag in tags)}]")
+        # What the build makes of the topic, kind and id, against what the note holds.
+        made = {"Topic": html.escape(title, quote=False)}
+        if own.reverse_field is not None:
+            made[ADD_REVERSE] = "y" if kind is Kind.REVERSED else ""
+        if own.version >= 2:
+            made[CARD_ID] = card_id_field(self.key, card_id)
+        for field_name, value in made.items():
+            held = _value(note, names, field_name)
+            if held != value:
+                report(
+                    card_line, 5, Severity.WARNING,
+                    f"card {card_id!r}: its field {field_name!r} comes back "
+                    f"{_difference(held, value)}",
+                )  # fmt: skip
+        wanted = own.fields
+        if tuple(names) != wanted:
+            report(
+                card_line, 5, Severity.WARNING,
+                f"card {card_id!r}: its note type has the id of {own.name!r} but the fields "
+                f"{', '.join(names)}; the build gives Anki {own.name!r} as cardpress defines it "
+                f"({', '.join(wanted)})",
+            )  # fmt: skip
+        return found
+
+
 def _write_note_type(
     out: _Lines, note_type: ImportedNoteType, file_name: str, defined: dict[str, int]
 ) -> list[Diagnostic]:
-    """A note type exactly as the package defines it; a warning for each template side that
-    runs scripts (kept as it is: it is Anki's, and it runs there already), and for what the
-    build will refuse: one of cardpress's own note types, a name that ``defined`` (the card
-    file's note types so far, by folded name) has already."""
+    """A note type exactly as the package defines it, marked ``imported: true`` (the build
+    then keeps a template that runs scripts, as Anki has it, with a warning, where it refuses
+    one written by hand); a warning here too for each template side that runs scripts, and for
+    what the build will refuse: a name that ``defined`` (the card file's note types so far, by
+    folded name) has already. cardpress's own note types are never written here: their notes
+    are cards of cardpress's kinds."""
     diagnostics: list[Diagnostic] = []
     line = out.add(f"  - name: {yaml_scalar(note_type.name, 6)}")
-    id_line = out.add(f"    id: {note_type.id}")
-    if note_type.id in NOTE_TYPE_BY_ID:
-        diagnostics.append(
-            Diagnostic(
-                Location(file_name, id_line, 5),
-                Severity.WARNING,
-                f"note type {note_type.name!r} is one of cardpress's own (the package was built "
-                "by cardpress): a card file cannot define it as a note type of its own, so the "
-                "build refuses it; build from the card files the package was made of",
-            )
-        )
+    out.add(f"    id: {note_type.id}")
+    out.add("    imported: true")
     first = defined.setdefault(note_type.name.casefold(), note_type.id)
     if first != note_type.id:
         diagnostics.append(
