@@ -16,6 +16,12 @@ them, and its deck as the topic of a card file.
 - The media a deck's notes show (``<img src>``, ``[sound:…]``) go to ``<deck key>.media/``
   beside the card file, under their Anki names, and the fields name them by that path:
   ``keep_media_names: true`` tells the build to give them to Anki under those names again.
+- A note of one of cardpress's own note types (a package cardpress built) is a card of its
+  kind, as the card file it was built from had it: ``kind``, ``front``/``back``/``text``,
+  ``extra``, ``source``, the deck's ``note_type_version``, its deck key and card id from a
+  version 2 note's Card ID, its topic from its subdeck and ``topic::KEY`` tag (see
+  :class:`_Own`). The loader refuses cardpress's ids under ``note_types:``, and rightly: the
+  build makes these notes from cards of its kinds.
 - What does not come back exactly is reported where the card file says it: a field whose text
   does not render back to the field (markup the sanitiser removes, media the package lacks),
   a template that runs scripts (kept as Anki has it: :func:`cardpress.templates.scripts_in`
