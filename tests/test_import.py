@@ -234,3 +234,30 @@ def test_files_in_the_way_are_not_replaced_without_replace(work: Path) -> None:
     assert Path("cards/french.yaml").read_bytes() == mine
     assert _cli("import", "--replace", "French-current.apkg").exit_code == 0
     assert b"Back: <b>hello</b>" in Path("cards/french.yaml").read_bytes()
+
+
+def test_a_text_export_becomes_cards_of_cardpress_kinds_and_says_so(work: Path) -> None:
+    col = Collection("collection.anki2")
+    try:
+        col.export_note_csv(
+            out_path=str(work / "notes.txt"),
+            limit=DeckIdLimit(_deck_id(col, "French")),
+            with_html=True,
+            with_tags=True,
+            with_deck=True,
+            with_notetype=True,
+            with_guid=True,
+        )
+    finally:
+        col.close()
+    result = _cli("import", "notes.txt")
+    assert result.exit_code == 0, result.output
+    assert "stamped as new (no times)" in result.output
+    assert "notes.txt: note: " in result.output  # what a build then does with these notes
+    text = Path("cards/french.yaml").read_text(encoding="utf-8")
+    assert "kind: cloze" in text and "note_types:" not in text
+    assert _cli("build").exit_code == 0
+    log, before, after = _import_back(Path("dist/french.apkg"))
+    # The rows' GUIDs meet their notes under Anki's own note types: skipped, nothing doubled.
+    assert log["new"] == 0 and log["updated"] == 0
+    assert after["notes"] == before["notes"]

@@ -792,11 +792,22 @@ def _confirm_prune() -> None:
 @click.option(
     "--replace", is_flag=True, help="Replace card files, media and locks that are there already."
 )
+@click.option(
+    "--deck",
+    "deck_name",
+    metavar="NAME",
+    help="Text exports and CSV: the deck of rows that name none (default: the file's name).",
+)
 @_FORMAT
 def import_command(
-    files: tuple[Path, ...], out_dir: Path, replace: bool, report_format: str
+    files: tuple[Path, ...],
+    out_dir: Path,
+    replace: bool,
+    deck_name: str | None,
+    report_format: str,
 ) -> None:
-    """Bring Anki packages (.apkg, .colpkg: File > Export in Anki) in as card files.
+    """Bring Anki packages (.apkg, .colpkg: File > Export in Anki), text exports and CSV in
+    as card files.
 
     Each top-level deck becomes one card file in the output folder (its subdecks become
     topics), with its media beside it and a lock that holds Anki's own times: every card
@@ -822,7 +833,7 @@ def import_command(
     from cardpress.importer.run import import_files
 
     try:
-        result = import_files(files, out_dir, replace=replace)
+        result = import_files(files, out_dir, replace=replace, deck_name=deck_name)
     except CardpressError as error:
         raise _fail(error) from None
     _print_diagnostics(sorted(result.diagnostics))
@@ -838,11 +849,15 @@ def import_command(
             f"{deck.path}: {plural(deck.cards, 'card')}, {plural(deck.note_types, 'note type')}"
             f"{media} (from {deck.source.name})"
         )
-        click.echo(f"{deck.lock}: Anki's own times of its {plural(deck.cards, 'note')}")
-    click.echo(
-        "Next: cardpress build; importing its package into Anki changes nothing until a card "
-        "is edited."
-    )
+        if deck.text:
+            click.echo(f"{deck.lock}: {plural(deck.cards, 'card')}, stamped as new (no times)")
+        else:
+            click.echo(f"{deck.lock}: Anki's own times of its {plural(deck.cards, 'note')}")
+    if not all(deck.text for deck in result.decks):
+        click.echo(
+            "Next: cardpress build; importing its package into Anki changes nothing until a "
+            "card is edited."
+        )
 
 
 @cli.command("print")

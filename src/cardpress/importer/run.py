@@ -22,10 +22,12 @@ from cardpress import commit
 from cardpress.errors import Diagnostic, ExportError, InputError, Severity
 from cardpress.format import card_clozes
 from cardpress.importer.errors import ImportFileError
+from cardpress.importer.model import ImportedCollection, SourceFormat
 from cardpress.importer.read import read_file
+from cardpress.importer.text import plan_text
 from cardpress.importer.write import ImportPlan, plan, write
 from cardpress.loader import load
-from cardpress.lock import Lock, LockEntry, NoteTypeEntry, lock_path
+from cardpress.lock import Lock, LockEntry, NoteTypeEntry, lock_path, now
 from cardpress.model import Deck, Location
 from cardpress.notes import make_notes, optional_cards
 
@@ -40,6 +42,7 @@ class ImportedDeckFile:
     note_types: int
     media: int
     lock: Path
+    text: bool = False  # from a text export: no note types, no times
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,18 @@ class ImportResult:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def import_files(paths: Sequence[Path], out: Path, *, replace: bool = False) -> ImportResult:
+def import_files(
+    paths: Sequence[Path], out: Path, *, replace: bool = False, deck_name: str | None = None
+) -> ImportResult:
     """Import each of ``paths`` into card files in ``out``: all of them, or nothing.
 
     Raises ImportFileError for a file that is no Anki export (or a broken one), ExportError
     for a file in the way (unless ``replace``) or one that cannot be written, and InputError
-    where the card files written cannot be loaded (then they are removed again).
+    where the card files written cannot be loaded (then they are removed again). A text
+    export's rows become cards of cardpress's kinds (text.py); ``deck_name`` is the deck of
+    its rows that name none.
     """
-    plans = [plan(read_file(Path(path))) for path in paths]
+    plans = [_plan(read_file(Path(path)), deck_name) for path in paths]
     _one_file_per_deck(plans, out)
     if not replace:  # a card file or a lock in the way: nothing is written
         for each in plans:
@@ -101,12 +108,19 @@ def import_files(paths: Sequence[Path], out: Path, *, replace: bool = False) -> 
             len(by_key[planned.key].note_types),
             len(planned.media),
             lock_path(by_key[planned.key]),
+            not each.note_type_mtimes and all(card.mtime == 0 for card in planned.cards),
         )
         for each in plans
         for planned in each.decks
     ]
     diagnostics = tuple(d for each in plans for d in each.located(out))
     return ImportResult(tuple(done), diagnostics)
+
+
+def _plan(collection: ImportedCollection, deck_name: str | None) -> ImportPlan:
+    if collection.format is SourceFormat.TEXT:
+        return plan_text(collection, deck_name=deck_name)
+    return plan(collection)
 
 
 def _one_file_per_deck(plans: Sequence[ImportPlan], out: Path) -> None:
@@ -130,7 +144,9 @@ def _write_locks(plans: Sequence[ImportPlan], decks: Sequence[Deck], out: Path) 
     try:
         for deck in decks:
             each, planned_deck = planned[deck.key]
-            mtimes = {card.id: card.mtime for card in planned_deck.cards}
+            # A text export has no times (0): its cards are stamped as new ones are.
+            stamp = now()
+            mtimes = {card.id: card.mtime or stamp for card in planned_deck.cards}
             entries = {}
             for note in make_notes(deck):
                 card = note.card
@@ -141,7 +157,7 @@ def _write_locks(plans: Sequence[ImportPlan], decks: Sequence[Deck], out: Path) 
                 )  # fmt: skip
             types = {
                 own.id: NoteTypeEntry(
-                    own.schema, own.fingerprint, each.note_type_mtimes.get(own.id, 0)
+                    own.schema, own.fingerprint, each.note_type_mtimes.get(own.id) or now()
                 )
                 for own in deck.note_types
             }
