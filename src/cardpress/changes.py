@@ -229,9 +229,7 @@ def _kind(note_type: int) -> str:
 def _same_kind(old: int, state: CardState) -> bool:
     """Whether note type ``old`` is the one of the card's kind in another version."""
     note_type = NOTE_TYPE_BY_ID.get(old)
-    return (
-        note_type is not None and NOTE_TYPE_SETS[note_type.version].get(state.kind) is note_type
-    )
+    return note_type is not None and NOTE_TYPE_SETS[note_type.version].get(state.kind) is note_type
 
 
 def _common_parent(decks: Iterable[str]) -> str:
