@@ -349,5 +349,8 @@ def test_the_loader_reads_yaml_scalar_as_the_text(tmp_path: Path, text: str) -> 
         expected = render(text).html
     except ValueError:  # nests too deep: not a YAML question
         return
+    # A key whose text renders to nothing (spaces) is an error of the card file; field_text
+    # gives such a field no text, and the import leaves the key out.
+    assume(expected)
     loaded, _ = _loaded(tmp_path, text)
     assert loaded == expected

@@ -75,7 +75,7 @@ def read_in_chunks(
     if len(data) < PARALLEL_MIN_BYTES:
         return None
     layout = _layout(path, data)
-    if layout is None:
+    if layout is None or _items_past_limit(data, layout):
         return None
     processes = workers if fork.can_fork() else 1
     bounds = chunk_bounds(data, layout.first_item, layout.column, processes)
@@ -94,6 +94,14 @@ def read_in_chunks(
     finally:
         for worker in started:
             worker.kill()
+
+
+def _items_past_limit(data: bytes, layout: _Layout) -> bool:
+    """More item lines than a deck may have cards: the file is read whole at once (for the
+    message) rather than in chunks first and then whole again. A count of lines only; the
+    whole read counts the cards themselves."""
+    item = _item_line(layout.column)
+    return sum(1 for _ in item.finditer(data, max(layout.first_item - 1, 0))) > MAX_CARDS_PER_DECK
 
 
 class _Fallback(Exception):
