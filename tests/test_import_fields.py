@@ -265,7 +265,8 @@ FIELDS = st.lists(st.recursive(LEAVES, _element, max_leaves=12), min_size=1, max
 def test_a_field_said_exact_loads_back_exactly(tmp_path: Path, original: str) -> None:
     converted = field_text(original, MEDIA)
     assert converted.built == render_text(converted)
-    assume(converted.exact)
+    # A field of spaces has no text: the import leaves its key out (an empty key is an error).
+    assume(converted.exact and converted.text)
     loaded, deck = _loaded(tmp_path, converted.text)
     assert loaded == _expected(original, deck, tmp_path)
 

@@ -12,7 +12,7 @@ import pytest
 from anki.card_rendering_pb2 import StripHtmlRequest
 from anki.collection import Collection
 from anki.errors import CardTypeError
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cardpress.templates import (
@@ -22,6 +22,7 @@ from cardpress.templates import (
     TemplateError,
     Text,
     card_ords,
+    empty_replacement,
     field_is_empty,
     field_references,
     parse,
@@ -276,11 +277,15 @@ def test_a_template_anki_cannot_parse_is_an_error_with_anki_message(
 
 def test_an_empty_replacement_is_an_error_where_anki_fails_every_card(col: Collection) -> None:
     """Anki saves a template with ``{{}}`` (an empty name is left for add-ons), then shows an
-    error instead of every card; parse() says so where the template is written."""
+    error instead of every card; empty_replacement() says so where the template is written,
+    and render() raises it, after any error before it, as Anki does."""
     front = "{{Front}} {{ }}"
+    empty = empty_replacement(parse(front))
+    assert empty is not None and empty.offset == front.index("{{ }}")
     with pytest.raises(TemplateError) as raised:
-        parse(front)
-    assert raised.value.offset == front.index("{{ }}")
+        render(front, "", {"Front": "f", "Back": "b"}, 0, cloze=False)
+    assert (raised.value.offset, raised.value.message) == (empty.offset, empty.message)
+    assert empty_replacement(parse("{{Front}} {{text:}}")) is None  # a filter's empty name
     add_note_type(col, "empty name", ("Front", "Back"), [(front, "{{Back}}")])
     note = add_note(col, "empty name", ["f", "b"], [])
     error = anki_error(anki(note.cards()[0])[0])
@@ -316,6 +321,7 @@ TEMPLATE = st.lists(TEMPLATE_PIECES, max_size=16).map("".join)
 
 @settings(max_examples=examples(500))
 @given(front=TEMPLATE, back=TEMPLATE, values=st.lists(FIELD | RICH, min_size=3, max_size=3))
+@example(front="{{{{=<% %>=}}{{}}", back="", values=["", "", ""])  # Anki's first error first
 def test_any_template_parses_and_renders_as_anki(
     col: Collection, front: str, back: str, values: list[str]
 ) -> None:

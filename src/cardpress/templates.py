@@ -137,12 +137,10 @@ def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
 
 def parse(text: str) -> Parsed:
     """A template as Anki parses it. Raises :class:`TemplateError` for a section closed
-    without being opened, closed by the wrong name, or never closed (Anki's messages), and for
-    an empty ``{{}}``, which Anki accepts when the note type is saved but then fails to render
-    on every card."""
+    without being opened, closed by the wrong name, or never closed (Anki's messages). An
+    empty ``{{}}`` parses, as in Anki: :func:`empty_replacement` finds it."""
     stack: list[tuple[str, bool, int, list[Node]]] = []
     nodes: list[Node] = []
-    empty_at: int | None = None
     for kind, content, offset in _tokens(text):
         if kind != "handle":
             nodes.append(Text(content, offset))
@@ -169,15 +167,21 @@ def parse(text: str) -> Parsed:
             nodes = parent
         else:
             *filters, key = handle.split(":")
-            if not key and not filters and empty_at is None:
-                empty_at = offset
             nodes.append(Replacement(key, tuple(reversed(filters)), offset))
     if stack:
         key, _, opened_at, _ = stack[-1]
         raise TemplateError(f"Missing '{{{{/{key}}}}}'", opened_at)
-    if empty_at is not None:  # Anki's words for it, when it renders a card
-        raise TemplateError("Found '{{}}', but there is no field called ''", empty_at)
     return Parsed(tuple(nodes))
+
+
+def empty_replacement(parsed: Parsed) -> TemplateError | None:
+    """The first ``{{}}`` of a template, as the error :func:`render` raises for it (Anki's
+    words), or None. Anki saves a note type with one (an empty name is left for add-ons'
+    filters, ``{{myfilter:}}``) and then fails to render every card."""
+    for node in parsed.walk():
+        if isinstance(node, Replacement) and not node.key and not node.filters:
+            return TemplateError("Found '{{}}', but there is no field called ''", node.offset)
+    return None
 
 
 def _is_cloze_section(key: str) -> bool:

@@ -23,7 +23,13 @@ from cardpress.loader.compose import describe
 from cardpress.loader.values import Report
 from cardpress.model import OwnNoteType, Template
 from cardpress.notes import NOTE_TYPE_BY_ID
-from cardpress.templates import TemplateError, field_references, parse, scripts_in
+from cardpress.templates import (
+    TemplateError,
+    empty_replacement,
+    field_references,
+    parse,
+    scripts_in,
+)
 
 _NOTE_TYPE_KEYS = values.Keys(NOTE_TYPE_KEYS)
 _TEMPLATE_KEYS = values.Keys(TEMPLATE_KEYS)
@@ -288,9 +294,12 @@ def _template_text_fits(
     nothing that runs (each problem reported where it is). A note type ``imported`` from Anki
     keeps what runs, as Anki has it: a warning, not an error."""
     try:
-        parse(text)
+        empty = empty_replacement(parse(text))
     except TemplateError as exc:
         report.error(node, f"template {side}: {exc}")
+        return False
+    if empty is not None:  # Anki would fail every card
+        report.error(node, f"template {side}: {empty}")
         return False
     ok = True
     known = set(fields or ())
