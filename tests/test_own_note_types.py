@@ -221,16 +221,59 @@ def test_the_csv_names_the_note_types_and_anki_matches_every_row(
         assert {g: dict(n.items()) for g, n in notes_by_guid(col).items()} == before
 
 
-def test_the_pages_print_each_note_from_its_templates(deck: Path) -> None:
-    _build()
+def _printed_sides(dom: str) -> dict[tuple[str, str], str]:
+    """The text of each printed side of the cards page, by its side and its number."""
+    sides = {}
+    card = r'<div class="card (front|back)[^"]*">(.*?)(?=<div class="card |</section>)'
+    for side, body in re.findall(card, dom, re.S):
+        number = re.search(r'class="no">#([^<]*)<', body)
+        assert number is not None, body
+        text = re.sub(r'<div class="deck">.*?</div>|<span class="topic">.*?</span>', " ", body)
+        sides[side, number.group(1)] = (
+            " ".join(re.sub(r"<[^>]+>", " ", text).split()).lstrip("#" + number.group(1)).strip()
+        )
+    return sides
+
+
+def test_the_pages_print_every_card_of_a_note_from_its_templates(deck: Path) -> None:
+    result = _build()
+    # être makes two cards (its Example fills Produce), avoir one, the cloze note two (c1 and
+    # c2), the card of a kind one: the cards Anki makes.
+    assert "dist/vocab.cards.html: 6 printed cards" in result.output
+    assert "dist/vocab.sheet.html: 4 rows" in result.output  # a row per note
     dom = browser_dom(Path("dist/vocab.cards.html"))
-    text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
-    assert "être" in text and "to <strong>be</strong>" in dom
-    assert "<i>Je suis là.</i>" in dom
-    # The answer leaves out what {{FrontSide}} repeats: the word is printed once.
-    assert text.count("être") == 1
-    # A cloze note prints its first card: c1 hidden, c2 shown.
-    assert "[...] chat et la souris" in text
+    assert "to <strong>be</strong>" in dom and "<i>Je suis là.</i>" in dom
+    sides = _printed_sides(dom)
+    assert sides == {
+        # The answer leaves out what {{FrontSide}} repeats, and the <hr id=answer> after it.
+        ("front", "1"): "être",
+        ("back", "1"): "to be Je suis là.",
+        ("front", "1·2"): "to be",
+        ("back", "1·2"): "être",
+        ("front", "2"): "avoir",
+        ("back", "2"): "to have",
+        ("front", "3"): "[...] chat et la souris",
+        ("back", "3"): "Le chat et la souris",
+        ("front", "3·2"): "Le chat et [article] souris",
+        ("back", "3·2"): "Le chat et la souris",
+        ("front", "4"): "A card of cardpress's own kinds",
+        ("back", "4"): "beside them",
+    }
+    # Each printed card is one Anki makes, its question as Anki shows it.
+    with fresh_collection(Path("anki")) as col:
+        import_apkg(col, Path("dist/vocab.apkg"))
+        anki = {}
+        for card_id in col.find_cards("note:Word or note:Gap"):
+            card = col.get_card(card_id)
+            shown = re.sub(r"<style>.*?</style>|<[^>]+>", " ", card.question(), flags=re.S)
+            anki[card.note().guid, card.ord] = " ".join(shown.split())
+    notes = ((1, "etre", (0, 1)), (2, "avoir", (0,)), (3, "gap", (0, 1)))
+    printed = {
+        (guid("vocab", card_id), ord_): sides["front", f"{at}·{ord_ + 1}" if ord_ else str(at)]
+        for at, card_id, ords in notes
+        for ord_ in ords
+    }
+    assert printed == anki
 
 
 def test_templates_that_run_or_refer_to_nothing_are_errors_all_at_once(
@@ -368,3 +411,25 @@ def test_push_converts_a_card_made_a_note_of_an_own_note_type_with_its_history(
         assert [c.reps for c in note.cards()] == [1]
     finally:
         col.close()
+
+
+def test_a_further_card_too_long_to_print_is_warned_of_by_its_number(deck: Path) -> None:
+    long_example = " ".join(["Une phrase bien trop longue pour une carte."] * 300)
+    edit(deck, "      Example: Je suis là.", f"      Example: {long_example}")
+    result = _build()
+    # Recognise shows the example under the answer of card #1; Produce shows only the meaning.
+    warned = [line for line in result.output.splitlines() if "does not fit on a card" in line]
+    assert warned == [
+        "cards/vocab.yaml:28:5: warning: card 'etre': the answer of printed card #1 does not "
+        "fit on a card even at the smallest type and may be cut off; shorten it or split the card"
+    ]
+    edit(
+        deck, '        front: "{{#Example}}{{Meaning}}{{/Example}}"', '        front: "{{Example}}"'
+    )
+    warned = [line for line in _build().output.splitlines() if "does not fit on a card" in line]
+    assert [line.split(": ", 2)[2] for line in warned] == [
+        "card 'etre': the answer of printed card #1 does not fit on a card even at the "
+        "smallest type and may be cut off; shorten it or split the card",
+        "card 'etre': the question of printed card #1·2 does not fit on a card even at the "
+        "smallest type and may be cut off; shorten it or split the card",
+    ]

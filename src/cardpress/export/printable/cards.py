@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import chain
-from operator import attrgetter
 from pathlib import Path
 from typing import TextIO
 
@@ -67,8 +66,7 @@ def write_cards(
     options = options or BuildOptions()
     paper, duplex = paper_for(options.paper), duplex_mode(options.duplex)
     measurement = measured_for(notes, options, measured)
-    cards = notes.deck.cards
-    count = len(cards) + list(map(attrgetter("kind"), cards)).count(Kind.REVERSED)
+    count = len(measurement.faces) // 2  # a front and a back for every printed card
     sheets = -(-count // paper.per_sheet)
     offset = options.back_offset
     write_page(path, lambda out: _write(notes, measurement, duplex, count, sheets, offset, out))
@@ -210,10 +208,12 @@ class CardMarkup:
         self.smaller = [f'<div class="notes fs{size}">\n' for size in sizes]
 
     def cards(self, measurement: Measurement) -> Iterator[tuple[Cell, Cell]]:
-        """The printed cards, in authored order (one per note, two per reversed note): the
-        markup of their fronts and backs, set as measured. The number is the note's position,
-        with an R for the reverse direction: nothing to escape."""
-        faces, ready = measurement.faces, measurement.ready.get
+        """The printed cards, in authored order (one per note, two per reversed note, and
+        every card a note of the deck's own note type makes): the markup of their fronts and
+        backs, set as measured. The number is the note's position, with an R for the reverse
+        direction, or a dot and Anki's card number for a note type's further cards: nothing
+        to escape."""
+        faces, ready, more = measurement.faces, measurement.ready.get, measurement.more
         at = 0
         for index, card in enumerate(self.deck.cards):
             # Measurement.html, inline: the cards page is made of these.
@@ -231,6 +231,13 @@ class CardMarkup:
                 front, back = faces[at], faces[at + 1]
                 yield self.card(f"{number}R", card, front, answer, back, question, below)
                 at += 2
+            elif card.kind is Kind.NOTE and index in more:
+                for other in more[index]:
+                    front, back = faces[at], faces[at + 1]
+                    yield self.card(
+                        other.number, card, front, other.question, back, other.answer, ""
+                    )
+                    at += 2
 
     def page(self, side: str, sheet: int, cells: Iterable[Cell]) -> str:
         return "".join(

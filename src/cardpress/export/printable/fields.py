@@ -222,25 +222,47 @@ Sides = tuple[Ready | None, Blocks, Blocks, tuple[Part, ...]]
 question and answer measure, and the notes under the answer (extra, source)."""
 
 
-def own_sides(own: OwnNoteType, card: Card) -> tuple[str, str]:
-    """The question and the answer of the first card of a note of a deck's own note type, from
-    its templates (Anki's template syntax, ``templates.render``), sanitised: whatever a
-    template holds, nothing runs on a page. The answer is printed behind the question, so it
-    leaves out what ``{{FrontSide}}`` would repeat, and the rule (``<hr id=answer>``) that
-    divides the two on a screen. The note type's CSS is for Anki's screens: the pages print in
-    their own style."""
+class OwnCard(NamedTuple):
+    """One card of a note of a deck's own note type, as printed: Anki's card ordinal (the
+    template's, or the cloze number less one) and its two sides' HTML."""
+
+    ord: int
+    question: str
+    answer: str
+
+
+def own_cards(own: OwnNoteType, card: Card) -> list[OwnCard]:
+    """Every card a note of a deck's own note type makes in Anki (``templates.card_ords``),
+    its question and answer from the templates (Anki's template syntax,
+    ``templates.render``), sanitised: whatever a template holds, nothing runs on a page. The
+    answer is printed behind the question, so it leaves out what ``{{FrontSide}}`` would
+    repeat, and the rule (``<hr id=answer>``) that divides the two on a screen. The note
+    type's CSS is for Anki's screens: the pages print in their own style."""
     fields = dict(zip(own.fields, card.fields, strict=True))
     qfmts = [template.front for template in own.templates]
-    ords = card_ords(qfmts, fields, cloze=own.cloze) or (0,)
-    first = ords[0]
-    template = own.templates[0 if own.cloze else first]
-    specials = {"Deck": card.topic_title, "Tags": " ".join(card.tags), "Type": own.name,
-                "Card": template.name}  # fmt: skip
-    question, _ = render_card(template.front, "", fields, first, cloze=own.cloze, specials=specials)
-    # The answer rendered after an empty question: its {{FrontSide}} is empty.
-    _, answer = render_card("", template.back, fields, first, cloze=own.cloze, specials=specials)
-    answer = _ANSWER_RULE.sub("", answer, count=1)
-    return sanitise(question), sanitise(answer)
+    made = []
+    for ord_ in card_ords(qfmts, fields, cloze=own.cloze) or (0,):
+        template = own.templates[0 if own.cloze else ord_]
+        specials = {"Deck": card.topic_title, "Tags": " ".join(card.tags), "Type": own.name,
+                    "Card": template.name}  # fmt: skip
+        question, _ = render_card(
+            template.front, "", fields, ord_, cloze=own.cloze, specials=specials
+        )
+        # The answer rendered after an empty question: its {{FrontSide}} is empty.
+        _, answer = render_card("", template.back, fields, ord_, cloze=own.cloze, specials=specials)
+        answer = _ANSWER_RULE.sub("", answer, count=1)
+        made.append(OwnCard(ord_, sanitise(question), sanitise(answer)))
+    return made
+
+
+class OwnSides(NamedTuple):
+    """A card of a note type of the deck's own, ready for the page and measured."""
+
+    ord: int
+    question: str
+    question_blocks: Blocks
+    answer: str
+    answer_blocks: Blocks
 
 
 # The rule Anki's answer templates put between the question ({{FrontSide}}) and the answer.
@@ -266,10 +288,13 @@ class Fields:
         measured. A note prints as one card, question in front and answer and notes behind;
         a reversed note as a second card too, the other way round."""
         if card.kind is Kind.NOTE:
-            question, answer = own_sides(self.note_types[card.note_type], card)
-            question, question_blocks = self.field(question)
-            answer, answer_blocks = self.field(answer)
-            return (question, answer, "", ""), question_blocks, answer_blocks, ()
+            first = self.own_cards(card)[0]
+            return (
+                (first.question, first.answer, "", ""),
+                first.question_blocks,
+                first.answer_blocks,
+                (),
+            )
         if card.kind is Kind.CLOZE:
             question, question_blocks, answer, answer_blocks = self.cloze(card.front)
         else:
@@ -291,6 +316,17 @@ class Fields:
         ):
             return None, question_blocks, answer_blocks, notes
         return (question, answer, extra, source), question_blocks, answer_blocks, notes
+
+    def own_cards(self, card: Card) -> list[OwnSides]:
+        """Every card of a note of the deck's own note type (``own_cards``), ready and
+        measured, in Anki's order: the first is the note's (its study-sheet row, its number
+        on the cards page), the others print after it."""
+        made = []
+        for own in own_cards(self.note_types[card.note_type], card):
+            question, question_blocks = self.field(own.question)
+            answer, answer_blocks = self.field(own.answer)
+            made.append(OwnSides(own.ord, question, question_blocks, answer, answer_blocks))
+        return made
 
     def field(self, fragment: str, used: set[int] | None = None) -> tuple[str, Blocks]:
         """A field's HTML for the page (the loader's, the very string, unless it has images,

@@ -12,12 +12,13 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cardpress.errors import Diagnostic, Severity
 from cardpress.export import BuildOptions
 from cardpress.export.printable.blocks import NOTHING, Blocks, paragraph
 from cardpress.export.printable.blocks_fast import read_fast
-from cardpress.export.printable.fields import Fields, Ready
+from cardpress.export.printable.fields import Fields, OwnSides, Ready
 from cardpress.export.printable.fit import Face, Fitter, Part, SheetFitter
 from cardpress.export.printable.metrics import WIDTH_SAFETY
 from cardpress.export.printable.paper import (
@@ -49,18 +50,34 @@ class Rows:
         self.overflow = bytearray()
 
 
+class MoreCard(NamedTuple):
+    """A card printed after the first of a note of the deck's own note type: its number on
+    the page (the note's, a dot, and Anki's card number: ``3·2``) and its sides' HTML."""
+
+    number: str
+    question: str
+    answer: str
+
+
+def card_number(position: int, ord_: int) -> str:
+    """The printed number of card ``ord_`` (Anki's ordinal) of the note at ``position``."""
+    return f"{position}\u00b7{ord_ + 1}"
+
+
 @dataclass(frozen=True)
 class Measurement:
     """A deck measured for one paper: what both pages print, fitted.
 
     ``faces`` holds how each printed card is set, front then back, in print order; ``ready``
-    the HTML of the notes (by index) that do not print their own fields.
+    the HTML of the notes (by index) that do not print their own fields; ``more`` the cards
+    after the first of notes (by index) of the deck's own note types that make several.
     """
 
     paper: Paper
     faces: Sequence[Face]
     rows: Rows
     ready: Mapping[int, Ready]
+    more: Mapping[int, tuple[MoreCard, ...]]
     card_images: frozenset[int]  # the deck's images (by number) the cards show
     description: str  # the deck's description, ready for the sheet
     sheet_images: frozenset[int]  # the images the sheet shows: the cards' and the description's
@@ -86,6 +103,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     cards = _CardFitter(paper)
     rows = Rows()
     ready: dict[int, Ready] = {}
+    more: dict[int, tuple[MoreCard, ...]] = {}
     # Bound once: this runs for every note.
     sheet = sheet_paper(paper)  # card stock prints its sheet on plain paper
     ready_note, fit_row, add_card = fields.note, SheetFitter(sheet).fit, cards.add
@@ -93,7 +111,15 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
     # The deck's cards, not the notes: the notes are the parent process's, and reading them
     # here would copy the memory they sit in (a build writes the pages in a forked process).
     for index, card in enumerate(deck.cards):
-        html, question, answer, parts = ready_note(card)
+        others: Sequence[OwnSides] = ()
+        html: Ready | None
+        parts: tuple[Part, ...]
+        if card.kind is Kind.NOTE:  # every card its templates make, the first for the row
+            first, *others = fields.own_cards(card)
+            html = (first.question, first.answer, "", "")
+            question, answer, parts = first.question_blocks, first.answer_blocks, ()
+        else:
+            html, question, answer, parts = ready_note(card)
         if html is None:
             size, height, overflow = fit_row(question, answer, parts, (card.front, card.back))
         else:
@@ -104,6 +130,13 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         heights.append(height)
         overflows.append(overflow)
         add_card(card, index + 1, question, answer, parts)
+        if others:
+            more[index] = tuple(
+                MoreCard(card_number(index + 1, other.ord), other.question, other.answer)
+                for other in others
+            )
+            for other, printed in zip(others, more[index], strict=True):
+                cards.add_side(card, printed.number, other.question_blocks, other.answer_blocks)
     description_images: set[int] = set()
     description, description_blocks = "", NOTHING
     if deck.description:
@@ -113,6 +146,7 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         faces=cards.faces,
         rows=rows,
         ready=ready,
+        more=more,
         card_images=frozenset(fields.used),
         description=description,
         sheet_images=frozenset(fields.used | description_images),
@@ -162,6 +196,14 @@ class _CardFitter:
             faces.append(back)
             if front.overflow or back.overflow:
                 self.warnings.extend(_card_warnings(card, f"{position}R", front, back))
+
+    def add_side(self, card: Card, number: str, question: Blocks, answer: Blocks) -> None:
+        """A further card of a note of the deck's own note type (no notes under it)."""
+        front = self.quick("question", question, ()) or self.exact("question", question, ())
+        back = self.quick("answer", answer, ()) or self.exact("answer", answer, ())
+        self.faces += (front, back)
+        if front.overflow or back.overflow:
+            self.warnings.extend(_card_warnings(card, number, front, back))
 
 
 # The room typeset formulas take beyond their text read as a line (em of the type), measured in
