@@ -433,3 +433,62 @@ def test_a_further_card_too_long_to_print_is_warned_of_by_its_number(deck: Path)
         "card 'etre': the question of printed card #1·2 does not fit on a card even at the "
         "smallest type and may be cut off; shorten it or split the card",
     ]
+
+
+def test_push_reshapes_a_note_type_in_anki_keeping_its_notes_and_history(
+    deck: Path, tmp_path: Path
+) -> None:
+    with fresh_collection(tmp_path / "anki"):
+        pass
+    collection = str(tmp_path / "anki" / "collection.anki2")
+    assert _cli("push", "--collection", collection).exit_code == 0
+    # The lock push writes remembers the note types Anki has (a build compares with them).
+    assert set(json.loads(Path("cards/vocab.lock.json").read_text())["note_types"]) == {
+        "1700000000001",
+        str(load([deck]).decks[0].note_types[1].id),
+    }
+    col = Collection(collection)
+    try:
+        etre = notes_by_guid(col)[guid("vocab", "etre")]
+        card = etre.cards()[0]
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+        before = (etre.id, [c.id for c in etre.cards()])
+    finally:
+        col.close()
+    # Example renamed under its Anki id (42): the same field to Anki. Gender added: a new
+    # schema, which an import would fork into a note type "Word+".
+    text = deck.read_text(encoding="utf-8").replace("Example", "Sentence")
+    text = text.replace("{name: Sentence, id: 42}]", "{name: Sentence, id: 42}, Gender]")
+    deck.write_text(
+        text.replace("Sentence: Je suis là.", "Sentence: Je suis là.\n      Gender: verb")
+    )
+    warned = _build()  # what a build says, and push does
+    assert "note type 'Word' changed its fields or templates since Anki got it" in warned.output
+    pushed = _cli("push", "--collection", collection)
+    assert pushed.exit_code == 0, pushed.output
+    assert "1 note type reshaped, 2 updated, 2 unchanged" in pushed.output
+    assert "  reshape  note type 'Word': fields Word, Meaning, Sentence, Gender" in pushed.output
+    col = Collection(collection)
+    try:
+        assert [m["name"] for m in col.models.all() if m["name"].startswith("Word")] == ["Word"]
+        word = _note_type(col, 1700000000001)
+        assert [(f["name"], f["id"]) for f in word["flds"][:3]] == [
+            ("Word", word["flds"][0]["id"]),
+            ("Meaning", word["flds"][1]["id"]),
+            ("Sentence", 42),
+        ]
+        assert word["flds"][3]["name"] == "Gender"
+        assert "{{Sentence}}" in word["tmpls"][0]["afmt"]
+        etre = notes_by_guid(col)[guid("vocab", "etre")]
+        assert (etre.id, [c.id for c in etre.cards()]) == before
+        assert dict(etre.items()) == {
+            "Word": "être", "Meaning": "to <strong>be</strong>", "Sentence": "Je suis là.",
+            "Gender": "verb",
+        }  # fmt: skip
+        assert [c.reps for c in etre.cards()] == [1, 0]
+    finally:
+        col.close()
+    again = _cli("push", "--collection", collection)
+    assert "cards/vocab.yaml: 4 unchanged" in again.output
+    assert "warning" not in _build().output  # the lock has Anki's new schema

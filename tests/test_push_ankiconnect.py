@@ -221,3 +221,16 @@ def test_a_deck_of_its_own_note_types_and_guids_is_imported_and_updated_in_place
     assert after["chat"]["noteId"] == first["chat"]["noteId"]  # the same note, in place
     assert after["chat"]["fields"]["Meaning"]["value"] == "a cat"
     assert after["chien"] == first["chien"]
+    # A field added to the note type: AnkiConnect cannot reshape it, and an import would
+    # fork it ("Word+"). Refused, nothing pushed, the way out said.
+    edit(deck, "fields: [Word, Meaning]", "fields: [Word, Meaning, Gender]")
+    refused = CliRunner().invoke(cli, ["push", str(deck), "--to", "ankiconnect", "--url", anki])
+    assert refused.exit_code == 1
+    assert "cards/words.yaml:4:5: error: note type 'Word' changed its fields or templates" in (
+        refused.output
+    )
+    assert "Tools > Manage Note Types" in refused.output and "nothing was pushed" in refused.output
+    assert "Traceback" not in refused.output
+    assert words() == after
+    assert call(anki, "modelFieldNames", modelName="Word") == ["Word", "Meaning"]
+    assert "Word+" not in call(anki, "modelNames")

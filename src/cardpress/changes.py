@@ -164,7 +164,8 @@ def _new_schemas(deck: Deck, lock: Lock) -> list[Diagnostic]:
                 f"(id {own.id}): a package import adds it as a new note type and skips its "
                 f"{plural(count, 'note')} as conflicting. Make the same change in Anki (Tools "
                 "> Manage Note Types, which keeps the notes and their history), then build "
-                "with --acknowledge; or put the fields and templates back",
+                "with --acknowledge; or cardpress push makes it for you; or put the fields "
+                "and templates back",
             )
         )
     return found

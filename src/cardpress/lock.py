@@ -19,6 +19,7 @@ the lock's entry (``newer_than_lock``), so an mtime once handed out is never han
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -569,7 +570,14 @@ def delivered(
         )
     keep = set(kept_removed)
     removed = {card_id: r for card_id, r in lock.removed.items() if card_id in keep}
-    return Lock(lock.deck_key, entries, removed)
+    # Anki has each of the deck's own note types as the package does (push reshaped those
+    # whose fields or templates changed): the schema is the card file's.
+    note_types = {
+        own.id: dataclasses.replace(lock.note_types[own.id], schema=own.schema)
+        for own in notes.deck.note_types
+        if own.id in lock.note_types
+    }
+    return Lock(lock.deck_key, entries, removed, note_types=note_types)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ every way into Anki:
    compared with what the collection holds of them (``InAnki``, found by GUID): which notes
    to add, update, convert to another note type, which cards to move to another deck, which
    cards have become empty (a cloze deletion or a reverse card removed), which notes left
-   the card file. ``--dry-run`` prints it and stops.
+   the card file, which of the deck's own note types changed their fields or templates
+   (reshaped in Anki before the import). ``--dry-run`` prints it and stops.
 2. **Carrying it out**, by a backend: ``push.collection`` (the ``anki`` library, on a
    collection Anki desktop does not have open).
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cardpress.lock import Lock, lock_path, read_lock
-from cardpress.model import Deck
+from cardpress.model import Deck, OwnNoteType
 from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, make_notes
 
 REMOVED_TAG = "cardpress::removed"
@@ -56,6 +57,9 @@ class DeckPlan:
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # id, from deck(s), to
     emptied: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # id, ordinals
     removed: list[str] = field(default_factory=list)  # ids of notes that left the file
+    # The deck's own note types whose fields or templates changed since Anki got them: push
+    # makes the change in Anki (as Tools > Manage Note Types would) before the import.
+    reshaped: list[OwnNoteType] = field(default_factory=list)
     unchanged: int = 0
     # What this way into Anki cannot do: the card ids, and a line each with the way out.
     waiting: dict[str, str] = field(default_factory=dict)
@@ -64,14 +68,20 @@ class DeckPlan:
     def changes(self) -> bool:
         """Whether carrying out the plan changes the collection."""
         return any(
-            (self.added, self.updated, self.converted, self.moved, self.emptied, self.removed)
-        )
+            (self.added, self.updated, self.converted, self.moved, self.emptied, self.removed,
+             self.reshaped)
+        )  # fmt: skip
 
     def lines(self, *, prune: bool) -> list[str]:
         """One line per change, as ``push`` prints it (a change that waits, once)."""
         converted = [c for c in self.converted if c[0] not in self.waiting]
         emptied = [e for e in self.emptied if e[0] not in self.waiting]
-        lines = [f"  add      {card_id}" for card_id in self.added]
+        lines = [
+            f"  reshape  note type {own.name!r}: fields {', '.join(own.fields)}; templates "
+            f"{', '.join(t.name for t in own.templates)} (its notes and their history kept)"
+            for own in self.reshaped
+        ]
+        lines += [f"  add      {card_id}" for card_id in self.added]
         lines += [f"  update   {card_id}" for card_id in self.updated]
         lines += [
             f"  keep     {card_id}: edited in Anki since the card last changed; Anki's text stays"
@@ -97,6 +107,10 @@ class DeckPlan:
         """The counts, in one line."""
         removed = "deleted" if prune else f"tagged {REMOVED_TAG}"
         counts = [
+            (
+                len(self.reshaped),
+                "note types reshaped" if len(self.reshaped) > 1 else "note type reshaped",
+            ),
             (len(self.added), "added"),
             (len(self.updated), "updated"),
             (sum(c[0] not in self.waiting for c in self.converted), "converted"),
@@ -158,7 +172,7 @@ def make_plan(
     """The plan for one deck: its ``notes`` (stamped) against what the collection holds of
     them (``in_anki``, by GUID). The notes of removed cards are to be tagged (once), or with
     ``prune`` deleted."""
-    plan = DeckPlan(notes.deck, notes, lock)
+    plan = DeckPlan(notes.deck, notes, lock, reshaped=reshaped(notes.deck, lock))
     current: set[str] = set()
     for note in notes:
         card_id = note.card.id
@@ -178,6 +192,16 @@ def make_plan(
         if have is not None and (prune or not _has_tags(have.tags, [REMOVED_TAG])):
             plan.removed.append(card_id)
     return plan
+
+
+def reshaped(deck: Deck, lock: Lock) -> list[OwnNoteType]:
+    """The deck's own note types whose fields or templates changed since Anki got them (the
+    lock keeps the schema Anki has until the change is acknowledged)."""
+    return [
+        own
+        for own in deck.note_types
+        if own.id in lock.note_types and lock.note_types[own.id].schema != own.schema
+    ]
 
 
 def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
@@ -229,4 +253,5 @@ def merged_tags(have: Sequence[str], ours: Sequence[str], written: Sequence[str]
 
 __all__ = [
     "REMOVED_TAG", "DeckPlan", "InAnki", "as_built", "guids_of", "make_plan", "merged_tags",
+    "reshaped",
 ]  # fmt: skip

@@ -45,6 +45,7 @@ from cardpress.push import (
     guid_of,
     make_plan,
     merged_tags,
+    reshaped,
 )
 from cardpress.push.collection import CollectionError, Pushed, package_of, write_lock
 
@@ -136,7 +137,7 @@ def _plan(notes: Notes, lock: Any, have: Mapping[str, InAnki], prune: bool) -> D
     deck = notes.deck
     unfound = findable(deck)
     if unfound:
-        plan = DeckPlan(deck, notes, lock)
+        plan = DeckPlan(deck, notes, lock, reshaped=reshaped(deck, lock))
         plan.waiting[deck.location.path] = (
             f"only the package is imported: {unfound} have no Card ID, so moved cards, note "
             f"type changes and removed cards wait; {_CLOSED}"
@@ -188,6 +189,18 @@ def push(
         _plan(notes, lock, have, prune)
         for (_, notes, lock), have in zip(staged, haves, strict=True)
     ]
+    reshaped = [(plan.deck, own) for plan in plans for own in plan.reshaped]
+    if reshaped:  # its import would fork the note type: nothing is done
+        raise CollectionError(
+            "\n".join(
+                f"{deck.location.path}:{own.line}:5: error: note type {own.name!r} changed its "
+                "fields or templates since Anki got it, and AnkiConnect cannot change them: "
+                "make the same change in Anki (Tools > Manage Note Types), then build with "
+                f"--acknowledge; or {_CLOSED}, which makes it for you"
+                for deck, own in reshaped
+            )
+            + f"\n{client.url}: nothing was pushed"
+        )
     if dry_run:
         return Pushed(client.url, plans)
     result = write(loaded, out_dir, changes=changes, options=options, workers=workers)

@@ -25,7 +25,7 @@ from cardpress.errors import CardpressError
 from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
 from cardpress.lock import Lock, delivered, published_tags
-from cardpress.model import Deck
+from cardpress.model import Deck, OwnNoteType
 from cardpress.notes import Note
 from cardpress.push import (
     REMOVED_TAG,
@@ -178,13 +178,19 @@ def carry_out(
     from anki.collection import ImportAnkiPackageRequest
 
     notes = {note.card.id: note for note in plan.notes}
+    for own in plan.reshaped:  # first: the package's note type then matches Anki's
+        reshape(col, own)
     options = col._backend.get_import_anki_package_presets()
     col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=options))
 
-    # The import wrote our tags over the note's: give back those we did not write.
+    # The import wrote our tags over the note's: give back those we did not write. Notes of
+    # a reshaped note type were stamped by the reshape, after the package: the import left
+    # their fields as they were, so they are written here.
+    reshaped = {own.id for own in plan.reshaped}
     for card_id in plan.updated:
         note = notes[card_id]
-        _write(col, have[note.guid], note, written_tags, fields=False)
+        fields = note.note_type.id in reshaped
+        _write(col, have[note.guid], note, written_tags, fields=fields)
 
     # Change Note Type (the import skipped these notes), then their fields and tags.
     by_types: dict[tuple[int, int], list[int]] = {}
@@ -208,6 +214,48 @@ def carry_out(
         col.remove_notes(removed)
     elif removed:
         col.tags.bulk_add(removed, REMOVED_TAG)
+
+
+def reshape(col: Any, own: OwnNoteType) -> None:
+    """Give the collection's note type ``own.id`` the fields and templates of ``own``, as
+    Tools > Manage Note Types does: a field or template is the one of the same Anki id, else
+    of the same name (renamed under its id, it keeps its content; one of ours that Anki
+    lacks is added, one Anki has that ours lacks is removed, with its content, or its cards
+    and their history). Notes keep their ids and the rest of their history. A package that
+    brings the note type afterwards matches it and updates its notes in place (DESIGN §2)."""
+    from anki.models import NotetypeId
+
+    models = col.models
+    have = models.get(NotetypeId(own.id))
+    if have is None:
+        return  # not in this collection: the package adds it as it is
+
+    def matching(items: list[dict[str, Any]], name: str, id_: int | None) -> dict[str, Any] | None:
+        if id_ is not None:
+            for item in items:
+                if item.get("id") == id_:
+                    return item
+        return next((item for item in items if item["name"] == name), None)
+
+    fields = []
+    for name, id_ in zip(own.fields, own.field_ids, strict=True):
+        found = matching(have["flds"], name, id_)
+        field = dict(found) if found is not None else models.new_field(name)
+        field["name"] = name
+        if id_ is not None:
+            field["id"] = id_
+        fields.append(field)
+    templates = []
+    for template in own.templates:
+        found = matching(have["tmpls"], template.name, template.id)
+        made = dict(found) if found is not None else models.new_template(template.name)
+        made.update(name=template.name, qfmt=template.front, afmt=template.back,
+                    bqfmt=template.browser_front, bafmt=template.browser_back)  # fmt: skip
+        if template.id is not None:
+            made["id"] = template.id
+        templates.append(made)
+    have.update(flds=fields, tmpls=templates, css=own.css, sortf=own.sort_field, name=own.name)
+    models.update_dict(have)
 
 
 def _write(
