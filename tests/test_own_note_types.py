@@ -492,3 +492,16 @@ def test_push_reshapes_a_note_type_in_anki_keeping_its_notes_and_history(
     again = _cli("push", "--collection", collection)
     assert "cards/vocab.yaml: 4 unchanged" in again.output
     assert "warning" not in _build().output  # the lock has Anki's new schema
+    # A template removed: its cards go, as in Manage Note Types; the first card's review stays.
+    edit(deck, '      - name: Produce\n        front: "{{#Sentence}}{{Meaning}}{{/Sentence}}"\n'
+         '        back: "{{FrontSide}}<hr id=answer>{{Word}}"\n', "")  # fmt: skip
+    pushed = _cli("push", "--collection", collection)
+    assert "1 note type reshaped, 4 unchanged" in pushed.output, pushed.output
+    assert "  reshape  note type 'Word': fields Word, Meaning, Sentence, Gender; templates " \
+        "Recognise (" in pushed.output  # fmt: skip
+    col = Collection(collection)
+    try:
+        etre = notes_by_guid(col)[guid("vocab", "etre")]
+        assert [(c.id, c.ord, c.reps) for c in etre.cards()] == [(before[1][0], 0, 1)]
+    finally:
+        col.close()

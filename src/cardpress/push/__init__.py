@@ -223,7 +223,11 @@ def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
     if elsewhere:
         plan.moved.append((card_id, ", ".join(elsewhere), note.deck))
         changed = True
-    if have.note_type == note.note_type.id:
+    # (A reshaped note type's cards are renumbered by the reshape: Anki's own empty-cards
+    # check, after the import, is what deletes them; the plan does not guess.)
+    if have.note_type == note.note_type.id and all(
+        own.id != have.note_type for own in plan.reshaped
+    ):
         wanted = set(note.note_type.card_ords(note.fields))
         empty = tuple(sorted({ord_ for _, ord_, _ in have.cards} - wanted))
         if empty and wanted:
