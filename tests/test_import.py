@@ -92,7 +92,7 @@ def _fill(col: Collection, folder: Path) -> None:
                                            "Example": "Le chat dort."}),
         (new_vocab, top, [], {"Word": "chien", "Meaning": "dog"}),
         (basic, top, [], {"Front": "<div>Lists:</div><ul><li>one</li><li>two</li></ul>",
-                          "Back": "<i>ok</i>"}),
+                          "Back": "<i>ok</i><table><tr><td>a</td></tr></table>"}),
     ]  # fmt: skip
     for model, deck, tags, fields in rows:
         note = col.new_note(model)
@@ -167,6 +167,34 @@ def test_an_edited_card_updates_exactly_its_note_with_its_history(work: Path, na
     assert after["notes"][guid][1] == ["bonjour", "<b>hello</b> (good day)"]
     assert after["revlog"] == before["revlog"] == 3
     assert after["note types"] == before["note types"]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_push_after_import_changes_nothing_and_then_carries_an_edit(work: Path, name: str) -> None:
+    """The deck adopted, push into the collection it came from finds every note as it is:
+    a field the build writes its own way (<table><tbody>) is no edit made in Anki."""
+    assert _cli("import", f"French-{name}.apkg").exit_code == 0
+    before = _state_of("collection.anki2")
+    pushed = _cli("push", "--collection", "collection.anki2")
+    assert pushed.exit_code == 0, pushed.output
+    assert "cards/french.yaml: 6 unchanged" in pushed.output
+    assert _state_of("collection.anki2") == before
+    edit(Path("cards/french.yaml"), "Back: <b>hello</b>", "Back: <b>hello</b> (good day)")
+    pushed = _cli("push", "--collection", "collection.anki2")
+    assert "cards/french.yaml: 1 updated, 5 unchanged" in pushed.output, pushed.output
+    after = _state_of("collection.anki2")
+    assert after["revlog"] == before["revlog"] == 3
+    assert after["cards"] == before["cards"]
+    changed = [g for g in before["notes"] if before["notes"][g] != after["notes"][g]]
+    assert [after["notes"][g][1] for g in changed] == [["bonjour", "<b>hello</b> (good day)"]]
+
+
+def _state_of(path: str) -> dict[str, Any]:
+    col = Collection(path)
+    try:
+        return _state(col)
+    finally:
+        col.close()
 
 
 def test_a_collection_backup_comes_in_the_same_way(work: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from cardpress.lock import Lock, lock_path, read_lock
 from cardpress.model import Deck, OwnNoteType
 from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, make_notes
+from cardpress.render import sanitise
 
 REMOVED_TAG = "cardpress::removed"
 
@@ -211,7 +212,7 @@ def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
     if have.note_type != note.note_type.id:
         plan.converted.append((card_id, have.note_type, note.note_type.id))
         changed = True
-    elif have.fields != note.fields or not _has_tags(have.tags, note.tags):
+    elif not same_fields(have.fields, note.fields) or not _has_tags(have.tags, note.tags):
         # An import updates a note only where the package's is newer (DESIGN §2).
         if note_mtime(plan.notes, note) > have.mtime:
             plan.updated.append(card_id)
@@ -234,6 +235,22 @@ def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
             plan.emptied.append((card_id, empty))
             changed = True
     return changed
+
+
+def same_fields(have: Sequence[str], ours: Sequence[str]) -> bool:
+    """Whether Anki's fields are ours: equal, or equal once cardpress's sanitiser writes
+    Anki's HTML its own way (a note imported from Anki keeps ``<table><tr>`` where the build
+    writes ``<table><tbody><tr>``: the same field, not an edit made in Anki)."""
+    if len(have) != len(ours):
+        return False
+    return all(
+        theirs == mine or sanitise(theirs, _same_src) == mine
+        for theirs, mine in zip(have, ours, strict=True)
+    )
+
+
+def _same_src(src: str) -> str:
+    return src
 
 
 def note_mtime(notes: Notes, note: Note) -> int:
