@@ -84,7 +84,7 @@ def _fill(col: Collection, folder: Path) -> None:
     new_vocab = models.by_name("Vocab (mine)")
     assert new_vocab
     rows: list[tuple[Any, Any, list[str], dict[str, str]]] = [
-        (basic, top, ["fr::basics"], {"Front": "bonjour", "Back": "<b>hello</b>"}),
+        (basic, top, ["fr::basics", "leech"], {"Front": "bonjour", "Back": "<b>hello</b>"}),
         (basic, verbs, ["fr::verbs"], {"Front": "to be", "Back": "être<br>(irregular)"}),
         (cloze, deep, [], {"Text": "Je {{c1::suis::être}} là, tu {{c2::es}}",
                            "Back Extra": "present tense"}),
@@ -173,7 +173,8 @@ def test_an_edited_card_updates_exactly_its_note_with_its_history(work: Path, na
 def test_push_after_import_changes_nothing_and_then_carries_an_edit(work: Path, name: str) -> None:
     """The deck adopted, push into the collection it came from finds every note as it is:
     a field the build writes its own way (<table><tbody>) is no edit made in Anki."""
-    assert _cli("import", f"French-{name}.apkg").exit_code == 0
+    imported = _cli("import", f"French-{name}.apkg")
+    assert imported.exit_code == 0, imported.output
     before = _state_of("collection.anki2")
     pushed = _cli("push", "--collection", "collection.anki2")
     assert pushed.exit_code == 0, pushed.output
@@ -187,6 +188,11 @@ def test_push_after_import_changes_nothing_and_then_carries_an_edit(work: Path, 
     assert after["cards"] == before["cards"]
     changed = [g for g in before["notes"] if before["notes"][g] != after["notes"][g]]
     assert [after["notes"][g][1] for g in changed] == [["bonjour", "<b>hello</b> (good day)"]]
+    # Anki's own "leech" is no card-file tag (the import says so), and push keeps it on the
+    # note it updated (an import of the package alone would replace the note's tags).
+    assert "Anki's own tag 'leech' or 'marked'" in imported.output
+    assert "leech" not in Path("cards/french.yaml").read_text(encoding="utf-8")
+    assert [after["notes"][g][2] for g in changed] == [["fr::basics", "leech"]]
 
 
 def _state_of(path: str) -> dict[str, Any]:

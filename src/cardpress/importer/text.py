@@ -56,7 +56,12 @@ from cardpress.importer.errors import ImportFileError
 from cardpress.importer.fields import FieldText, field_text, yaml_scalar
 from cardpress.importer.model import ImportedCollection, ImportedNote, SourceFormat
 from cardpress.importer.names import card_ids, deck_key, keys
-from cardpress.importer.write import ImportPlan, PlannedCard, PlannedDeck
+from cardpress.importer.write import (
+    ImportPlan,
+    PlannedCard,
+    PlannedDeck,
+    without_anki_state_tags,
+)
 from cardpress.model import Kind, Location
 from cardpress.notes import (
     ADD_REVERSE,
@@ -179,7 +184,7 @@ def plan_text(collection: ImportedCollection, *, deck_name: str | None = None) -
         raise ImportFileError(source, "an Anki package, not a text export: plan it with plan()")
     if not collection.notes:
         raise ImportFileError(source, "the file holds no notes")
-    diagnostics: list[Diagnostic] = []
+    collection, diagnostics = without_anki_state_tags(collection)
     default_deck = _deck_name(deck_name if deck_name is not None else source.stem) or "Imported"
     rows: list[_Row] = []
     unknown: dict[str, int] = {}  # note type name -> the line of its first row

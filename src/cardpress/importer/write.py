@@ -156,7 +156,7 @@ def plan(collection: ImportedCollection) -> ImportPlan:
         raise ImportFileError(source, "the file holds no notes")
     _check_guids(collection)
     note_types = {note_type.id: note_type for note_type in collection.note_types}
-    diagnostics: list[Diagnostic] = []
+    collection, diagnostics = without_anki_state_tags(collection)
     by_top: dict[str, list[tuple[ImportedNote, str]]] = {}
     for note in collection.notes:
         if note.note_type_id not in note_types:
@@ -197,6 +197,38 @@ def plan(collection: ImportedCollection) -> ImportPlan:
         note_type_mtimes=MappingProxyType({i: note_types[i].mtime for i in used_types}),
         diagnostics=tuple(diagnostics),
     )
+
+
+# Tags Anki sets itself, for a note's study state (rslib's export without scheduling leaves
+# them out for that reason: import_export/gather.rs SYSTEM_TAGS).
+ANKI_STATE_TAGS = frozenset({"leech", "marked"})
+
+
+def without_anki_state_tags(
+    collection: ImportedCollection,
+) -> tuple[ImportedCollection, list[Diagnostic]]:
+    """``collection`` without Anki's own tags ``leech`` and ``marked`` on its notes, and a
+    note saying how many notes had them. They are Anki's record of how a card is studied,
+    not the card's content: written into a card file they would come back whenever the card
+    is pushed, after the user unmarked the note or reset the leech in Anki."""
+    notes = []
+    had = 0
+    for note in collection.notes:
+        kept = tuple(tag for tag in note.tags if tag.casefold() not in ANKI_STATE_TAGS)
+        if len(kept) != len(note.tags):
+            had += 1
+            note = dataclasses.replace(note, tags=kept)
+        notes.append(note)
+    if not had:
+        return collection, []
+    said = Diagnostic(
+        Location(str(collection.source)),
+        Severity.NOTE,
+        f"{had} note{'s carry' if had > 1 else ' carries'} Anki's own tag 'leech' or 'marked': the card "
+        "files leave them out, as they say how a card is studied, not what it is (Anki keeps "
+        "them; cardpress push keeps them too)",
+    )
+    return dataclasses.replace(collection, notes=tuple(notes)), [said]
 
 
 def _check_guids(collection: ImportedCollection) -> None:
