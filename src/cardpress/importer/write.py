@@ -224,9 +224,9 @@ def without_anki_state_tags(
     said = Diagnostic(
         Location(str(collection.source)),
         Severity.NOTE,
-        f"{had} note{'s carry' if had > 1 else ' carries'} Anki's own tag 'leech' or 'marked': the card "
-        "files leave them out, as they say how a card is studied, not what it is (Anki keeps "
-        "them; cardpress push keeps them too)",
+        f"{had} note{'s carry' if had > 1 else ' carries'} Anki's own tag 'leech' or "
+        "'marked': the card files leave them out, as they say how a card is studied, not what "
+        "it is (Anki keeps them; cardpress push keeps them too)",
     )
     return dataclasses.replace(collection, notes=tuple(notes)), [said]
 
