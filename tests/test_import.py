@@ -195,6 +195,39 @@ def test_push_after_import_changes_nothing_and_then_carries_an_edit(work: Path, 
     assert [after["notes"][g][2] for g in changed] == [["fr::basics", "leech"]]
 
 
+def test_push_turns_an_adopted_note_into_a_card_of_cardpress_s_kinds_on_request(
+    work: Path,
+) -> None:
+    """Written with ``front``/``back`` instead of its note type's fields, an adopted note
+    becomes a basic card: push converts it with Anki's Change Note Type, keeping its id and
+    reviews."""
+    assert _cli("import", "French-current.apkg").exit_code == 0
+    before = _state_of("collection.anki2")
+    edit(
+        Path("cards/french.yaml"),
+        "    note_type: Basic\n    topic: verbs\n    tags: [fr::verbs]\n    fields:\n"
+        "      Front: to be\n      Back: être<br>(irregular)\n",
+        "    topic: verbs\n    tags: [fr::verbs]\n"
+        "    front: to be\n    back: être<br>(irregular)\n",
+    )
+    pushed = _cli("push", "--collection", "collection.anki2")
+    assert pushed.exit_code == 0, pushed.output
+    assert "1 converted, 5 unchanged" in pushed.output
+    assert "  convert  to-be: 'Basic' -> cardpress Basic v2 (review history kept)" in pushed.output
+    after = _state_of("collection.anki2")
+    (changed,) = [g for g in before["notes"] if before["notes"][g] != after["notes"][g]]
+    col = Collection("collection.anki2")
+    try:
+        (note_id,) = col.find_notes('"note:cardpress Basic v2"')
+        note = col.get_note(note_id)
+        assert note.guid == changed and note["Front"] == "to be"
+        assert note.fields[:2] == before["notes"][changed][1]
+    finally:
+        col.close()
+    assert after["cards"] == before["cards"]  # the same cards: note, deck, interval, reviews
+    assert after["revlog"] == before["revlog"] == 3
+
+
 def _state_of(path: str) -> dict[str, Any]:
     col = Collection(path)
     try:

@@ -89,7 +89,8 @@ class DeckPlan:
             for card_id in self.kept
         ]
         lines += [
-            f"  convert  {card_id}: {_type_name(old)} -> {_type_name(new)} (review history kept)"
+            f"  convert  {card_id}: {self._type_name(old)} -> {self._type_name(new)} "
+            "(review history kept)"
             for card_id, old, new in converted
         ]
         lines += [f"  move     {card_id}: {old} -> {new}" for card_id, old, new in self.moved]
@@ -103,6 +104,14 @@ class DeckPlan:
         lines += [f"  remove   {card_id}: {action}" for card_id in self.removed]
         lines += [f"  wait     {card_id}: {why}" for card_id, why in self.waiting.items()]
         return lines
+
+    def _type_name(self, note_type: int) -> str:
+        """A note type's name: cardpress's, or the deck's own (an imported deck's Basic)."""
+        found = NOTE_TYPE_BY_ID.get(note_type)
+        if found is not None:
+            return found.name
+        own = next((t.name for t in self.deck.note_types if t.id == note_type), None)
+        return repr(own) if own is not None else f"note type {note_type}"
 
     def summary(self, *, prune: bool) -> str:
         """The counts, in one line."""
@@ -124,11 +133,6 @@ class DeckPlan:
         ]
         said = [f"{n} {what}" for n, what in counts if n or what == "unchanged"]
         return ", ".join(said)
-
-
-def _type_name(note_type: int) -> str:
-    found = NOTE_TYPE_BY_ID.get(note_type)
-    return found.name if found else f"note type {note_type}"
 
 
 def as_built(deck: Deck) -> tuple[Path, Lock, Notes]:
