@@ -293,11 +293,12 @@ def _kind_changed(
         return f"note type {own[note_type]!r}" if note_type in own else _kind(note_type)
 
     new_name = own.get(new) or _name(new)
+    kept = f"the note of note type {own[old]!r}" if old in own else f"the {_kind(old)} note"
     return Diagnostic(
         where,
         Severity.WARNING,
         f"{_this(state.id)} changed from {kind(old)} to {kind(new)}: a package "
-        f"import skips its note as conflicting, and Anki keeps the {kind(old)} note. In "
+        f"import skips its note as conflicting, and Anki keeps {kept}. In "
         f"Anki, Browse {search}{_among(search, state.id)}, Notes > "
         f"Change Note Type to {new_name!r} (review history is kept), then build with "
         "--acknowledge; or let cardpress push convert it; or give the card a new id (a new "
