@@ -505,3 +505,24 @@ def test_push_reshapes_a_note_type_in_anki_keeping_its_notes_and_history(
         assert [(c.id, c.ord, c.reps) for c in etre.cards()] == [(before[1][0], 0, 1)]
     finally:
         col.close()
+
+
+def test_push_refuses_a_note_type_turned_from_cloze_to_standard_and_changes_nothing(
+    deck: Path, tmp_path: Path
+) -> None:
+    with fresh_collection(tmp_path / "anki"):
+        pass
+    collection = str(tmp_path / "anki" / "collection.anki2")
+    assert _cli("push", "--collection", collection).exit_code == 0
+    before = Path(collection).read_bytes()
+    text = deck.read_text(encoding="utf-8").replace("    cloze: true\n", "")
+    deck.write_text(text.replace("{{cloze:Text}}", "{{Text}}"), encoding="utf-8")
+    refused = _cli("push", "--collection", collection)
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[-2:] == [
+        "cards/vocab.yaml:20:5: error: note type 'Gap' is a cloze note type in Anki, which "
+        "cannot change its kind: put 'cloze' back, or give the note type a new id (a note "
+        "type Anki adds beside the old one)",
+        f"{collection}: nothing was pushed",
+    ]
+    assert Path(collection).read_bytes() == before

@@ -216,6 +216,26 @@ def carry_out(
         col.tags.bulk_add(removed, REMOVED_TAG)
 
 
+def _check_reshapes(col: Any, path: Path, plans: Sequence[DeckPlan]) -> None:
+    """Refuse, before anything changes, a reshape Anki cannot make: a note type turned from
+    standard to cloze or back under its id (Anki never changes a note type's kind)."""
+    from anki.models import NotetypeId
+
+    problems = []
+    for plan in plans:
+        for own in plan.reshaped:
+            have = col.models.get(NotetypeId(own.id))
+            if have is not None and bool(have["type"]) != own.cloze:
+                problems.append(
+                    f"{plan.deck.location.path}:{own.line}:5: error: note type {own.name!r} "
+                    f"is {'a cloze' if have['type'] else 'a standard'} note type in Anki, "
+                    "which cannot change its kind: put 'cloze' back, or give the note type "
+                    "a new id (a note type Anki adds beside the old one)"
+                )
+    if problems:
+        raise CollectionError("\n".join([*problems, f"{path}: nothing was pushed"]))
+
+
 def reshape(col: Any, own: OwnNoteType) -> None:
     """Give the collection's note type ``own.id`` the fields and templates of ``own``, as
     Tools > Manage Note Types does: a field or template is the one of the same Anki id, else
@@ -349,6 +369,7 @@ def push(
             make_plan(notes, lock, have, prune=prune)
             for (_, notes, lock), have in zip(staged, haves, strict=True)
         ]
+        _check_reshapes(col, path, plans)
         if dry_run:
             return Pushed(path, plans)
         folder = backup(col, path) if back_up else None
