@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from cardpress.cli import cli
 from cardpress.errors import Diagnostic, Severity
 from cardpress.importer import ImportFileError, read_file, read_text
+from cardpress.importer.stock_names import TRANSLATED_NAMES, from_anki
 from cardpress.importer.text import KNOWN_NOTE_TYPES, plan_text
 from cardpress.importer.write import ImportPlan, PlannedDeck, write
 from cardpress.loader import load
@@ -180,7 +181,7 @@ def test_what_does_not_come_across_is_reported_where_it_is(stock: Stock, tmp_pat
     assert own.severity is Severity.WARNING and own.location.path == str(stock.export)
     line = stock.export.read_text(encoding="utf-8").splitlines()[own.location.line - 1]
     assert "hola" in line and "Vocabulary" in line
-    assert "English names" in own.message and "package" in own.message
+    assert "other languages" in own.message and "package" in own.message
     # The picture a text export does not carry: at the card's field in the card file.
     picture = _said(result, "'flag.png'")
     assert picture.severity is Severity.WARNING and "no media" in picture.message
@@ -442,3 +443,52 @@ def test_the_names_it_knows_are_anki_s_and_cardpress_s() -> None:
     assert set(STOCK_NAMES.values()) < set(KNOWN_NOTE_TYPES)
     assert {t.name for t in NOTE_TYPE_BY_ID.values()} < set(KNOWN_NOTE_TYPES)
     assert "Basic (optional reversed card)" in KNOWN_NOTE_TYPES
+
+
+def test_the_table_of_translated_names_is_anki_s_own() -> None:
+    """Every name Anki gives a stock note type in another language, read from the anki
+    package's translations (after an update of anki: python -m
+    cardpress.importer.stock_names prints the table again)."""
+    assert dict(TRANSLATED_NAMES) == from_anki()
+    assert TRANSLATED_NAMES["Einfach"] == "Basic" and TRANSLATED_NAMES["穴埋め問題"] == "Cloze"
+
+
+@pytest.mark.parametrize("lang", ["de_DE", "ja_JP", "ru_RU"])
+def test_an_export_from_an_anki_in_another_language_comes_in(tmp_path: Path, lang: str) -> None:
+    """A collection made by an Anki in another language names its stock note types in that
+    language; its text export's rows become cards of their kinds all the same."""
+    from anki._backend import RustBackend
+
+    tmp_path.joinpath("anki").mkdir()
+    col = Collection(str(tmp_path / "anki" / "c.anki2"), backend=RustBackend(langs=[lang]))
+    try:
+        names = [m.name for m in col.models.all_names_and_ids()]
+        assert "Basic" not in names  # the stock note types have that language's names
+        deck = _deck(col, "Wörter")
+        by_kind = {}
+        for english, fields in (
+            ("Basic", ["Haus", "house"]),
+            ("Basic (and reversed card)", ["Hund", "dog"]),
+            ("Basic (type in the answer)", ["Katze", "cat"]),
+            ("Cloze", ["Der {{c1::Baum}} ist grün", "Natur"]),
+        ):
+            (name,) = [n for n in names if TRANSLATED_NAMES.get(n) == english]
+            model = col.models.by_name(name)
+            assert model is not None
+            note = col.new_note(model)
+            for i, value in enumerate(fields):
+                note.fields[i] = value
+            col.add_note(note, deck)
+            by_kind[fields[0]] = note.guid
+        export = _export(col, tmp_path / "notes.txt")
+    finally:
+        col.close()
+    result, cards = _planned(export, tmp_path / "cards")
+    assert not [d for d in result.diagnostics if d.severity is Severity.WARNING]
+    got = {card.front: (card.kind, card.guid) for card in cards.values()}
+    assert got == {
+        "Haus": (Kind.BASIC, by_kind["Haus"]),
+        "Hund": (Kind.REVERSED, by_kind["Hund"]),
+        "Katze": (Kind.TYPE, by_kind["Katze"]),
+        "Der {{c1::Baum}} ist grün": (Kind.CLOZE, by_kind["Der {{c1::Baum}} ist grün"]),
+    }

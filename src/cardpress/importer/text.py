@@ -56,6 +56,7 @@ from cardpress.importer.errors import ImportFileError
 from cardpress.importer.fields import FieldText, field_text, yaml_scalar
 from cardpress.importer.model import ImportedCollection, ImportedNote, SourceFormat
 from cardpress.importer.names import card_ids, deck_key, keys
+from cardpress.importer.stock_names import TRANSLATED_NAMES
 from cardpress.importer.write import (
     ImportPlan,
     PlannedCard,
@@ -105,6 +106,15 @@ _SHAPES = {
 _PLAIN = _Shape("", Kind.BASIC, ("Front", "Back"))
 # The note type names whose rows become cards, in the order a message lists them.
 KNOWN_NOTE_TYPES = tuple(_SHAPES)
+
+
+def _shape(name: str) -> _Shape | None:
+    """The shape of rows of the note type ``name``: cardpress's, one of Anki's stock note
+    types by its English name or by the one Anki gives it in another language, or None."""
+    if not name:
+        return _PLAIN
+    return _SHAPES.get(name) or _SHAPES.get(TRANSLATED_NAMES.get(name, ""))
+
 
 # What each field of those note types is to a card: a card key (front, back, text, extra,
 # source), or what the card file says otherwise (topic, reverse, card_id).
@@ -189,7 +199,7 @@ def plan_text(collection: ImportedCollection, *, deck_name: str | None = None) -
     rows: list[_Row] = []
     unknown: dict[str, int] = {}  # note type name -> the line of its first row
     for note in collection.notes:
-        shape = _SHAPES.get(note.note_type_name) if note.note_type_name else _PLAIN
+        shape = _shape(note.note_type_name)
         if shape is None:
             diagnostics.append(_unknown(source, note, unknown))
             continue
@@ -257,10 +267,10 @@ def _unknown(source: Path, note: ImportedNote, unknown: dict[str, int]) -> Diagn
         note,
         Severity.WARNING,
         f"row of note type {name!r}, which a text export does not define: left out. cardpress "
-        "takes rows of Anki's stock note types by their English names (Basic, Basic (and "
-        "reversed card), Basic (optional reversed card), Basic (type in the answer), Cloze) "
-        "and of its own; for one of Anki's under a name in another language, rename it in "
-        "Anki (Tools > Manage Note Types) and export again, or export a package (.apkg)",
+        "takes rows of Anki's stock note types (Basic, Basic (and reversed card), Basic "
+        "(optional reversed card), Basic (type in the answer), Cloze, under these names or "
+        "those Anki gives them in its other languages) and of its own; for a note type of "
+        "your own, or one renamed, export a package (.apkg), which carries its definition",
     )
 
 
