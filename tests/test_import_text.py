@@ -394,7 +394,7 @@ def test_rows_that_make_no_card_are_left_out_and_said(tmp_path: Path) -> None:
         "Basic\t<br>\tback only\n"
         "Cloze\tno deletion here\n"
         "Basic\tkept\tanswer\n"
-        "Einfach\tlocalised\tname\n"
+        "Basic-1a2b3\trenamed\tcopy\n"
         'Basic\t<img src="only.png">\ta picture\n',
     )
     result, cards = _planned(path, tmp_path / "a")
@@ -404,7 +404,7 @@ def test_rows_that_make_no_card_are_left_out_and_said(tmp_path: Path) -> None:
     }
     assert set(said) == {4, 5, 6, 8, 9}
     assert "Back is empty" in said[4] and "Front" in said[5] and "no cloze deletion" in said[6]
-    assert "'Einfach'" in said[8] and "another language" in said[8]
+    assert "'Basic-1a2b3'" in said[8] and "export a package" in said[8]
     assert "Front shows nothing once the build leaves out the picture 'only.png'" in said[9]
 
 
