@@ -376,14 +376,20 @@ def test_the_loaded_card_keeps_its_fields_in_the_note_types_order(deck: Path) ->
     assert avoir.fields == ("avoir", "to have", "")
 
 
-def test_push_converts_a_card_made_a_note_of_an_own_note_type_with_its_history(
-    deck: Path, tmp_path: Path
-) -> None:
+def _pushed_once(tmp_path: Path) -> str:
+    """A new profile's collection (closed: push opens it) with the deck pushed into it."""
     with fresh_collection(tmp_path / "anki"):
-        pass  # a new profile's collection, closed: push opens it
+        pass
     collection = str(tmp_path / "anki" / "collection.anki2")
     pushed = _cli("push", "--collection", collection)
     assert pushed.exit_code == 0, pushed.output
+    return collection
+
+
+def test_push_converts_a_card_made_a_note_of_an_own_note_type_with_its_history(
+    deck: Path, tmp_path: Path
+) -> None:
+    collection = _pushed_once(tmp_path)
     col = Collection(collection)
     try:
         plain = notes_by_guid(col)[guid("vocab", "plain")]
@@ -438,10 +444,7 @@ def test_a_further_card_too_long_to_print_is_warned_of_by_its_number(deck: Path)
 def test_push_reshapes_a_note_type_in_anki_keeping_its_notes_and_history(
     deck: Path, tmp_path: Path
 ) -> None:
-    with fresh_collection(tmp_path / "anki"):
-        pass
-    collection = str(tmp_path / "anki" / "collection.anki2")
-    assert _cli("push", "--collection", collection).exit_code == 0
+    collection = _pushed_once(tmp_path)
     # The lock push writes remembers the note types Anki has (a build compares with them).
     assert set(json.loads(Path("cards/vocab.lock.json").read_text())["note_types"]) == {
         "1700000000001",
@@ -510,10 +513,7 @@ def test_push_reshapes_a_note_type_in_anki_keeping_its_notes_and_history(
 def test_push_refuses_a_note_type_turned_from_cloze_to_standard_and_changes_nothing(
     deck: Path, tmp_path: Path
 ) -> None:
-    with fresh_collection(tmp_path / "anki"):
-        pass
-    collection = str(tmp_path / "anki" / "collection.anki2")
-    assert _cli("push", "--collection", collection).exit_code == 0
+    collection = _pushed_once(tmp_path)
     before = Path(collection).read_bytes()
     text = deck.read_text(encoding="utf-8").replace("    cloze: true\n", "")
     deck.write_text(text.replace("{{cloze:Text}}", "{{Text}}"), encoding="utf-8")

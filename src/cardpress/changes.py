@@ -24,7 +24,7 @@ from cardpress.errors import Diagnostic, Severity
 from cardpress.export import plural
 from cardpress.format import card_clozes, is_generated_id
 from cardpress.lock import Lock
-from cardpress.model import Deck, Kind, Location
+from cardpress.model import Deck, Kind, Location, OwnNoteType
 from cardpress.notes import (
     CARD_ID,
     NOTE_TYPE_BY_ID,
@@ -146,15 +146,22 @@ def compare(
     return found
 
 
+def changed_schemas(deck: Deck, lock: Lock) -> list[OwnNoteType]:
+    """The deck's own note types whose fields or templates changed since Anki got them (the
+    lock keeps the schema Anki has until the change is acknowledged, or push makes it)."""
+    return [
+        own
+        for own in deck.note_types
+        if own.id in lock.note_types and lock.note_types[own.id].schema != own.schema
+    ]
+
+
 def _new_schemas(deck: Deck, lock: Lock) -> list[Diagnostic]:
     """A warning for each of the deck's own note types whose fields or templates changed since
     Anki got it (the lock's schema): a package that brings it under the same id makes Anki add
     it as a new note type, and skip every note it has of the old one as conflicting."""
     found = []
-    for own in deck.note_types:
-        entry = lock.note_types.get(own.id)
-        if entry is None or entry.schema == own.schema:
-            continue
+    for own in changed_schemas(deck, lock):
         count = sum(1 for card in deck.cards if card.note_type == own.name)
         found.append(
             Diagnostic(

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cardpress.changes import changed_schemas
 from cardpress.lock import Lock, lock_path, read_lock
 from cardpress.model import Deck, OwnNoteType
 from cardpress.notes import NOTE_TYPE_BY_ID, Note, Notes, make_notes
@@ -177,7 +178,7 @@ def make_plan(
     """The plan for one deck: its ``notes`` (stamped) against what the collection holds of
     them (``in_anki``, by GUID). The notes of removed cards are to be tagged (once), or with
     ``prune`` deleted."""
-    plan = DeckPlan(notes.deck, notes, lock, reshaped=reshaped(notes.deck, lock))
+    plan = DeckPlan(notes.deck, notes, lock, reshaped=changed_schemas(notes.deck, lock))
     current: set[str] = set()
     for note in notes:
         card_id = note.card.id
@@ -197,16 +198,6 @@ def make_plan(
         if have is not None and (prune or not _has_tags(have.tags, [REMOVED_TAG])):
             plan.removed.append(card_id)
     return plan
-
-
-def reshaped(deck: Deck, lock: Lock) -> list[OwnNoteType]:
-    """The deck's own note types whose fields or templates changed since Anki got them (the
-    lock keeps the schema Anki has until the change is acknowledged)."""
-    return [
-        own
-        for own in deck.note_types
-        if own.id in lock.note_types and lock.note_types[own.id].schema != own.schema
-    ]
 
 
 def _plan_note(plan: DeckPlan, note: Note, have: InAnki) -> bool:
@@ -278,5 +269,4 @@ def merged_tags(have: Sequence[str], ours: Sequence[str], written: Sequence[str]
 
 __all__ = [
     "REMOVED_TAG", "DeckPlan", "InAnki", "as_built", "guids_of", "make_plan", "merged_tags",
-    "reshaped",
 ]  # fmt: skip

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from cardpress.changes import escape_search
+from cardpress.changes import changed_schemas, escape_search
 from cardpress.export import BuildOptions
 from cardpress.loader import LoadResult
 from cardpress.lock import delivered, published_tags
@@ -45,7 +45,6 @@ from cardpress.push import (
     guid_of,
     make_plan,
     merged_tags,
-    reshaped,
 )
 from cardpress.push.collection import CollectionError, Pushed, package_of, write_lock
 
@@ -137,7 +136,7 @@ def _plan(notes: Notes, lock: Any, have: Mapping[str, InAnki], prune: bool) -> D
     deck = notes.deck
     unfound = findable(deck)
     if unfound:
-        plan = DeckPlan(deck, notes, lock, reshaped=reshaped(deck, lock))
+        plan = DeckPlan(deck, notes, lock, reshaped=changed_schemas(deck, lock))
         plan.waiting[deck.location.path] = (
             f"only the package is imported: {unfound} have no Card ID, so moved cards, note "
             f"type changes and removed cards wait; {_CLOSED}"

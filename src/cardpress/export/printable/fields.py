@@ -286,15 +286,8 @@ class Fields:
     def note(self, card: Card) -> Sides:
         """A note's question and answer (a cloze's two sides) and its notes, ready and
         measured. A note prints as one card, question in front and answer and notes behind;
-        a reversed note as a second card too, the other way round."""
-        if card.kind is Kind.NOTE:
-            first = self.own_cards(card)[0]
-            return (
-                (first.question, first.answer, "", ""),
-                first.question_blocks,
-                first.answer_blocks,
-                (),
-            )
+        a reversed note as a second card too, the other way round. (A note of the deck's own
+        note type prints its templates' cards: :meth:`own_cards`.)"""
         if card.kind is Kind.CLOZE:
             question, question_blocks, answer, answer_blocks = self.cloze(card.front)
         else:

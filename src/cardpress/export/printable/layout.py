@@ -131,12 +131,12 @@ def measure(notes: Notes, options: BuildOptions | None = None) -> Measurement:
         overflows.append(overflow)
         add_card(card, index + 1, question, answer, parts)
         if others:
-            more[index] = tuple(
-                MoreCard(card_number(index + 1, other.ord), other.question, other.answer)
-                for other in others
-            )
-            for other, printed in zip(others, more[index], strict=True):
-                cards.add_side(card, printed.number, other.question_blocks, other.answer_blocks)
+            printed = []
+            for other in others:
+                number = card_number(index + 1, other.ord)
+                cards.add_side(card, number, other.question_blocks, other.answer_blocks)
+                printed.append(MoreCard(number, other.question, other.answer))
+            more[index] = tuple(printed)
     description_images: set[int] = set()
     description, description_blocks = "", NOTHING
     if deck.description:
